@@ -1,0 +1,49 @@
+# toplab: `make lab` opens the lab, `make test` runs every test. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+HOST   ?= 127.0.0.1
+
+CC      ?= gcc
+CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
+PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
+
+.PHONY: help lab test build venv clean lint bench
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "toplab needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP) ## create .venv and install the package with its dependencies
+
+c_programs/bin/%: c_programs/%.c
+	@mkdir -p c_programs/bin
+	$(CC) $(CFLAGS) -o $@ $<
+
+build: $(PROGRAMS) ## build the C test programs into c_programs/bin/
+
+lab: venv build ## open JupyterLab on the start page (prints the URL)
+	$(VENV)/bin/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) \
+	  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/en/00-start-here.ipynb \
+	  $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: venv build ## build everything, then run the whole test suite
+	$(PY) -m pytest -q -rs
+
+lint: venv ## ruff over the package and tests
+	$(VENV)/bin/ruff check kernel_helpers tests
+
+clean: ## remove built programs, caches and the venv
+	rm -rf c_programs/bin $(VENV) .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,216 @@
+"""Small readers for the /proc files that top reads, one reader per file.
+
+Every value leaves this module in bytes (sizes), clock ticks (times) or plain ints.
+The /proc root is the module constant ``PROC_ROOT`` (env ``TOPLAB_PROC_ROOT``), so tests
+can point it at a fake tree.  A process that vanishes or hides itself becomes one clear
+exception: :class:`ProcessGone` or :class:`AccessDenied`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+PROC_ROOT: str = os.environ.get("TOPLAB_PROC_ROOT", "/proc")
+IS_LINUX: bool = sys.platform.startswith("linux")
+PAGE_SIZE: int = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+CLK_TCK: int = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class ProcessGone(LookupError):
+    """The process exited (or never existed) while we were reading it."""
+
+    def __init__(self, pid: int, detail: str = ""):
+        self.pid = pid
+        super().__init__(
+            f"process {pid} is gone (it exited, or the PID was never valid){': ' + detail if detail else ''}. "
+            "Start the program again, or pick a running PID (see kernel_helpers.top.snapshot())."
+        )
+
+
+class AccessDenied(PermissionError):
+    """The process exists but /proc does not let this user read that file."""
+
+    def __init__(self, pid: int, path: str):
+        self.pid = pid
+        super().__init__(
+            f"no permission to read {path} for process {pid}: it belongs to another user. "
+            "Run the notebook as that user or as root, or choose one of your own processes."
+        )
+
+
+def set_proc_root(path: str) -> str:
+    """Point every reader at another /proc tree (tests use fake ones); returns the old root."""
+    global PROC_ROOT
+    old, PROC_ROOT = PROC_ROOT, path
+    return old
+
+
+def _path(*parts: object) -> str:
+    return os.path.join(PROC_ROOT, *map(str, parts))
+
+
+def _read(path: str, pid: int | None = None) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError) as e:
+        if pid is None:
+            raise
+        raise ProcessGone(pid) from e
+    except PermissionError as e:
+        if pid is None:
+            raise
+        raise AccessDenied(pid, path) from e
+    except OSError as e:  # ESRCH from a process that died mid-read
+        if pid is not None and e.errno == 3:
+            raise ProcessGone(pid) from e
+        raise
+
+
+def _kv_kib(text: str) -> dict[str, int]:
+    """Parse 'Name:   123 kB' lines into bytes (values without a unit stay as they are)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        if not sep:
+            continue
+        fields = rest.split()
+        if not fields:
+            continue
+        try:
+            value = int(fields[0])
+        except ValueError:
+            continue
+        if len(fields) > 1 and fields[1] == "kB":
+            value *= 1024
+        out[key.strip()] = value
+    return out
+
+
+# --- system ---------------------------------------------------------------------------
+
+def pids() -> list[int]:
+    """Every PID in /proc, sorted (kernel threads included, threads not)."""
+    return sorted(int(n) for n in os.listdir(PROC_ROOT) if n.isdigit())
+
+
+def meminfo() -> dict[str, int]:
+    """/proc/meminfo in bytes (HugePages_* counts stay counts)."""
+    return _kv_kib(_read(_path("meminfo")))
+
+
+def vm_setting(name: str) -> int:
+    """One integer from /proc/sys/vm/<name>, e.g. overcommit_memory."""
+    return int(_read(_path("sys", "vm", name)).split()[0])
+
+
+def uptime_seconds() -> float:
+    return float(_read(_path("uptime")).split()[0])
+
+
+def loadavg() -> tuple[float, float, float]:
+    f = _read(_path("loadavg")).split()
+    return float(f[0]), float(f[1]), float(f[2])
+
+
+CPU_FIELDS = ("us", "ni", "sy", "id", "wa", "hi", "si", "st")
+
+
+def cpu_ticks() -> dict[str, int]:
+    """The aggregate 'cpu' line of /proc/stat, in ticks, under top's field names."""
+    for line in _read(_path("stat")).splitlines():
+        if line.startswith("cpu "):
+            nums = [int(x) for x in line.split()[1:]]
+            nums += [0] * (8 - len(nums))
+            # /proc/stat order: user nice system idle iowait irq softirq steal
+            return dict(zip(CPU_FIELDS, nums[:8], strict=True))
+    raise OSError("no 'cpu' line in /proc/stat")
+
+
+# --- one process ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stat:
+    """The fields of /proc/PID/stat that top shows (see proc(5))."""
+
+    pid: int
+    comm: str
+    state: str
+    ppid: int
+    minflt: int
+    majflt: int
+    utime: int  # ticks
+    stime: int  # ticks
+    priority: int  # top's PR (may be negative for real-time tasks)
+    nice: int
+    num_threads: int
+    starttime: int  # ticks after boot
+    flags: int
+
+    @property
+    def is_kernel_thread(self) -> bool:
+        return bool(self.flags & 0x00200000)  # PF_KTHREAD
+
+
+def stat(pid: int) -> Stat:
+    """Parse /proc/PID/stat; comm may hold spaces and parentheses, so split at the last ')'."""
+    text = _read(_path(pid, "stat"), pid)
+    lpar, rpar = text.find("("), text.rfind(")")
+    if lpar < 0 or rpar < 0:
+        raise ProcessGone(pid, "unreadable stat line")
+    f = text[rpar + 2 :].split()
+    # f[0] is field 3 (state); field N is f[N - 3]
+    return Stat(
+        pid=int(text[:lpar]),
+        comm=text[lpar + 1 : rpar],
+        state=f[0],
+        ppid=int(f[1]),
+        flags=int(f[6]),
+        minflt=int(f[7]),
+        majflt=int(f[9]),
+        utime=int(f[11]),
+        stime=int(f[12]),
+        priority=int(f[15]),
+        nice=int(f[16]),
+        num_threads=int(f[17]),
+        starttime=int(f[19]),
+    )
+
+
+def statm(pid: int) -> tuple[int, int, int]:
+    """VIRT, RES, SHR in bytes: fields 1-3 of /proc/PID/statm (kernel threads give zeros)."""
+    f = _read(_path(pid, "statm"), pid).split()
+    if len(f) < 3:
+        return 0, 0, 0
+    return int(f[0]) * PAGE_SIZE, int(f[1]) * PAGE_SIZE, int(f[2]) * PAGE_SIZE
+
+
+def status(pid: int) -> dict[str, int]:
+    """/proc/PID/status numbers in bytes (VmRSS, RssAnon, RssFile, RssShmem, ...); Uid -> 'Uid' (real), 'EUid'."""
+    text = _read(_path(pid, "status"), pid)
+    out = _kv_kib(text)
+    for line in text.splitlines():
+        if line.startswith("Uid:"):
+            ids = line.split()[1:]
+            out["Uid"], out["EUid"] = int(ids[0]), int(ids[1])
+    return out
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup in bytes (Pss, Private_Dirty, ...); needs ptrace access (own processes or root)."""
+    return _kv_kib(_read(_path(pid, "smaps_rollup"), pid))
+
+
+def cmdline(pid: int) -> list[str]:
+    raw = _read(_path(pid, "cmdline"), pid)
+    return [a for a in raw.split("\0") if a]
+
+
+def uid(pid: int) -> int:
+    """The effective UID, which is what top's USER column shows (second field of 'Uid:')."""
+    return status(pid)["EUid"]
+
+
+HAS_SMAPS_ROLLUP: bool = IS_LINUX and os.path.exists(_path("self", "smaps_rollup"))
