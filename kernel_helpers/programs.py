@@ -1,0 +1,386 @@
+"""Start the tutorial's C programs safely, talk to them, and always clean them up.
+
+Arguments are checked here first (a clear ValueError for a negative, absurd or over-budget
+size), the child gets its commands on stdin and answers with one ``EVENT key=value ...``
+line per event on stdout (see c_programs/README.md).  Every child dies with the kernel: an
+atexit hook stops what is still running, and the programs themselves ask the kernel for
+SIGKILL when their parent dies (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import safety
+from .safety import MiB, fmt_bytes
+
+REPO = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(os.environ.get("TOPLAB_BIN_DIR", REPO / "c_programs" / "bin"))
+NAMES = ("malloc_test", "big_alloc", "shared_mem")
+TOUCH_MODES = ("none", "all")
+
+_running: weakref.WeakSet[Program] = weakref.WeakSet()
+_running_lock = threading.Lock()
+
+
+class _Launcher:
+    """One daemon thread that forks every child.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so children must not
+    come from a short-lived callback thread.  A daemon thread (unlike an executor's worker, which
+    is joined before atexit hooks run) lives until the process itself ends.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn, *args, **kwargs) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="toplab-launcher", daemon=True)
+                self._thread.start()
+        self._jobs.put((fut, fn, args, kwargs))
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            fut, fn, args, kwargs = self._jobs.get()
+            try:
+                fut.set_result(fn(*args, **kwargs))
+            except BaseException as e:  # handed to the caller
+                fut.set_exception(e)
+
+
+_launcher = _Launcher()
+
+
+class ProgramError(RuntimeError):
+    """A program could not be started, or did not answer as expected."""
+
+
+def parse_event(line: str) -> dict[str, object]:
+    """'step n=3 requested=3145728 ok=1' -> {'event': 'step', 'n': 3, 'requested': 3145728, 'ok': 1}."""
+    words = line.split()
+    if not words:
+        return {"event": ""}
+    out: dict[str, object] = {"event": words[0]}
+    for w in words[1:]:
+        key, sep, value = w.partition("=")
+        if not sep:
+            out.setdefault("args", []).append(w)  # type: ignore[union-attr]
+            continue
+        try:
+            out[key] = int(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def binary(name: str) -> Path:
+    """The path of a built C program, or a ProgramError that says how to build it."""
+    if name not in NAMES:
+        raise ValueError(f"unknown program {name!r}; the programs are {', '.join(NAMES)}")
+    path = BIN_DIR / name
+    if not os.access(path, os.X_OK):
+        raise ProgramError(f"{path} is not built yet. Run `make build` in {REPO} (it needs gcc and make).")
+    return path
+
+
+def _positive_int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+class Program:
+    """One running C program: ``start()``, ``send()``, ``wait_for()``, ``stop()``; a context manager."""
+
+    def __init__(self, name: str, args: list[str], touches_up_to: int, what: str):
+        self.name = name
+        self.args = [str(a) for a in args]
+        self.touches_up_to = touches_up_to
+        self.what = what
+        self.proc: subprocess.Popen[str] | None = None
+        self.events: list[dict[str, object]] = []
+        self.stderr_lines: list[str] = []
+        self.stopped_by: str | None = None
+        self._queue: queue.Queue[dict[str, object] | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self.preexec_fn = None
+
+    # --- life cycle ---
+    def start(self, timeout: float = 5.0) -> Program:
+        """Check the budget, start the child, and wait for its ``ready`` line."""
+        if self.proc is not None:
+            raise ProgramError(f"{self.name} was already started (pid {self.proc.pid}); make a new one")
+        safety.check_request(self.touches_up_to, self.what)
+        path = binary(self.name)
+        cmd = [str(path), *self.args]
+        fut = _launcher.submit(
+            subprocess.Popen, cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, bufsize=1, preexec_fn=self.preexec_fn,
+        )
+        self.proc = fut.result()
+        with _running_lock:
+            _running.add(self)
+        threading.Thread(target=self._read_stdout, daemon=True, name=f"{self.name}-out").start()
+        threading.Thread(target=self._read_stderr, daemon=True, name=f"{self.name}-err").start()
+        _watchdog_start()
+        try:
+            self.wait_for("ready", timeout=timeout)
+        except ProgramError:
+            self.stop()
+            raise
+        return self
+
+    def __enter__(self) -> Program:
+        return self if self.proc is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "not started" if self.proc is None else (
+            "running" if self.running else self.exit_description())
+        return f"<Program {self.name} pid={self.pid} {state}>"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def exit_description(self) -> str:
+        """'running', 'exited with status 0' or 'killed by SIGKILL' (Popen's negative codes)."""
+        rc = self.returncode
+        if rc is None:
+            return "running" if self.proc else "not started"
+        if rc < 0:
+            try:
+                return f"killed by {signal.Signals(-rc).name}"
+            except ValueError:
+                return f"killed by signal {-rc}"
+        return f"exited with status {rc}"
+
+    # --- talking ---
+    def _read_stdout(self) -> None:
+        assert self.proc and self.proc.stdout
+        for line in self.proc.stdout:
+            ev = parse_event(line)
+            ev["t"] = time.monotonic()
+            with self._lock:
+                self.events.append(ev)
+            self._queue.put(ev)
+        self._queue.put(None)  # EOF marker
+
+    def _read_stderr(self) -> None:
+        assert self.proc and self.proc.stderr
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line.rstrip("\n"))
+
+    def send(self, command: str) -> None:
+        """Send one command line (``touch on``, ``pause``, ``go``, ``stop`` ...) to the program."""
+        if not self.running:
+            raise ProgramError(f"{self.name} is not running ({self.exit_description()}); start it again")
+        assert self.proc and self.proc.stdin
+        try:
+            self.proc.stdin.write(command.strip() + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError) as e:
+            raise ProgramError(f"{self.name} stopped listening ({self.exit_description()})") from e
+
+    def iter_events(self, timeout: float = 5.0) -> Iterator[dict[str, object]]:
+        """Events as they arrive, until EOF or ``timeout`` seconds without one."""
+        while True:
+            try:
+                ev = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if ev is None:
+                self._queue.put(None)
+                return
+            yield ev
+
+    def wait_for(self, event: str, timeout: float = 5.0, **match: object) -> dict[str, object]:
+        """Block until an event named ``event`` (with the given key values) arrives; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                ev = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if ev is None:
+                self._queue.put(None)
+                err = "; ".join(self.stderr_lines[-3:])
+                raise ProgramError(
+                    f"{self.name} ended before '{event}' ({self.exit_description()})"
+                    + (f": {err}" if err else ""))
+            if ev["event"] == event and all(ev.get(k) == v for k, v in match.items()):
+                return ev
+        raise ProgramError(f"{self.name} sent no '{event}' line within {timeout} s")
+
+    def last(self, event: str) -> dict[str, object] | None:
+        """The most recent event of that name, or None."""
+        with self._lock:
+            for ev in reversed(self.events):
+                if ev["event"] == event:
+                    return ev
+        return None
+
+    def stop(self, timeout: float = 2.0) -> int | None:
+        """Ask politely (``stop``), then SIGTERM, then SIGKILL, by our own PID; reap the child."""
+        if self.proc is None:
+            return None
+        p = self.proc
+        if p.poll() is None:
+            try:
+                p.stdin.write("stop\n")  # type: ignore[union-attr]
+                p.stdin.flush()  # type: ignore[union-attr]
+            except (BrokenPipeError, ValueError, OSError):
+                pass
+            for sig in (None, signal.SIGTERM, signal.SIGKILL):
+                if sig is not None and p.poll() is None:
+                    try:
+                        p.send_signal(sig)
+                    except ProcessLookupError:
+                        pass
+                try:
+                    p.wait(timeout=timeout)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        p.wait()
+        for stream in (p.stdin,):
+            try:
+                if stream:
+                    stream.close()
+            except (BrokenPipeError, OSError):
+                pass
+        with _running_lock:
+            _running.discard(self)
+        return p.returncode
+
+
+# --- the three programs ----------------------------------------------------------------
+
+def _touch_arg(touch: str | int) -> str:
+    if isinstance(touch, bool):
+        raise TypeError("touch must be 'none', 'all' or a percent 0-100, not a bool")
+    if isinstance(touch, int):
+        return str(_positive_int("touch percent", touch, 0, 100))
+    if touch not in TOUCH_MODES:
+        raise ValueError(f"touch must be 'none', 'all' or a percent 0-100, got {touch!r}")
+    return touch
+
+
+def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "none",
+                max_mib: int = 256, wait_go: bool = False) -> Program:
+    """The chapter 2.3 experiment: malloc ``step_mib`` every ``interval_ms``, memset when touching.
+
+    ``max_mib`` is a hard cap checked against the demo budget, since touching can be turned
+    on at any time.  Call ``.start()`` (or use ``with``) to run it.
+    """
+    _positive_int("step_mib", step_mib, 1, 1024)
+    _positive_int("interval_ms", interval_ms, 1, 600_000)
+    _positive_int("max_mib", max_mib, 1, 1 << 20)
+    args = ["--step-mib", step_mib, "--interval-ms", interval_ms, "--touch", _touch_arg(touch),
+            "--max-mib", max_mib]
+    if wait_go:
+        args.append("--wait-go")
+    return Program("malloc_test", args, max_mib * MiB, f"malloc_test up to {max_mib} MiB")
+
+
+def big_alloc(nbytes: int, mmap: bool = False, touch_bytes: int = 0) -> Program:
+    """One reservation of ``nbytes`` (any size: untouched it costs no RAM), touching ``touch_bytes``."""
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int):
+        raise TypeError(f"nbytes must be a whole number of bytes, not {nbytes!r}")
+    if nbytes <= 0 or nbytes >= 1 << 63:
+        raise ValueError(f"nbytes must be between 1 and 2**63 - 1, got {nbytes}")
+    if isinstance(touch_bytes, bool) or not isinstance(touch_bytes, int) or touch_bytes < 0:
+        raise ValueError(f"touch_bytes must be a whole number >= 0, got {touch_bytes!r}")
+    if touch_bytes > nbytes:
+        raise ValueError(f"touch_bytes ({touch_bytes}) cannot exceed nbytes ({nbytes})")
+    args = ["--bytes", nbytes] + (["--mmap"] if mmap else [])
+    if touch_bytes:
+        args += ["--touch-bytes", touch_bytes]
+    return Program("big_alloc", args, touch_bytes,
+                   f"big_alloc touching {fmt_bytes(touch_bytes)}")
+
+
+def shared_mem(mib: int, children: int = 2, file: str | os.PathLike[str] | None = None,
+               private_mib: int = 0, touch_parent: bool = True) -> Program:
+    """A shared mapping of ``mib`` MiB touched by a parent and ``children`` forked children."""
+    _positive_int("mib", mib, 1, 1024)
+    _positive_int("children", children, 0, 16)
+    _positive_int("private_mib", private_mib, 0, 1024)
+    args = ["--mib", mib, "--children", children]
+    if file is not None:
+        args += ["--file", os.fspath(file)]
+    if private_mib:
+        args += ["--private-mib", private_mib]
+    if not touch_parent:
+        args.append("--no-touch-parent")
+    # shared pages exist once; private pages are copy-on-write and stay shared unless written
+    return Program("shared_mem", args, (mib + private_mib) * MiB,
+                   f"shared_mem with {mib} MiB shared and {private_mib} MiB private")
+
+
+# --- cleanup ---------------------------------------------------------------------------
+
+def running() -> list[Program]:
+    """Programs this kernel started that are still running."""
+    with _running_lock:
+        return [p for p in _running if p.running]
+
+
+def stop_all() -> int:
+    """Stop every program this kernel started; returns how many were running."""
+    progs = running()
+    for p in progs:
+        p.stop()
+    return len(progs)
+
+
+_watchdog: safety.Watchdog | None = None
+
+
+def _on_low_memory(message: str) -> None:
+    for p in running():
+        p.stopped_by = message
+        p.stop(timeout=0.5)
+
+
+def _watchdog_start() -> None:
+    global _watchdog
+    if _watchdog is None or _watchdog.fired or not (_watchdog._thread and _watchdog._thread.is_alive()):
+        try:
+            _watchdog = safety.Watchdog(_on_low_memory).start()
+        except (OSError, KeyError):
+            _watchdog = None  # no /proc/meminfo: nothing to watch
+
+
+atexit.register(stop_all)

@@ -1,0 +1,185 @@
+"""Sample processes at a steady rate in a daemon thread, into a bounded ring buffer.
+
+The thread never raises into another cell: an error becomes ``status``.  When a sampled
+program exits, the sampler records how (exit status, or the signal that killed it, e.g.
+SIGKILL from the OOM killer) and stops itself once nothing is left to sample.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from . import metrics
+from .procfs import AccessDenied, ProcessGone
+from .programs import Program
+
+DEFAULT_HZ = 5.0
+DEFAULT_MAXLEN = 600  # two minutes at 5 Hz
+COLUMNS = ("t", "pid", "virt", "res", "shr", "rss_anon", "rss_file", "rss_shmem", "uss", "pss",
+           "minflt", "majflt", "state", "committed_as", "mem_available")
+
+
+class Sampler:
+    """Sample one or several PIDs (or Programs) at ``hz`` into a ring buffer of ``maxlen`` rows.
+
+    ``on_sample(rows)`` is called from the thread after each tick (a chart uses it); errors in
+    it are kept in ``status`` and do not stop sampling.
+    """
+
+    def __init__(self, targets: int | Program | Iterable[int | Program], hz: float = DEFAULT_HZ,
+                 maxlen: int = DEFAULT_MAXLEN, full: bool = False, system: bool = True,
+                 on_sample: Callable[[list[dict]], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        if isinstance(targets, (int, Program)):
+            targets = [targets]
+        self.targets: list[int | Program] = list(targets)
+        if not self.targets:
+            raise ValueError("give at least one PID or Program to sample")
+        for t in self.targets:
+            if isinstance(t, Program):
+                if t.pid is None:
+                    raise ValueError(f"{t.name} has not been started yet: call .start() first")
+            elif isinstance(t, bool) or not isinstance(t, int) or t <= 0:
+                raise ValueError(f"targets must be positive PIDs or started Programs, got {t!r}")
+        if isinstance(hz, bool) or not isinstance(hz, (int, float)) or not 0 < hz <= 100:
+            raise ValueError(f"hz must be between 0 and 100 samples per second, got {hz!r}")
+        if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
+            raise ValueError(f"maxlen must be a positive whole number, got {maxlen!r}")
+        self.hz = float(hz)
+        self.full = full
+        self.system = system
+        self.on_sample = on_sample
+        self.clock = clock
+        self.buffer: collections.deque[dict] = collections.deque(maxlen=maxlen)
+        self.exits: dict[int, str] = {}  # pid -> how it ended
+        self.status = "not started"
+        self.errors: list[str] = []
+        self.t0: float | None = None
+        self.ticks = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # --- control ---
+    @property
+    def pids(self) -> list[int]:
+        return [t.pid if isinstance(t, Program) else t for t in self.targets]  # type: ignore[misc]
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Sampler:
+        """Start the thread (a no-op when it is already running)."""
+        if self.alive:
+            return self
+        self._stop.clear()
+        if self.t0 is None:
+            self.t0 = self.clock()
+        self.status = "running"
+        self._thread = threading.Thread(target=self._run, name="toplab-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread (a no-op when it is not running)."""
+        self._stop.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+        if self.status == "running":
+            self.status = "stopped"
+
+    def __enter__(self) -> Sampler:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- sampling ---
+    def sample_once(self) -> list[dict]:
+        """Take one row per live target now, append them to the buffer and return them."""
+        now = self.clock()
+        if self.t0 is None:
+            self.t0 = now
+        sys_row: dict = {}
+        if self.system:
+            s = metrics.system_sample()
+            sys_row = {"committed_as": s.committed_as, "mem_available": s.mem_available}
+        rows = []
+        for target, pid in zip(self.targets, self.pids, strict=True):
+            if pid in self.exits:
+                continue
+            try:
+                ps = metrics.process_sample(pid, full=self.full)
+            except ProcessGone:
+                self.exits[pid] = self._how_it_ended(target, pid)
+                continue
+            except AccessDenied as e:
+                self.exits[pid] = f"not readable: {e}"
+                continue
+            if ps.state == "Z":  # exited, waiting for its parent to collect the status
+                self.exits[pid] = self._how_it_ended(target, pid, zombie=True)
+                continue
+            row = {k: getattr(ps, k) for k in COLUMNS if hasattr(ps, k) and k != "t"}
+            row.update(sys_row, t=now - self.t0, pid=pid)
+            rows.append(row)
+        with self._lock:
+            self.buffer.extend(rows)
+        self.ticks += 1
+        return rows
+
+    @staticmethod
+    def _how_it_ended(target: int | Program, pid: int, zombie: bool = False) -> str:
+        if isinstance(target, Program):
+            for _ in range(50):  # the reader may see /proc go before Popen reaps: wait briefly
+                if target.returncode is not None:
+                    desc = target.exit_description()
+                    return f"{desc} ({target.stopped_by})" if target.stopped_by else desc
+                time.sleep(0.01)
+        return "exited (a zombie: its parent has not collected it)" if zombie else "exited"
+
+    def _run(self) -> None:
+        period = 1.0 / self.hz
+        next_t = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                try:
+                    rows = self.sample_once()
+                except Exception as e:  # never raise into someone else's cell
+                    self.errors.append(f"{type(e).__name__}: {e}")
+                    self.status = f"error: {type(e).__name__}: {e}"
+                    return
+                if self.on_sample is not None:
+                    try:
+                        self.on_sample(rows)
+                    except Exception as e:
+                        self.errors.append(f"on_sample: {type(e).__name__}: {e}")
+                if len(self.exits) == len(self.targets):
+                    self.status = "finished: " + "; ".join(
+                        f"pid {p} {how}" for p, how in self.exits.items())
+                    return
+                next_t += period
+                delay = next_t - time.monotonic()
+                if delay < 0:  # fell behind (a busy machine): skip ahead, never queue a backlog
+                    next_t = time.monotonic()
+                    delay = 0
+                self._stop.wait(delay)
+        finally:
+            if self.status == "running":
+                self.status = "stopped"
+
+    # --- results ---
+    def rows(self) -> list[dict]:
+        with self._lock:
+            return list(self.buffer)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The buffer as a DataFrame: one row per PID per tick, sizes in bytes, ``t`` in seconds."""
+        df = pd.DataFrame(self.rows(), columns=list(COLUMNS))
+        return df
