@@ -99,7 +99,24 @@ class Budget:
     parts: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{fmt_bytes(self.bytes)} ({self.reason})"
+        from .i18n import current_lang
+
+        return f"{fmt_bytes(self.bytes)} ({self.reason_ko if current_lang() == 'ko' else self.reason})"
+
+    @property
+    def reason_ko(self) -> str:
+        for en, ko in _PART_KO.items():
+            if en in self.reason:
+                return f"{ko} 기준"
+        return self.reason
+
+
+_PART_KO = {
+    "fixed cap": "고정 상한",
+    "half of MemAvailable": "MemAvailable의 절반",
+    "half of the cgroup headroom": "cgroup 한도까지 남은 양의 절반",
+    "half of MEM_LIMIT headroom": "MEM_LIMIT까지 남은 양의 절반",
+}
 
 
 def _cap_from_env() -> int:

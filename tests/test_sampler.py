@@ -1,0 +1,132 @@
+"""sampler: a steady daemon thread, a bounded buffer, exits recorded, errors turned into status."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from kernel_helpers import metrics, programs
+from kernel_helpers.safety import MiB
+from kernel_helpers.sampler import COLUMNS, Sampler
+
+
+def _wait(cond, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_samples_arrive_at_about_the_rate_asked(built):
+    with programs.malloc_test(interval_ms=1000, max_mib=2) as p:
+        s = Sampler(p, hz=20).start()
+        time.sleep(1.0)
+        s.stop()
+    assert 12 <= s.ticks <= 22  # 20 Hz for one second, on a possibly busy machine
+    df = s.to_dataframe()
+    assert list(df.columns) == list(COLUMNS)
+    assert (df["pid"] == p.pid).all() and df["t"].is_monotonic_increasing
+
+
+def test_the_buffer_is_bounded():
+    s = Sampler(os.getpid(), maxlen=50, system=False)
+    for _ in range(500):
+        s.sample_once()
+    assert len(s.to_dataframe()) == 50 and s.ticks == 500
+
+
+def test_start_and_stop_are_idempotent():
+    s = Sampler(os.getpid(), hz=50)
+    s.stop()
+    assert s.status == "not started"
+    s.start()
+    thread = s._thread
+    s.start()
+    assert s._thread is thread and s.alive
+    s.stop()
+    s.stop()
+    assert not s.alive and s.status == "stopped"
+
+
+def test_res_follows_the_live_memset_toggle(built):
+    with programs.malloc_test(interval_ms=30, max_mib=40, wait_go=True) as p, Sampler(p, hz=50) as s:
+        p.send("go")
+        p.wait_for("step", n=10)
+        res_untouched = s.rows()[-1]["res"]
+        p.send("touch on")
+        p.wait_for("touch")
+        ev = p.wait_for("step", timeout=10, n=p.last("step")["n"] + 10)
+        time.sleep(0.1)
+        last = s.rows()[-1]
+    assert ev["touched"] >= 10 * MiB
+    assert last["res"] - res_untouched >= 9.5 * MiB
+    assert last["virt"] >= 20 * 1028 * 1024
+    assert last["committed_as"] > 0
+
+
+def test_a_normal_exit_is_recorded_and_the_thread_ends(built):
+    p = programs.malloc_test(interval_ms=1000, max_mib=2).start()
+    s = Sampler(p, hz=20).start()
+    p.send("stop")
+    assert _wait(lambda: not s.alive)
+    assert s.exits == {p.pid: "exited with status 0"}
+    assert s.status.startswith("finished") and "exited with status 0" in s.status
+    p.stop()
+
+
+def test_a_sigkill_is_recorded_as_such(built):
+    # what an OOM kill looks like to the reader: the signal, not a crash of the notebook
+    p = programs.malloc_test(interval_ms=1000, max_mib=2).start()
+    s = Sampler(p, hz=20).start()
+    os.kill(p.pid, signal.SIGKILL)
+    assert _wait(lambda: not s.alive)
+    assert s.exits[p.pid] == "killed by SIGKILL"
+    p.stop()
+
+
+def test_a_plain_pid_that_exits_is_noticed():
+    child = subprocess.Popen(["sleep", "0.3"])
+    s = Sampler(child.pid, hz=20).start()
+    assert _wait(lambda: not s.alive)
+    child.wait()
+    assert child.pid in s.exits and s.status.startswith("finished")
+
+
+def test_an_error_in_the_thread_becomes_status(monkeypatch):
+    def broken():
+        raise OSError("proc is gone")
+
+    monkeypatch.setattr(metrics, "system_sample", broken)
+    s = Sampler(os.getpid(), hz=50).start()
+    assert _wait(lambda: not s.alive)
+    assert s.status == "error: OSError: proc is gone"
+
+
+def test_an_error_in_the_callback_is_kept_and_sampling_goes_on():
+    def bad_callback(rows):
+        raise ValueError("chart broke")
+
+    s = Sampler(os.getpid(), hz=50, on_sample=bad_callback).start()
+    assert _wait(lambda: s.ticks >= 5)
+    s.stop()
+    assert s.status == "stopped" and s.errors[0] == "on_sample: ValueError: chart broke"
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"targets": []}, {"targets": -3}, {"targets": "12"}, {"targets": os.getpid(), "hz": 0},
+    {"targets": os.getpid(), "hz": 1000}, {"targets": os.getpid(), "maxlen": 0},
+])
+def test_bad_arguments_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        Sampler(**kwargs)
+
+
+def test_an_unstarted_program_is_refused(built):
+    with pytest.raises(ValueError, match="start"):
+        Sampler(programs.malloc_test())
