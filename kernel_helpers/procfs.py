@@ -214,3 +214,90 @@ def uid(pid: int) -> int:
 
 
 HAS_SMAPS_ROLLUP: bool = IS_LINUX and os.path.exists(_path("self", "smaps_rollup"))
+
+
+# --- top's hot path and header extras (for kernel_helpers.top) -------------------------
+# top re-reads every process on each refresh. These readers use os.read on bytes and return
+# plain tuples (no text wrapper, no dataclass), so a whole-system snapshot costs about what
+# one refresh of top costs. The readers above stay the readable reference versions.
+
+UTMP_PATH: str = "/var/run/utmp"  # glibc _PATH_UTMP; tests point it at a fake file
+_UTMP_RECORD = 384  # sizeof(struct utmp) on Linux glibc (all 64-bit and 32-bit ABIs)
+_UTMP_USER_PROCESS = 7
+
+
+def _read_bytes(path: str, pid: int) -> bytes:
+    """One os.read of a small per-process file (stat, statm fit in a page), errors translated."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, ProcessLookupError) as e:
+        raise ProcessGone(pid) from e
+    except PermissionError as e:
+        raise AccessDenied(pid, path) from e
+    try:
+        data = os.read(fd, 4096)
+    except ProcessLookupError as e:  # ESRCH: the task was reaped between open and read
+        raise ProcessGone(pid) from e
+    except PermissionError as e:
+        raise AccessDenied(pid, path) from e
+    finally:
+        os.close(fd)
+    if not data:
+        raise ProcessGone(pid, f"{path} was empty")
+    return data
+
+
+def top_stat(pid: int) -> tuple[str, str, int, int, int, int]:
+    """(comm, state, PR, NI, utime+stime ticks, starttime ticks) from one read of /proc/PID/stat."""
+    data = _read_bytes(f"{PROC_ROOT}/{pid}/stat", pid)
+    lpar, rpar = data.find(b"("), data.rfind(b")")  # comm may hold spaces and ')'
+    f = data[rpar + 2 :].split()
+    if lpar < 0 or rpar < lpar or len(f) < 20:
+        raise ProcessGone(pid, "unreadable stat line")
+    # f[0] is field 3 (state); field N is f[N - 3]
+    return (data[lpar + 1 : rpar].decode("utf-8", "replace"), f[0].decode("ascii", "replace"),
+            int(f[15]), int(f[16]), int(f[11]) + int(f[12]), int(f[19]))
+
+
+def top_statm(pid: int) -> tuple[int, int, int]:
+    """VIRT, RES, SHR in bytes from one read of /proc/PID/statm (kernel threads give zeros)."""
+    f = _read_bytes(f"{PROC_ROOT}/{pid}/statm", pid).split()
+    if len(f) < 3:
+        return 0, 0, 0
+    return int(f[0]) * PAGE_SIZE, int(f[1]) * PAGE_SIZE, int(f[2]) * PAGE_SIZE
+
+
+def owner_uid(pid: int) -> int:
+    """The owner of the /proc/PID directory: the task's effective UID, where top's USER comes from.
+
+    One stat(2) instead of reading status. The kernel (fs/proc/base.c task_dump_owner) exempts
+    this directory from the rule that makes files of non-dumpable tasks owned by root, because
+    procps has always read the effective UID this way; kernel threads show as root.
+    """
+    try:
+        return os.stat(f"{PROC_ROOT}/{pid}").st_uid
+    except (FileNotFoundError, ProcessLookupError) as e:
+        raise ProcessGone(pid) from e
+
+
+def pid_max() -> int:
+    """/proc/sys/kernel/pid_max; top makes its PID column as wide as this number (at least 5)."""
+    return int(_read(_path("sys", "kernel", "pid_max")).split()[0])
+
+
+def users_count() -> int:
+    """Logged-in users as uptime and top 4.0.2 count them: utmp records of type USER_PROCESS.
+
+    No utmp file (common in containers) means 0 users, which top prints as "0 user".
+    """
+    try:
+        with open(UTMP_PATH, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return 0
+    count = 0
+    for off in range(0, len(data) - _UTMP_RECORD + 1, _UTMP_RECORD):
+        ut_type = int.from_bytes(data[off : off + 2], sys.byteorder, signed=True)
+        if ut_type == _UTMP_USER_PROCESS and data[off + 44] != 0:  # ut_user at offset 44
+            count += 1
+    return count
