@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 HOST   ?= 127.0.0.1
 
-CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
 CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
 
