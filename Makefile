@@ -15,7 +15,7 @@ endif
 CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
 
-.PHONY: help lab test build venv clean lint bench
+.PHONY: help lab test build venv clean lint
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,18 +25,21 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json  # no news toast
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install the package with its dependencies
 
-c_programs/bin/%: c_programs/%.c
+c_programs/bin/%: c_programs/%.c $(wildcard c_programs/*.h)
 	@mkdir -p c_programs/bin
 	$(CC) $(CFLAGS) -o $@ $<
 
 build: $(PROGRAMS) ## build the C test programs into c_programs/bin/
 
 lab: venv build ## open JupyterLab on the start page (prints the URL)
-	$(VENV)/bin/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) \
+	@echo "toplab: starting JupyterLab; open the URL with the token that it prints below"
+	$(VENV)/bin/jupyter lab $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser) --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) \
 	  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/en/00-start-here.ipynb \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
