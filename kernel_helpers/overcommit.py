@@ -1,0 +1,724 @@
+"""vm.overcommit_memory: read it, predict what the kernel will refuse, and change it safely.
+
+``predict()`` redoes the kernel's arithmetic (mm/util.c ``__vm_enough_memory`` and
+``vm_commit_limit``, kernel 5.2 and later) on this machine's figures, in pages as the kernel
+does.  ``temporarily()`` changes the mode for one ``with`` block and leaves a guard process
+(``kernel_helpers._overcommit_guard``) that puts the old settings back even if the Jupyter
+kernel is killed with SIGKILL.  Readers without root get ``rlimit_as_preexec()``: RLIMIT_AS
+(``ulimit -v``), the per-process limit under which malloc returns NULL with ENOMEM.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+import platform
+import select
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import procfs
+from .safety import MiB, fmt_bytes
+
+try:  # Unix only; the package must still import elsewhere
+    import resource
+except ImportError:  # pragma: no cover
+    resource = None  # type: ignore[assignment]
+
+KiB = 1024
+
+__all__ = [
+    "MODE_NAMES", "Settings", "CommitState", "Prediction", "OvercommitPermissionError",
+    "Temporary", "settings", "commit_state", "commit_headroom", "predict", "can_change",
+    "change_method", "set_mode", "restore", "temporarily", "rlimit_as_preexec", "counter_slack",
+    "resync_committed", "SMALL_PROCESS_VM", "SMALL_PROCESS_COMMIT", "GUARD_MAX_SECONDS",
+]
+
+MODE_NAMES = {
+    0: ("heuristic: refuse only a single request larger than RAM + swap",
+        "휴리스틱: RAM + 스왑보다 큰 단일 요청만 거절"),
+    1: ("always: never refuse", "항상 허용: 절대 거절하지 않음"),
+    2: ("never overcommit: refuse once Committed_AS would reach CommitLimit",
+        "오버커밋 금지: Committed_AS가 CommitLimit에 닿으면 거절"),
+}
+SMALL_PROCESS_VM = 2560 * KiB  # total_vm of a small C program such as big_alloc (VmSize ~2.4 MiB)
+# What such a program commits while it starts (stack, heap, writable data: 95 pages measured
+# for big_alloc on glibc 2.36), before its big request: not yet in Committed_AS when we read it.
+SMALL_PROCESS_COMMIT = 380 * KiB
+GUARD_MAX_SECONDS = 4 * 3600.0  # the guard restores and exits after this long, whatever happens
+METHODS = ("malloc", "mmap")
+_MALLOC_HEADER = 8  # glibc: SIZE_SZ; an mmapped chunk is ALIGN_UP(request2size(n) + SIZE_SZ, page)
+_CAP_SYS_ADMIN = 21
+# x86-64 user space is 47 bits (TASK_SIZE_MAX = 2^47 - one page) unless mmap is given a high
+# hint; a larger request fails in every mode.  Other architectures: not checked.
+ADDRESS_SPACE: int | None = (1 << 47) - 4096 if platform.machine() in ("x86_64", "AMD64") else None
+_PKG_PARENT = str(Path(__file__).resolve().parent.parent)
+
+
+# --- settings and figures --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Settings:
+    """The three vm.overcommit sysctls: mode (0, 1, 2), ratio (percent), kbytes (KiB, 0 = unset)."""
+
+    mode: int
+    ratio: int
+    kbytes: int
+
+    def describe(self, lang: str = "en") -> str:
+        """'vm.overcommit_memory=2 (never overcommit: ...), overcommit_ratio=50', 'en' or 'ko'."""
+        if lang not in ("en", "ko"):
+            raise ValueError(f"lang must be 'en' or 'ko', not {lang!r}")
+        limit = f"overcommit_kbytes={self.kbytes}" if self.kbytes else f"overcommit_ratio={self.ratio}"
+        name = MODE_NAMES.get(self.mode, ("unknown mode", "알 수 없는 모드"))[lang == "ko"]
+        return f"vm.overcommit_memory={self.mode} ({name}), {limit}"
+
+
+def _sysctl_path(name: str) -> str:
+    return os.path.join(procfs.PROC_ROOT, "sys", "vm", name)
+
+
+def settings() -> Settings:
+    """The current vm.overcommit_memory, vm.overcommit_ratio and vm.overcommit_kbytes."""
+    return Settings(
+        mode=procfs.vm_setting("overcommit_memory"),
+        ratio=procfs.vm_setting("overcommit_ratio"),
+        kbytes=procfs.vm_setting("overcommit_kbytes"),
+    )
+
+
+@dataclass(frozen=True)
+class CommitState:
+    """The figures the kernel's commit check uses, in bytes, read at one moment."""
+
+    settings: Settings
+    mem_total: int  # MemTotal = totalram_pages
+    swap_total: int  # SwapTotal = total_swap_pages
+    hugetlb: int  # Hugetlb: pages reserved for huge pages, not counted in mode 2
+    commit_limit: int  # CommitLimit as the kernel shows it now
+    committed_as: int  # Committed_AS (exact sum; the check itself reads an approximation)
+    admin_reserve: int  # vm.admin_reserve_kbytes, kept free for callers without CAP_SYS_ADMIN
+    user_reserve: int  # vm.user_reserve_kbytes, cap of the per-process reserve
+    page_size: int = procfs.PAGE_SIZE
+
+    @property
+    def headroom(self) -> int:
+        """CommitLimit - Committed_AS: what mode 2 would still promise (may be negative)."""
+        return self.commit_limit - self.committed_as
+
+    def vm_commit_limit(self, ratio: int | None = None, kbytes: int | None = None) -> int:
+        """CommitLimit in bytes for another ratio or kbytes, with the kernel's integer arithmetic."""
+        ratio, kbytes = _limit_args(self.settings, ratio, kbytes)
+        return _commit_limit_pages(self, ratio, kbytes) * self.page_size
+
+
+def _read_optional(name: str, default: int) -> int:
+    try:
+        return procfs.vm_setting(name)
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def commit_state() -> CommitState:
+    """Read /proc/meminfo and /proc/sys/vm once."""
+    mi = procfs.meminfo()
+    hugetlb = mi.get("Hugetlb")  # kernel 4.16+; before: default huge page size only
+    if hugetlb is None:
+        hugetlb = mi.get("HugePages_Total", 0) * mi.get("Hugepagesize", 0)
+    return CommitState(
+        settings=settings(),
+        mem_total=mi["MemTotal"],
+        swap_total=mi.get("SwapTotal", 0),
+        hugetlb=hugetlb,
+        commit_limit=mi.get("CommitLimit", 0),
+        committed_as=mi.get("Committed_AS", 0),
+        admin_reserve=_read_optional("admin_reserve_kbytes", 8192) * KiB,
+        user_reserve=_read_optional("user_reserve_kbytes", 131072) * KiB,
+    )
+
+
+def commit_headroom() -> int:
+    """CommitLimit - Committed_AS in bytes now: how much more mode 2 would promise (may be < 0)."""
+    mi = procfs.meminfo()
+    return mi.get("CommitLimit", 0) - mi.get("Committed_AS", 0)
+
+
+def _present_cpus() -> int:
+    """num_present_cpus(), from /sys/devices/system/cpu/present ("0-1,4" -> 3)."""
+    try:
+        with open("/sys/devices/system/cpu/present") as f:
+            text = f.read().strip()
+        n = 0
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            n += int(hi or lo) - int(lo) + 1
+        return max(1, n)
+    except (OSError, ValueError):
+        return os.cpu_count() or 1
+
+
+def counter_slack(state: CommitState | None = None) -> int:
+    """How far the counter mode 2 checks can be from Committed_AS, in bytes.
+
+    __vm_enough_memory reads vm_committed_as with percpu_counter_read_positive(): the global
+    count without the per-CPU deltas, each below vm_committed_as_batch = RAM pages / CPUs / 256
+    in mode 2 (mm/mm_init.c mm_compute_batch).  /proc/meminfo shows the exact sum.
+    """
+    st = state if state is not None else commit_state()
+    nr = _present_cpus()
+    batch = max(st.mem_total // st.page_size // nr // 256, nr * 2, 32)
+    return nr * batch * st.page_size
+
+
+# --- argument checks -------------------------------------------------------------------
+
+def _int(name: str, value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be {what}, not a bool ({value!r})")
+    try:
+        return operator.index(value)  # int, numpy ints; not float, str or NaN
+    except TypeError:
+        hint = f" (use int(...) for {value!r})" if isinstance(value, float) and math.isfinite(value) else ""
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__} {value!r}{hint}") from None
+
+
+def _check_nbytes(nbytes: object) -> int:
+    n = _int("nbytes", nbytes, "a whole number of bytes, e.g. 2 * GiB")
+    if n < 0:
+        raise ValueError(f"nbytes must be 0 or more bytes, got {n}")
+    return n
+
+
+def _check_mode(mode: object) -> int:
+    m = _int("mode", mode, "0, 1 or 2")
+    if m not in MODE_NAMES:
+        raise ValueError(f"mode must be 0, 1 or 2 (vm.overcommit_memory), got {m}")
+    return m
+
+
+def _check_limits(ratio: object, kbytes: object) -> tuple[int | None, int | None]:
+    r = k = None
+    if ratio is not None:
+        r = _int("ratio", ratio, "a whole percentage such as 50")
+        if r < 0:
+            raise ValueError(f"ratio must be a percentage of RAM, 0 or more (e.g. 50), got {r}")
+    if kbytes is not None:
+        k = _int("kbytes", kbytes, "a whole number of KiB")
+        if k <= 0:
+            raise ValueError(f"kbytes must be a positive number of KiB, got {k}; "
+                             "to go back to a percentage, pass ratio= instead")
+    if r is not None and k is not None:
+        raise ValueError("pass ratio or kbytes, not both: the kernel uses one or the other "
+                         "(writing either sysctl zeroes the other)")
+    return r, k
+
+
+def _limit_args(base: Settings, ratio: object, kbytes: object) -> tuple[int, int]:
+    """(ratio, kbytes) the kernel would use: the given one, else the current ones."""
+    r, k = _check_limits(ratio, kbytes)
+    if k is not None:
+        return 0, k
+    if r is not None:
+        return r, 0
+    return base.ratio, base.kbytes
+
+
+def _has_cap_sys_admin() -> bool:
+    """Whether this process (and so its children) has CAP_SYS_ADMIN: no admin reserve then."""
+    try:
+        with open(os.path.join(procfs.PROC_ROOT, "self", "status")) as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_SYS_ADMIN & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
+# --- predict ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prediction:
+    """Would one allocation of ``nbytes`` get past the kernel's commit check right now?"""
+
+    nbytes: int
+    method: str  # "malloc" (glibc adds a header) or "mmap"
+    pages: int  # pages the kernel is asked to commit
+    mode: int
+    allowed: bool
+    limit_bytes: int | None  # the largest nbytes this method would get now; None: no limit
+    reason: str
+    reason_ko: str
+    commit_limit: int | None = None  # mode 2: CommitLimit for the ratio/kbytes used
+    committed_as: int | None = None  # mode 2: Committed_AS used
+    slack_bytes: int = 0  # mode 2: the kernel's counter may be this far off (counter_slack())
+
+    def __str__(self) -> str:
+        try:
+            from .i18n import current_lang
+            ko = current_lang() == "ko"
+        except (ImportError, AttributeError):
+            ko = False
+        return self.reason_ko if ko else self.reason
+
+
+def _pages_for(nbytes: int, method: str, page: int) -> int:
+    if method == "malloc" and nbytes > 0:
+        nb = max(32, (nbytes + _MALLOC_HEADER + 15) & ~15)  # request2size
+        nbytes = nb + _MALLOC_HEADER
+    return -(-nbytes // page)
+
+
+def _largest_request(max_pages: int, method: str, page: int) -> int:
+    if max_pages <= 0:
+        return 0
+    return max_pages * page - (3 * _MALLOC_HEADER if method == "malloc" else 0)
+
+
+def _commit_limit_pages(st: CommitState, ratio: int, kbytes: int) -> int:
+    page = st.page_size
+    swap = st.swap_total // page
+    if kbytes:
+        return kbytes // (page // KiB) + swap
+    return (st.mem_total // page - st.hugetlb // page) * ratio // 100 + swap
+
+
+def _two(a: int, b: int) -> tuple[str, str]:
+    """Format two sizes; exact bytes when the rounded forms would look equal."""
+    fa, fb = fmt_bytes(a), fmt_bytes(b)
+    if fa == fb and a != b:
+        return f"{a:,} bytes", f"{b:,} bytes"
+    return fa, fb
+
+
+def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
+            kbytes: int | None = None, *, method: str = "malloc",
+            total_vm: int = SMALL_PROCESS_VM, startup_commit: int = SMALL_PROCESS_COMMIT,
+            cap_sys_admin: bool | None = None, state: CommitState | None = None) -> Prediction:
+    """Would one ``malloc(nbytes)`` (or ``mmap``) pass the commit check under ``mode`` now?
+
+    ``mode``, ``ratio``, ``kbytes`` default to the current settings.  The rest matters in
+    mode 2 only and describes the allocating process, by default a small C program started
+    after this call: ``total_vm`` its VIRT before the call (the kernel keeps min(total_vm/32,
+    user_reserve_kbytes) free for it), ``startup_commit`` what it commits while starting (pass
+    0 for a process already running), ``cap_sys_admin`` whether it is privileged (default: like
+    this process; others must leave admin_reserve_kbytes).  ``state`` lets you pass figures
+    instead of reading /proc.  Mode 0 is exact to the byte; mode 2 to within what other
+    processes commit meanwhile (the kernel also reads a per-CPU-batched counter there).
+    """
+    n = _check_nbytes(nbytes)
+    if method not in METHODS:
+        raise ValueError(f"method must be 'malloc' or 'mmap', not {method!r}")
+    m = None if mode is None else _check_mode(mode)
+    vm = _int("total_vm", total_vm, "a whole number of bytes (the process's VIRT)")
+    if vm < 0:
+        raise ValueError(f"total_vm must be 0 or more bytes, got {vm}")
+    own = _int("startup_commit", startup_commit, "a whole number of bytes")
+    if own < 0:
+        raise ValueError(f"startup_commit must be 0 or more bytes, got {own}")
+    if cap_sys_admin is not None and not isinstance(cap_sys_admin, bool):
+        raise TypeError(f"cap_sys_admin must be True, False or None, not {cap_sys_admin!r}")
+    if state is not None and not isinstance(state, CommitState):
+        raise TypeError(f"state must be a CommitState (see commit_state()), not {type(state).__name__}")
+    st = state if state is not None else commit_state()
+    m = st.settings.mode if m is None else m
+    r, k = _limit_args(st.settings, ratio, kbytes)
+    page = st.page_size
+    pages = _pages_for(n, method, page)
+    what = fmt_bytes(n)
+
+    if ADDRESS_SPACE is not None and pages * page > ADDRESS_SPACE:
+        space = fmt_bytes(ADDRESS_SPACE + page)
+        return Prediction(
+            n, method, pages, m, False, None,
+            f"{what} is larger than a process's whole address space ({space}): mmap refuses it "
+            "with ENOMEM in every overcommit mode.",
+            f"{what}은(는) 프로세스 주소 공간 전체({space})보다 커서, 어떤 overcommit 모드에서도 "
+            "mmap이 ENOMEM으로 거절한다.")
+
+    if m == 1:
+        return Prediction(
+            n, method, pages, m, True, None,
+            f"mode 1 never refuses: {what} is allowed. If the memory runs out, that shows up "
+            "later, when pages are written, as the OOM killer (SIGKILL).",
+            f"모드 1은 절대 거절하지 않는다: {what}도 허용된다. 메모리가 모자라면 나중에 페이지를 "
+            "쓸 때 OOM killer(SIGKILL)로 드러난다.")
+
+    if m == 0:
+        # __vm_enough_memory: if (pages > totalram_pages() + total_swap_pages) goto error;
+        max_pages = st.mem_total // page + st.swap_total // page
+        ok = pages <= max_pages
+        lim, req = _two(max_pages * page, pages * page)
+        if req.endswith("bytes") and method == "malloc":
+            req = f"{n:,} bytes + malloc's header = {pages:,} pages"
+            lim = f"{max_pages:,} pages = {max_pages * page:,} bytes"
+        elif not req.endswith("bytes"):
+            req = what
+        head = f"mode 0 refuses only a single request larger than RAM + swap ({lim}); "
+        head_ko = f"모드 0은 RAM + 스왑({lim})보다 큰 단일 요청만 거절한다. "
+        if ok:
+            reason = head + f"{req} is not larger, so it is allowed, however little memory is free."
+            reason_ko = head_ko + f"{req}은(는) 그보다 크지 않으므로, 빈 메모리가 아무리 적어도 허용된다."
+        else:
+            reason = head + f"{req} is larger, so the kernel refuses it with ENOMEM."
+            reason_ko = head_ko + f"{req}은(는) 그보다 크므로 커널이 ENOMEM으로 거절한다."
+        return Prediction(n, method, pages, m, ok, _largest_request(max_pages, method, page),
+                          reason, reason_ko)
+
+    # mode 2: allowed = vm_commit_limit() [- admin reserve] - min(total_vm/32, user reserve);
+    # vm_acct_memory(pages) first, then refuse unless committed < allowed (strictly).
+    limit_pages = _commit_limit_pages(st, r, k)
+    admin = not (cap_sys_admin if cap_sys_admin is not None else _has_cap_sys_admin())
+    kib_per_page = page // KiB
+    admin_pages = st.admin_reserve // KiB // kib_per_page if admin else 0
+    user_pages = min(vm // page // 32, st.user_reserve // KiB // kib_per_page)
+    allowed_pages = limit_pages - admin_pages - user_pages
+    committed_pages = st.committed_as // page + -(-own // page)
+    total_pages = committed_pages + pages
+    ok = total_pages < allowed_pages
+    max_pages = allowed_pages - committed_pages - 1
+
+    ram, swap = fmt_bytes(st.mem_total), fmt_bytes(st.swap_total)
+    cl = fmt_bytes(limit_pages * page)
+    if k:
+        src = f"CommitLimit {cl} = overcommit_kbytes {fmt_bytes(k * KiB)} + {swap} swap"
+        src_ko = f"CommitLimit {cl} = overcommit_kbytes {fmt_bytes(k * KiB)} + 스왑 {swap}"
+    else:
+        huge = f" - {fmt_bytes(st.hugetlb)} hugetlb" if st.hugetlb else ""
+        src = f"CommitLimit {cl} = {r}% of {ram} RAM{huge} + {swap} swap"
+        src_ko = f"CommitLimit {cl} = RAM {ram}{huge}의 {r}% + 스왑 {swap}"
+    if admin_pages:
+        src += f", minus the {fmt_bytes(admin_pages * page)} admin reserve (not root)"
+        src_ko += f", root가 아니므로 관리자 예약 {fmt_bytes(admin_pages * page)} 제외"
+    if user_pages:
+        src += f", minus {fmt_bytes(user_pages * page)} user reserve"
+        src_ko += f", 사용자 예약 {fmt_bytes(user_pages * page)} 제외"
+    total, allow = _two(total_pages * page, allowed_pages * page)
+    parts = f"{fmt_bytes(st.committed_as)} already committed"
+    parts_ko = f"이미 커밋된 {fmt_bytes(st.committed_as)}"
+    if own:
+        parts += f" + {fmt_bytes(own)} the new process commits as it starts"
+        parts_ko += f" + 새 프로세스가 시작하며 커밋하는 {fmt_bytes(own)}"
+    if ok:
+        left = fmt_bytes((allowed_pages - total_pages - 1) * page)
+        reason = (f"mode 2 allows it: {parts} + {what} requested = {total}, "
+                  f"below the {allow} allowed ({src}); {left} more could still be promised.")
+        reason_ko = (f"모드 2에서 허용된다: {parts_ko} + 요청 {what} = {total}로, "
+                     f"허용량 {allow}({src_ko})보다 작다. 앞으로 {left}를 더 커밋할 수 있다.")
+    else:
+        reason = (f"mode 2 refuses it: {parts} + {what} requested = {total}, "
+                  f"not below the {allow} allowed ({src}); the kernel says ENOMEM.")
+        reason_ko = (f"모드 2에서 거절된다: {parts_ko} + 요청 {what} = {total}로, "
+                     f"허용량 {allow}({src_ko})보다 작지 않아 커널이 ENOMEM을 돌려준다.")
+    slack = counter_slack(st)
+    if abs(max_pages - pages) * page < slack:
+        near = fmt_bytes(slack)
+        reason += (f" That is within {near} of the limit, though, and the kernel checks a "
+                   "per-CPU-batched copy of Committed_AS that can be off by that much: it could "
+                   "go either way (resync_committed() makes the copy exact for a moment).")
+        reason_ko += (f" 다만 한도와의 차이가 {near} 이내다. 커널은 CPU별로 모았다가 반영하는 "
+                      "Committed_AS 사본으로 검사하고, 그 사본은 그만큼 어긋날 수 있어 결과가 "
+                      "달라질 수 있다 (resync_committed()로 잠시 정확히 맞출 수 있다).")
+    return Prediction(n, method, pages, m, ok, _largest_request(max_pages, method, page),
+                      reason, reason_ko, commit_limit=limit_pages * page,
+                      committed_as=st.committed_as, slack_bytes=slack)
+
+
+# --- changing the settings -------------------------------------------------------------
+
+class OvercommitPermissionError(PermissionError):
+    """This user cannot change vm.overcommit_*; ``command`` is what to run with root instead."""
+
+    def __init__(self, command: str, why: str):
+        self.command = command
+        self.why = why
+        super().__init__(
+            f"changing vm.overcommit_memory needs root ({why}). On a machine that is yours, run "
+            f"`{command}` in a terminal, and put it back afterwards. Containers (Binder, most "
+            "JupyterHubs) cannot change it at all, even as root: the per-process analogue, "
+            "RLIMIT_AS (`ulimit -v`, rlimit_as_preexec()), needs no privilege.")
+
+
+def _command(mode: int, ratio: int | None, kbytes: int | None) -> str:
+    words = ["sudo", "sysctl", "-w", f"vm.overcommit_memory={mode}"]
+    if ratio is not None:
+        words.append(f"vm.overcommit_ratio={ratio}")
+    if kbytes is not None:
+        words.append(f"vm.overcommit_kbytes={kbytes}")
+    return " ".join(words)
+
+
+def change_method() -> tuple[str | None, str]:
+    """How this process can change the settings: ("write" | "sudo" | None, why)."""
+    path = _sysctl_path("overcommit_memory")
+    if os.access(path, os.W_OK):
+        try:
+            # Opening for write runs the same permission check as a write (sysctl_perm),
+            # without changing anything, so a concurrent change cannot be undone here.
+            os.close(os.open(path, os.O_WRONLY))
+            return "write", f"{path} is writable by this user"
+        except OSError as e:
+            why = f"{path} cannot be opened for writing: {e.strerror}"
+    elif os.geteuid() == 0:
+        why = f"{path} is read-only even for root here (a container, most likely)"
+    else:
+        why = f"{path} is writable only by root, and this is uid {os.geteuid()}"
+    sudo = shutil.which("sudo")
+    if sudo is None:
+        return None, why + "; sudo is not installed"
+    try:
+        r = subprocess.run([sudo, "-n", "true"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None, why + "; sudo did not answer"
+    if r.returncode == 0:
+        return "sudo", "passwordless sudo works"
+    return None, why + "; sudo needs a password (sudo -n true failed)"
+
+
+def can_change() -> bool:
+    """True when this process can change vm.overcommit_* (root with a writable /proc/sys, or sudo -n)."""
+    return change_method()[0] is not None
+
+
+def _plan(current: Settings, target: Settings) -> list[tuple[str, int]]:
+    """The writes that turn ``current`` into ``target``, in a safe order.
+
+    Writing overcommit_ratio zeroes overcommit_kbytes and writing overcommit_kbytes zeroes
+    overcommit_ratio (mm/util.c handlers), so exactly one of them is written.  Entering mode 2,
+    the limit goes first; leaving it, the mode goes first: no moment runs strict on a limit
+    nobody asked for.
+    """
+    limit: tuple[str, int] | None = None
+    if target.kbytes:
+        if (current.kbytes, current.ratio) != (target.kbytes, 0):
+            limit = ("overcommit_kbytes", target.kbytes)
+    elif (current.ratio, current.kbytes) != (target.ratio, 0):
+        limit = ("overcommit_ratio", target.ratio)
+    mode = ("overcommit_memory", target.mode) if current.mode != target.mode else None
+    steps = [limit, mode] if target.mode == 2 else [mode, limit]
+    return [s for s in steps if s is not None]
+
+
+def _write(steps: list[tuple[str, int]], method: str) -> None:
+    if not steps:
+        return
+    if method == "sudo":
+        cmd = ["sudo", "-n", "sysctl", "-w", *(f"vm.{n}={v}" for n, v in steps)]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise OSError(f"`{' '.join(cmd)}` failed: {r.stderr.strip() or r.returncode}")
+        return
+    for name, value in steps:
+        with open(_sysctl_path(name), "w") as f:
+            f.write(f"{value}\n")
+
+
+def _apply(target: Settings, method: str | None = None) -> Settings:
+    """Make the settings equal ``target`` (no writes if they already are); returns what is now set."""
+    current = settings()
+    steps = _plan(current, target)
+    if not steps:
+        return current
+    if method is None:
+        method, why = change_method()
+        if method is None:
+            raise OvercommitPermissionError(
+                _command(target.mode, None if target.kbytes else target.ratio, target.kbytes or None), why)
+    _write(steps, method)
+    now = settings()
+    if now != target:
+        raise RuntimeError(f"asked for {target} but the kernel now shows {now}")
+    return now
+
+
+def set_mode(mode: int, ratio: int | None = None, kbytes: int | None = None) -> Settings:
+    """Set vm.overcommit_memory (and overcommit_ratio or overcommit_kbytes); returns the new settings.
+
+    Needs root (or passwordless sudo); otherwise raises OvercommitPermissionError naming the
+    sysctl command to run.  Prefer ``temporarily()``, which also puts everything back.
+    """
+    m = _check_mode(mode)
+    r, k = _check_limits(ratio, kbytes)
+    method, why = change_method()
+    if method is None:
+        raise OvercommitPermissionError(_command(m, r, k), why)
+    current = settings()
+    target = Settings(m, r if r is not None else (0 if k else current.ratio),
+                      k if k is not None else (0 if r is not None else current.kbytes))
+    try:
+        return _apply(target, method)
+    except PermissionError as e:  # EACCES/EPERM at write time (an LSM, a user namespace)
+        raise OvercommitPermissionError(_command(m, r, k), str(e)) from e
+
+
+def restore(original: Settings) -> Settings:
+    """Put back settings saved earlier with ``settings()``, in the order the kernel needs."""
+    if not isinstance(original, Settings):
+        raise TypeError(f"original must be a Settings (from settings()), not {type(original).__name__}")
+    _check_mode(original.mode)
+    if original.ratio < 0 or original.kbytes < 0:
+        raise ValueError(f"not restorable: {original}")
+    return _apply(original)
+
+
+def resync_committed() -> None:
+    """In mode 2, make the counter the kernel checks equal Committed_AS, for a moment.
+
+    Writing 2 to vm.overcommit_memory again folds the per-CPU deltas (mm/util.c
+    overcommit_policy_handler), so predict() and the kernel agree to the page right after.
+    Needs the same privilege as set_mode(); refuses outside mode 2 (writing 2 would switch).
+    """
+    if settings().mode != 2:
+        raise RuntimeError("resync_committed() works only in mode 2 (the counter is exact enough "
+                           "for modes 0 and 1, which do not compare it); use temporarily(2) first")
+    method, why = change_method()
+    if method is None:
+        raise OvercommitPermissionError(_command(2, None, None), why)
+    _write([("overcommit_memory", 2)], method)
+
+
+# --- temporarily, with a guard that survives the kernel --------------------------------
+
+def _own_starttime() -> int:
+    with open(f"/proc/{os.getpid()}/stat") as f:  # the real /proc: this is about a live process
+        text = f.read()
+    return int(text[text.rfind(")") + 2:].split()[19])
+
+
+def _start_guard(original: Settings, max_seconds: float, timeout: float = 15.0) -> subprocess.Popen:
+    """Start the guard in its own session (a SIGINT or killpg of the kernel's group misses it)."""
+    cmd = [sys.executable, "-m", "kernel_helpers._overcommit_guard",
+           "--pid", str(os.getpid()), "--starttime", str(_own_starttime()),
+           "--mode", str(original.mode), "--ratio", str(original.ratio),
+           "--kbytes", str(original.kbytes), "--max-seconds", str(max_seconds),
+           "--proc-root", procfs.PROC_ROOT]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PKG_PARENT, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True, env=env, cwd="/")
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline().decode(errors="replace") if ready else ""
+    if not line.startswith("armed"):
+        proc.kill()
+        _, err = proc.communicate(timeout=5)
+        raise RuntimeError("the overcommit guard did not start, so nothing was changed: "
+                           + (err.decode(errors="replace").strip() or "no answer in time"))
+    return proc
+
+
+def _stop_guard(proc: subprocess.Popen) -> None:
+    try:
+        proc.communicate(b"done\n", timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # our own child, by its PID
+        proc.communicate()
+    except (BrokenPipeError, ValueError):
+        proc.wait(timeout=5)
+
+
+_active_lock = threading.Lock()
+_active: Temporary | None = None
+
+
+class Temporary:
+    """``with temporarily(2, ratio=50) as t:`` changes the settings and puts them back afterwards.
+
+    ``t.original`` holds what was set before, ``t.applied`` what is set inside, ``t.guard_pid``
+    the guard process that restores ``original`` if this process dies inside the block.
+    """
+
+    def __init__(self, mode: int, ratio: int | None, kbytes: int | None, max_seconds: float):
+        self.mode = _check_mode(mode)
+        self.ratio, self.kbytes = _check_limits(ratio, kbytes)
+        if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) \
+                or not 0 < max_seconds < math.inf:
+            raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
+        self.max_seconds = float(max_seconds)
+        self.original: Settings | None = None
+        self.applied: Settings | None = None
+        self.guard_pid: int | None = None
+        self._guard: subprocess.Popen | None = None
+
+    def __enter__(self) -> Temporary:
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise RuntimeError("temporarily() is already active in this process; finish that "
+                                   "`with` block first (nesting would race two guards)")
+            _active = self
+        try:
+            method, why = change_method()
+            if method is None:
+                raise OvercommitPermissionError(_command(self.mode, self.ratio, self.kbytes), why)
+            self.original = settings()
+            self._guard = _start_guard(self.original, self.max_seconds)
+            self.guard_pid = self._guard.pid
+            try:
+                self.applied = set_mode(self.mode, self.ratio, self.kbytes)
+            except BaseException:
+                try:
+                    _apply(self.original)
+                finally:
+                    _stop_guard(self._guard)
+                raise
+        except BaseException:
+            _active = None
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _active
+        try:
+            assert self.original is not None
+            _apply(self.original)
+        finally:
+            try:
+                if self._guard is not None:
+                    _stop_guard(self._guard)  # it restores too if the line above failed
+            finally:
+                _active = None
+
+    def __repr__(self) -> str:
+        return f"Temporary(original={self.original}, applied={self.applied}, guard_pid={self.guard_pid})"
+
+
+def temporarily(mode: int, ratio: int | None = None, kbytes: int | None = None, *,
+                max_seconds: float = GUARD_MAX_SECONDS) -> Temporary:
+    """A context manager: these settings inside the block, the old ones after it.
+
+    The old ones come back on normal exit, on an exception, and (through a guard process in
+    its own session) when this process is killed, even with SIGKILL; after ``max_seconds``
+    the guard restores them anyway.  Keep mode-2 blocks short on a shared machine: while
+    strict, every process there can get ENOMEM.
+    """
+    return Temporary(mode, ratio, kbytes, max_seconds)
+
+
+# --- the per-process analogue, without privileges --------------------------------------
+
+def rlimit_as_preexec(nbytes: int) -> Callable[[], None]:
+    """A ``preexec_fn`` for subprocess that caps the child's address space (``ulimit -v``).
+
+    Under RLIMIT_AS, mmap and malloc beyond the cap fail with ENOMEM in every overcommit mode,
+    and no privilege is needed.  The program itself needs a few MiB of VIRT to start.
+    """
+    n = _int("nbytes", nbytes, "a whole number of bytes, e.g. 256 * MiB")
+    if n < 1 * MiB:
+        raise ValueError(f"nbytes must be at least 1 MiB (a program needs that much VIRT to start), got {n}")
+    if resource is None:  # pragma: no cover
+        raise OSError("RLIMIT_AS needs a Unix system (the resource module)")
+
+    def _set_rlimit_as() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        value = n if hard == resource.RLIM_INFINITY else min(n, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (value, value))
+
+    return _set_rlimit_as
