@@ -339,7 +339,7 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
             n, method, pages, m, False, None,
             f"{what} is larger than a process's whole address space ({space}): mmap refuses it "
             "with ENOMEM in every overcommit mode.",
-            f"{what}은(는) 프로세스 주소 공간 전체({space})보다 커서, 어떤 overcommit 모드에서도 "
+            f"요청 크기({what})는 프로세스 주소 공간 전체({space})보다 커서, 어떤 overcommit 모드에서도 "
             "mmap이 ENOMEM으로 거절한다.")
 
     if m == 1:
@@ -364,10 +364,10 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
         head_ko = f"모드 0은 RAM + 스왑({lim})보다 큰 단일 요청만 거절한다. "
         if ok:
             reason = head + f"{req} is not larger, so it is allowed, however little memory is free."
-            reason_ko = head_ko + f"{req}은(는) 그보다 크지 않으므로, 빈 메모리가 아무리 적어도 허용된다."
+            reason_ko = head_ko + f"요청({req})은 그보다 크지 않으므로, 빈 메모리가 아무리 적어도 허용된다."
         else:
             reason = head + f"{req} is larger, so the kernel refuses it with ENOMEM."
-            reason_ko = head_ko + f"{req}은(는) 그보다 크므로 커널이 ENOMEM으로 거절한다."
+            reason_ko = head_ko + f"요청({req})은 그보다 크므로 커널이 ENOMEM으로 거절한다."
         return Prediction(n, method, pages, m, ok, _largest_request(max_pages, method, page),
                           reason, reason_ko)
 
