@@ -8,8 +8,10 @@ exception: :class:`ProcessGone` or :class:`AccessDenied`.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PROC_ROOT: str = os.environ.get("TOPLAB_PROC_ROOT", "/proc")
@@ -217,17 +219,25 @@ HAS_SMAPS_ROLLUP: bool = IS_LINUX and os.path.exists(_path("self", "smaps_rollup
 
 
 # --- top's hot path and header extras (for kernel_helpers.top) -------------------------
-# top re-reads every process on each refresh. These readers use os.read on bytes and return
-# plain tuples (no text wrapper, no dataclass), so a whole-system snapshot costs about what
-# one refresh of top costs. The readers above stay the readable reference versions.
+# top re-reads every process on each refresh. These readers work on bytes with os.pread and
+# return plain tuples (no text wrapper, no dataclass). The two *_many readers loop over all
+# PIDs in one call, skip the ones that vanish or deny access (as top does), and can keep a
+# process's files open between calls, so a snapshot costs about what a refresh of top costs.
 
 UTMP_PATH: str = "/var/run/utmp"  # glibc _PATH_UTMP; tests point it at a fake file
 _UTMP_RECORD = 384  # sizeof(struct utmp) on Linux glibc (all 64-bit and 32-bit ABIs)
 _UTMP_USER_PROCESS = 7
+_GONE_OR_HIDDEN = (FileNotFoundError, ProcessLookupError, PermissionError)
+_O_PATH_DIR: int = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)
+
+# One process's files kept open: (stat fd, statm fd, fd of /proc/PID opened with O_PATH).
+# Every read of an open /proc file is generated afresh; fstat of the /proc/PID fd gives the
+# current owner (fs/proc/base.c pid_getattr); reading a reaped task's file fails with ESRCH.
+PidFiles = tuple[int, int, int]
 
 
 def _read_bytes(path: str, pid: int) -> bytes:
-    """One os.read of a small per-process file (stat, statm fit in a page), errors translated."""
+    """One read of a small per-process file (stat, statm fit in a page), errors translated."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except (FileNotFoundError, ProcessLookupError) as e:
@@ -235,8 +245,8 @@ def _read_bytes(path: str, pid: int) -> bytes:
     except PermissionError as e:
         raise AccessDenied(pid, path) from e
     try:
-        data = os.read(fd, 4096)
-    except ProcessLookupError as e:  # ESRCH: the task was reaped between open and read
+        data = os.pread(fd, 4096, 0)
+    except ProcessLookupError as e:  # ESRCH: the task was reaped after the open
         raise ProcessGone(pid) from e
     except PermissionError as e:
         raise AccessDenied(pid, path) from e
@@ -247,16 +257,22 @@ def _read_bytes(path: str, pid: int) -> bytes:
     return data
 
 
+def _parse_top_stat(data: bytes) -> tuple[str, str, int, int, int, int]:
+    # comm may hold spaces and ')': it ends at the last ') '. f[N - 3] is field N; the kernel
+    # separates fields by one space, and we need them up to field 22 (starttime).
+    head, _, tail = data.rpartition(b") ")
+    f = tail.split(b" ", 20)
+    return (head[head.index(b"(") + 1 :].decode("utf-8", "replace"), f[0].decode("ascii", "replace"),
+            int(f[15]), int(f[16]), int(f[11]) + int(f[12]), int(f[19]))
+
+
 def top_stat(pid: int) -> tuple[str, str, int, int, int, int]:
     """(comm, state, PR, NI, utime+stime ticks, starttime ticks) from one read of /proc/PID/stat."""
     data = _read_bytes(f"{PROC_ROOT}/{pid}/stat", pid)
-    lpar, rpar = data.find(b"("), data.rfind(b")")  # comm may hold spaces and ')'
-    f = data[rpar + 2 :].split()
-    if lpar < 0 or rpar < lpar or len(f) < 20:
-        raise ProcessGone(pid, "unreadable stat line")
-    # f[0] is field 3 (state); field N is f[N - 3]
-    return (data[lpar + 1 : rpar].decode("utf-8", "replace"), f[0].decode("ascii", "replace"),
-            int(f[15]), int(f[16]), int(f[11]) + int(f[12]), int(f[19]))
+    try:
+        return _parse_top_stat(data)
+    except (ValueError, IndexError) as e:
+        raise ProcessGone(pid, "unreadable stat line") from e
 
 
 def top_statm(pid: int) -> tuple[int, int, int]:
@@ -278,6 +294,116 @@ def owner_uid(pid: int) -> int:
         return os.stat(f"{PROC_ROOT}/{pid}").st_uid
     except (FileNotFoundError, ProcessLookupError) as e:
         raise ProcessGone(pid) from e
+
+
+def _open_pid_files(prefix: str) -> PidFiles:
+    fds: list[int] = []
+    try:
+        for name, flags in (("/stat", os.O_RDONLY), ("/statm", os.O_RDONLY), ("", _O_PATH_DIR)):
+            fds.append(os.open(prefix + name, flags))
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds[0], fds[1], fds[2]
+
+
+def _drop(files: dict[int, PidFiles], pid: int) -> None:
+    for fd in files.pop(pid, ()):
+        os.close(fd)
+
+
+def close_pid_files(files: dict[int, PidFiles], keep: Iterable[int] = ()) -> None:
+    """Close the kept-open files of every PID in ``files`` except those in ``keep``."""
+    keep = set(keep)
+    for pid in [p for p in files if p not in keep]:
+        _drop(files, pid)
+
+
+def _stat_bytes(pid: int, prefix: str, files: dict[int, PidFiles], hold: int) -> bytes:
+    """/proc/PID/stat through the kept-open file, else by path (keeping it if there is room)."""
+    fs = files.get(pid)
+    if fs is not None:
+        try:
+            data = os.pread(fs[0], 4096, 0)
+            if data:
+                return data
+        except ProcessLookupError:
+            pass
+        _drop(files, pid)  # reaped: a new process may have taken the PID since
+    if len(files) < hold:
+        try:
+            files[pid] = fs = _open_pid_files(prefix)
+            return os.pread(fs[0], 4096, 0)
+        except OSError as e:
+            if e.errno not in (errno.EMFILE, errno.ENFILE):
+                raise  # out of descriptors after all: read it the plain way instead
+    fd = os.open(prefix + "/stat", os.O_RDONLY)
+    try:
+        return os.pread(fd, 4096, 0)
+    finally:
+        os.close(fd)
+
+
+def top_ticks_many(pids: Iterable[int], files: dict[int, PidFiles] | None = None, hold: int = 0,
+                   ) -> dict[int, tuple[int, int]]:
+    """{pid: (starttime, utime+stime)} from each /proc/PID/stat: the first sample of an interval.
+
+    ``files`` holds PIDs' files kept open between calls; PIDs not in it are read by path and
+    added to it while it holds fewer than ``hold`` PIDs. PIDs that vanish or deny access are
+    left out.
+    """
+    root, read = PROC_ROOT, _stat_bytes
+    files = {} if files is None else files
+    ticks: dict[int, tuple[int, int]] = {}
+    for pid in pids:
+        try:
+            data = read(pid, f"{root}/{pid}", files, hold)
+            f = data[data.rindex(b") ") + 2 :].split(b" ", 20)  # f[N - 3] is field N
+            ticks[pid] = (int(f[19]), int(f[11]) + int(f[12]))
+        except (*_GONE_OR_HIDDEN, ValueError, IndexError):
+            _drop(files, pid)
+    return ticks
+
+
+def top_rows_many(pids: Iterable[int], files: dict[int, PidFiles] | None = None, hold: int = 0,
+                  ) -> list[tuple[int, str, str, int, int, int, int, int, int, int, int]]:
+    """Per process: (pid, comm, state, PR, NI, ticks, starttime, VIRT, RES, SHR bytes, euid).
+
+    What one refresh of top reads: /proc/PID/stat, /proc/PID/statm and the owner of /proc/PID,
+    through the kept-open ``files`` where there are some (see :func:`top_ticks_many`). PIDs
+    that vanish or deny access midway are left out.
+    """
+    root, pread, page, read = PROC_ROOT, os.pread, PAGE_SIZE, _stat_bytes
+    files = {} if files is None else files
+    rows = []
+    append = rows.append
+    for pid in pids:
+        prefix = f"{root}/{pid}"
+        try:
+            data = read(pid, prefix, files, hold)
+            fs = files.get(pid)
+            if fs is not None:
+                m = pread(fs[1], 4096, 0).split()
+                uid = os.fstat(fs[2]).st_uid
+            else:
+                fd = os.open(prefix + "/statm", os.O_RDONLY)
+                try:
+                    m = pread(fd, 4096, 0).split()
+                finally:
+                    os.close(fd)
+                uid = os.stat(prefix).st_uid
+            if len(m) < 3:
+                m = (0, 0, 0)
+            head, _, tail = data.rpartition(b") ")  # as in _parse_top_stat, inlined for speed
+            f = tail.split(b" ", 20)
+            append((pid, head[head.index(b"(") + 1 :].decode("utf-8", "replace"),
+                    f[0].decode("ascii", "replace"), int(f[15]), int(f[16]),
+                    int(f[11]) + int(f[12]), int(f[19]),
+                    int(m[0]) * page, int(m[1]) * page, int(m[2]) * page, uid))
+        except (*_GONE_OR_HIDDEN, ValueError, IndexError):
+            _drop(files, pid)
+    return rows
 
 
 def pid_max() -> int:

@@ -1,0 +1,708 @@
+"""A whole-system snapshot with top's header and process table, and its `top -b` text.
+
+``snapshot()`` samples every process twice, ``interval`` seconds apart, the way one refresh
+of procps-ng top does: the header numbers come from /proc/uptime, /proc/loadavg, utmp,
+/proc/stat and /proc/meminfo, each row from /proc/PID/stat and /proc/PID/statm plus the owner
+of /proc/PID. ``Snapshot.table`` keeps numbers as numbers (bytes, seconds, percent);
+``Snapshot.to_text()`` prints them in the layout of ``top -b -n 1`` (procps-ng 4.0.2).
+``compare_with_top()`` runs the real top next to it. ``python -m kernel_helpers.top`` is a
+small ``top -b`` for the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import functools
+import os
+import pwd
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import procfs
+from .procfs import ProcessGone
+
+__all__ = [
+    "Header", "Snapshot", "snapshot", "snapshot_row", "render", "compare_with_top",
+    "parse_top_batch", "sort_table", "release_files", "TopNotFound", "COLUMNS", "SORT_FIELDS", "main",
+]
+
+# top's default columns, in its order. The table also carries two helper columns:
+# UID (the effective UID behind USER) and TICKS (utime + stime, exact, behind TIME+).
+COLUMNS = ("PID", "USER", "PR", "NI", "VIRT", "RES", "SHR", "S", "%CPU", "%MEM", "TIME+", "COMMAND")
+HELPER_COLUMNS = ("UID", "TICKS")
+SORT_FIELDS = COLUMNS  # what -o / sort= accept, spelled as top's column headers
+CPU_ORDER = ("us", "sy", "ni", "id", "wa", "hi", "si", "st")  # the %Cpu(s) line's order
+TOP_PID_LIMIT = 20  # top -p takes at most 20 PIDs per run
+_WIDTHS = {"USER": 8, "PR": 3, "NI": 3, "VIRT": 7, "RES": 6, "SHR": 6, "S": 1,
+           "%CPU": 5, "%MEM": 5, "TIME+": 9}  # top.c Fieldstab widths; PID depends on pid_max
+
+
+class TopNotFound(FileNotFoundError):
+    """The procps `top` command is not installed, so there is nothing to compare with."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the `top` command is not installed. Install procps: `apt-get install procps` "
+            "(Debian/Ubuntu), `dnf install procps-ng` (Fedora) or `apk add procps` (Alpine)."
+        )
+
+
+# --- the data ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Header:
+    """top's five summary lines as numbers: times in seconds, memory in bytes, CPU in percent."""
+
+    time: _dt.datetime  # local wall-clock time at the end of the interval
+    uptime: float  # seconds since boot (/proc/uptime)
+    users: int  # utmp USER_PROCESS records
+    load1: float
+    load5: float
+    load15: float
+    tasks_total: int
+    tasks_running: int  # R
+    tasks_sleeping: int  # S + D + I (every state that is not R, T, t or Z)
+    tasks_stopped: int  # T + t
+    tasks_zombie: int  # Z
+    states: dict[str, int]  # the same tasks counted per state letter
+    cpu: dict[str, float]  # us sy ni id wa hi si st, percent of all CPUs over the interval
+    mem_total: int  # MemTotal
+    mem_free: int  # MemFree
+    mem_used: int  # MemTotal - MemAvailable (procps-ng 4.0.1 and later)
+    mem_buff_cache: int  # Buffers + Cached + SReclaimable
+    mem_avail: int  # MemAvailable
+    swap_total: int
+    swap_free: int
+    swap_used: int
+    interval: float  # seconds between the two samples
+
+    @property
+    def load_average(self) -> tuple[float, float, float]:
+        return self.load1, self.load5, self.load15
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Snapshot:
+    """One refresh of top: ``header`` (summary lines) and ``table`` (one row per process)."""
+
+    header: Header
+    table: pd.DataFrame
+
+    def to_text(self, width: int = 80, sort: str | None = None, max_rows: int | None = None,
+                summary: bool = True) -> str:
+        """The snapshot in `top -b -n 1` layout; see :func:`render`."""
+        return render(self, width=width, sort=sort, max_rows=max_rows, summary=summary)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+@dataclass
+class _Base:
+    """The first sample of an interval: when, the /proc/stat cpu line, and each PID's ticks."""
+
+    t: float
+    cpu: dict[str, int]
+    ticks: dict[int, tuple[int, int]]  # pid -> (starttime, utime + stime)
+
+
+# --- sampling ---------------------------------------------------------------------------
+
+def _check_pids(pids: Iterable[int]) -> list[int]:
+    if isinstance(pids, (int, str, bytes)):
+        raise TypeError(f"pids must be a list of PIDs such as [1, 2], not {pids!r}")
+    out: list[int] = []
+    for pid in pids:
+        if isinstance(pid, bool) or not isinstance(pid, (int, np.integer)):
+            raise TypeError(f"each PID must be an int, not {type(pid).__name__} ({pid!r})")
+        if pid <= 0:
+            raise ValueError(f"PIDs are positive integers, got {pid}")
+        if int(pid) not in out:
+            out.append(int(pid))
+    return out
+
+
+# The /proc files of the processes seen so far, kept open to read again (procfs.PidFiles):
+# about three descriptors per process, at most _hold() processes, for one /proc root at a
+# time. A snapshot takes them out under the lock and puts them back after, so no two threads
+# ever share a descriptor.
+_KEPT: dict[str, dict[int, procfs.PidFiles]] = {}  # proc root -> pid -> files
+_KEPT_LOCK = threading.Lock()
+
+
+def _hold() -> int:
+    """How many processes may keep their files open: a third of RLIMIT_NOFILE, less a margin."""
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):
+        return 0
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 16
+    return max(0, (soft - 256) // 3)
+
+
+def _take_files(root: str) -> dict[int, procfs.PidFiles]:
+    with _KEPT_LOCK:
+        others = [_KEPT.pop(r) for r in list(_KEPT) if r != root]  # e.g. a test's fake /proc
+        files = _KEPT.pop(root, {})
+    for old in others:
+        procfs.close_pid_files(old)
+    return files
+
+
+def _give_back(root: str, files: dict[int, procfs.PidFiles]) -> None:
+    with _KEPT_LOCK:
+        kept = _KEPT.setdefault(root, {})
+        dup = {pid: fs for pid, fs in files.items() if pid in kept}  # another thread's
+        kept.update((pid, fs) for pid, fs in files.items() if pid not in dup)
+    procfs.close_pid_files(dup)
+    files.clear()
+
+
+def release_files() -> None:
+    """Close the /proc files that snapshots keep open between calls (the next one reopens them)."""
+    with _KEPT_LOCK:
+        all_files = list(_KEPT.values())
+        _KEPT.clear()
+    for files in all_files:
+        procfs.close_pid_files(files)
+
+
+def _sample_ticks(pids: list[int] | None, files: dict[int, procfs.PidFiles]) -> _Base:
+    """The first sample: the /proc/stat cpu line and each PID's ticks."""
+    t = time.monotonic()
+    cpu = procfs.cpu_ticks()
+    ticks = procfs.top_ticks_many(procfs.pids() if pids is None else pids, files, _hold())
+    return _Base(t, cpu, ticks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _user_name(uid: int) -> str:
+    """The login name for a UID, as top prints it (the number when there is no passwd entry)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _cpu_percent(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    # top clamps each delta at 0 (idle and iowait can step backwards) and avoids dividing by 0
+    delta = {k: max(0, after[k] - before[k]) for k in CPU_ORDER}
+    total = sum(delta.values())
+    if total < 1:
+        return {k: (100.0 if k == "id" else 0.0) for k in CPU_ORDER}
+    return {k: 100.0 * delta[k] / total for k in CPU_ORDER}
+
+
+def _finish(base: _Base, pids: list[int] | None, files: dict[int, procfs.PidFiles],
+            chain: bool = False) -> tuple[Snapshot, _Base | None]:
+    """Take the second sample and build the Snapshot; with ``chain``, also the next first sample."""
+    t1 = time.monotonic()
+    cpu1 = procfs.cpu_ticks()
+    mi = procfs.meminfo()
+    mem_total = mi["MemTotal"]
+    mem_free = mi["MemFree"]
+    mem_avail = mi.get("MemAvailable", mem_free)  # MemAvailable: kernel 3.14+
+    elapsed = max(t1 - base.t, 1e-9)
+    per_tick = 100.0 / (procfs.CLK_TCK * elapsed)  # Irix mode: percent of one CPU
+    hz = float(procfs.CLK_TCK)
+
+    old = base.ticks
+    listed = procfs.pids() if pids is None else pids
+    raw = procfs.top_rows_many(listed, files, _hold())
+    if pids is None:
+        procfs.close_pid_files(files, keep=listed)  # those processes have gone
+    name, get = _user_name, old.get
+    rows = []
+    for pid, comm, state, pr, ni, tk, start, virt, res, shr, uid in raw:
+        prev = get(pid)
+        # a PID that is new (or reused by a new process) spent all its ticks in the interval
+        used = tk - prev[1] if prev is not None and prev[0] == start else tk
+        rows.append((-used, pid, name(uid), pr, ni, virt, res, shr, state,
+                     used * per_tick, 100.0 * res / mem_total, tk / hz, comm, uid, tk))
+    rows.sort()  # top's default order: %CPU high to low, then PID low to high
+
+    states: dict[str, int] = {}
+    for r in rows:
+        states[r[8]] = states.get(r[8], 0) + 1
+    running = states.get("R", 0)
+    stopped = states.get("T", 0) + states.get("t", 0)
+    zombie = states.get("Z", 0)
+
+    load = procfs.loadavg()
+    swap_total, swap_free = mi.get("SwapTotal", 0), mi.get("SwapFree", 0)
+    header = Header(
+        time=_dt.datetime.now(), uptime=procfs.uptime_seconds(), users=procfs.users_count(),
+        load1=load[0], load5=load[1], load15=load[2],
+        tasks_total=len(rows), tasks_running=running,
+        tasks_sleeping=len(rows) - running - stopped - zombie,
+        tasks_stopped=stopped, tasks_zombie=zombie, states=dict(sorted(states.items())),
+        cpu=_cpu_percent(base.cpu, cpu1),
+        mem_total=mem_total, mem_free=mem_free, mem_used=mem_total - mem_avail,
+        mem_buff_cache=mi.get("Buffers", 0) + mi.get("Cached", 0) + mi.get("SReclaimable", 0),
+        mem_avail=mem_avail, swap_total=swap_total, swap_free=swap_free,
+        swap_used=swap_total - swap_free, interval=elapsed,
+    )
+    if not chain:
+        return Snapshot(header, _table(rows)), None
+    return Snapshot(header, _table(rows)), _Base(t1, cpu1, {r[0]: (r[6], r[5]) for r in raw})
+
+
+_DTYPES = ("int64", "object", "int64", "int64", "int64", "int64", "int64", "object",
+           "float64", "float64", "float64", "object", "int64", "int64")
+
+
+@functools.cache
+def _column_index() -> pd.Index:
+    return pd.Index(COLUMNS + HELPER_COLUMNS)  # immutable, so every table can share it
+
+
+def _table(rows: list[tuple]) -> pd.DataFrame:
+    """Build the DataFrame once, from one array per column (no per-row pandas work)."""
+    names = _column_index().copy()  # a copy of its own, so renaming one table touches no other
+    cols = list(zip(*rows, strict=True))[1:] if rows else [()] * len(names)
+    arrays = [np.array(c, dtype=d) for c, d in zip(cols, _DTYPES, strict=True)]
+    try:  # the constructor pandas' own from_records uses: ~6x faster than DataFrame(dict)
+        return pd.DataFrame._from_arrays(arrays, columns=names, index=pd.RangeIndex(len(rows)),
+                                         verify_integrity=False)
+    except (AttributeError, TypeError):  # a pandas without it: the public constructor
+        return pd.DataFrame(dict(zip(names, arrays, strict=True)), copy=False)
+
+
+def snapshot(interval: float = 0.5, pids: Iterable[int] | None = None) -> Snapshot:
+    """Sample all processes (or only ``pids``, like top -p) ``interval`` seconds apart.
+
+    %CPU is the share of one CPU over the interval (top's Irix mode, so a threaded process can
+    pass 100). With ``pids`` the Tasks counts cover only those processes, as with top -p. A
+    process that exits or hides itself during the snapshot is left out.
+    """
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+        raise TypeError(f"interval must be a number of seconds, not {type(interval).__name__}")
+    if not interval > 0:
+        raise ValueError(f"interval must be > 0 seconds (%CPU needs two samples), got {interval}")
+    wanted = None if pids is None else _check_pids(pids)
+    root = procfs.PROC_ROOT
+    files = _take_files(root)
+    try:
+        base = _sample_ticks(wanted, files)
+        time.sleep(interval)
+        return _finish(base, wanted, files)[0]
+    finally:
+        _give_back(root, files)
+
+
+def snapshot_row(pid: int, interval: float = 0.2) -> pd.Series:
+    """One process's row of the top table (e.g. ``snapshot_row(2)`` for kthreadd)."""
+    table = snapshot(interval, [pid]).table
+    if table.empty:
+        raise ProcessGone(pid)
+    return table.iloc[0]
+
+
+# --- text, as top -b prints it -------------------------------------------------------------
+
+_FLOAT = struct.Struct("f")
+
+
+def _f32(x: float) -> float:
+    """x rounded to a C float, as top holds these numbers."""
+    return _FLOAT.unpack(_FLOAT.pack(x))[0]
+
+
+def _scale_mem(kib: int, width: int) -> str:
+    """top.c scale_mem: KiB as an integer, else m/g/t/p with one decimal, whichever fits first."""
+    text = str(kib)  # exact below 2**24 KiB, which covers every value that fits unscaled
+    if len(text) <= width:
+        return text
+    num = _f32(kib)
+    for sfx in "mgtp":
+        num = _f32(num / 1024.0)
+        text = f"{num:.1f}{sfx}"
+        if len(text) <= width:
+            return text
+    return "?"
+
+
+def _scale_pcnt(value: float, width: int) -> str:
+    """top.c scale_pcnt: one decimal, or none when the number gets too wide (e.g. 1234)."""
+    text = f"{value:#.1f}"
+    if len(text) <= width:
+        return text
+    text = f"{value:{width}.0f}"
+    return text if len(text) <= width else "?"
+
+
+def _scale_tics(ticks: int, width: int) -> str:
+    """top.c scale_tics (4.0.x): m:ss.hh up to 6 hours, then m:ss, h,mm, Nd+Nh, Nw+Nd, Nw."""
+    nt = ticks * 100 // procfs.CLK_TCK
+    cent, secs = nt % 100, nt // 100
+    mins = secs // 60
+    if mins <= 360:  # always fits top's 9 columns
+        text = f"{mins}:{secs % 60:02d}.{cent:02d}"
+        if len(text) <= width:
+            return text
+    hour = mins // 60
+    days = hour // 24
+    week = days // 7
+    tries = [f"{mins}:{secs % 60:02d}"] if mins <= 360 else []
+    if hour <= 96:
+        tries.append(f"{hour},{mins % 60:02d}")
+    if days <= 14:
+        tries += [f"{days}d+{hour % 24}h", f"{days}d"]
+    tries += [f"{week}w+{days % 7}d", f"{week}w"]
+    return next((t for t in tries if len(t) <= width), "?")
+
+
+def _fit(text: str, width: int) -> str:
+    """top.c make_str/make_num: cut what does not fit and mark the cut with '+'."""
+    return text if len(text) <= width else text[: width - 1] + "+"
+
+
+def _printable(comm: str) -> str:
+    """Control characters (prctl lets a program put them in its name) print as '?', as in top."""
+    return comm if comm.isprintable() else "".join(c if c.isprintable() else "?" for c in comm)
+
+
+def _uptime_text(seconds: float) -> str:
+    """procps-ng 4.0.2 uptime format: '5 min', ' 1:23', '3 days,  2:03'."""
+    s = int(seconds)
+    days, hours, mins = s // 86400, (s // 3600) % 24, (s // 60) % 60
+    text = f"{days} {'days' if days > 1 else 'day'}, " if days else ""
+    return text + (f"{hours:2d}:{mins:02d}" if hours else f"{mins} min")
+
+
+def _summary_num(nbytes: int) -> str:
+    """A Mem/Swap figure: MiB with one decimal and a space, in 9 columns ('+' when cut)."""
+    text = f"{_f32(_f32(nbytes // 1024) / 1024.0):#.1f} "
+    return f"{text[:8] + '+' if len(text) > 9 else text:>9}"
+
+
+def _summary_lines(h: Header) -> list[str]:
+    users = f"{h.users:2d} {'users' if h.users > 1 else 'user'}"
+    cpu = ",".join(f"{h.cpu[k]:#5.1f} {k}" for k in CPU_ORDER)
+    n = _summary_num
+    return [
+        f"top - {h.time:%H:%M:%S} up {_uptime_text(h.uptime)}, {users},  "
+        f"load average: {h.load1:.2f}, {h.load5:.2f}, {h.load15:.2f}",
+        f"Tasks: {h.tasks_total:3d} total, {h.tasks_running:3d} running, "
+        f"{h.tasks_sleeping:3d} sleeping, {h.tasks_stopped:3d} stopped, {h.tasks_zombie:3d} zombie",
+        f"%Cpu(s):{cpu} ",
+        f"MiB Mem : {n(h.mem_total)}total, {n(h.mem_free)}free, {n(h.mem_used)}used, "
+        f"{n(h.mem_buff_cache)}buff/cache     ",
+        f"MiB Swap: {n(h.swap_total)}total, {n(h.swap_free)}free, {n(h.swap_used)}used. "
+        f"{n(h.mem_avail)}avail Mem ",
+        "",
+    ]
+
+
+def _pid_width() -> int:
+    try:
+        return max(5, len(str(procfs.pid_max())))
+    except (OSError, ValueError, IndexError):
+        return 5
+
+
+def _sort_key(field: str) -> tuple[str, bool]:
+    """(column to sort on, descending?) for a top field name such as 'RES', '+%MEM' or '-PID'."""
+    name = field.strip()
+    descending = not name.startswith("-")
+    name = name.lstrip("+-").upper()
+    if name not in SORT_FIELDS:
+        raise ValueError(f"unknown sort field {field!r}; use one of: {', '.join(SORT_FIELDS)}")
+    return {"TIME+": "TICKS", "%CPU": "%CPU"}.get(name, name), descending
+
+
+def sort_table(table: pd.DataFrame, field: str) -> pd.DataFrame:
+    """Sort like top -o FIELD: high to low ('-FIELD' for low to high), ties by PID."""
+    col, descending = _sort_key(field)
+    if col not in table.columns:
+        col = "TIME+" if col == "TICKS" else col
+    by_pid = table.sort_values("PID", kind="stable")
+    return by_pid.sort_values(col, ascending=not descending, kind="stable")
+
+
+def render(snap: Snapshot, width: int = 80, sort: str | None = None,
+           max_rows: int | None = None, summary: bool = True) -> str:
+    """The snapshot as `top -b -n 1 -w WIDTH` prints it: summary lines, then the table.
+
+    VIRT/RES/SHR show in KiB (with m/g suffixes when too wide), rows keep the table's order
+    unless ``sort`` names a column (top's -o), and COMMAND is cut with '+' to fit ``width``.
+    """
+    if isinstance(width, bool) or not isinstance(width, int) or not 80 <= width <= 512:
+        raise ValueError(f"width must be an int from 80 to 512 (top's limit), got {width!r}")
+    table = snap.table if sort is None else sort_table(snap.table, sort)
+    if max_rows is not None:
+        table = table.head(max_rows)
+    pw = _pid_width()
+    fixed = pw + 1 + sum(w + 1 for w in _WIDTHS.values())
+    cw = max(1, width - fixed - 1)  # COMMAND gets the rest of the line, minus its own pad
+    heads = [f"{'PID':>{pw}}", f"{'USER':<8}", " PR", " NI", "   VIRT", "   RES", "   SHR", "S",
+             " %CPU", " %MEM", "    TIME+", f"{'COMMAND':<{cw}}"]
+    lines = _summary_lines(snap.header) if summary else []
+    lines.append(" ".join(heads).rstrip())
+    mem_total_kib = _f32(snap.header.mem_total // 1024) or 1.0
+    ncpu = os.cpu_count() or 1
+    cpu_max = 100.0 * ncpu if ncpu > 1 else 99.9  # top caps %CPU (Irix mode) at this
+    ticks = (table["TICKS"] if "TICKS" in table.columns
+             else (table["TIME+"] * procfs.CLK_TCK).round().astype("int64"))
+    for pid, user, pr, ni, virt, res, shr, st, cpu, tk, comm in zip(
+            table["PID"], table["USER"], table["PR"], table["NI"], table["VIRT"], table["RES"],
+            table["SHR"], table["S"], table["%CPU"], ticks, table["COMMAND"], strict=True):
+        res_kib = int(res) // 1024
+        cells = [
+            f"{_fit(str(pid), pw):>{pw}}", f"{_fit(str(user), 8):<8}",
+            f"{'rt' if pr < -99 else _fit(str(pr), 3):>3}", f"{_fit(str(ni), 3):>3}",
+            f"{_scale_mem(int(virt) // 1024, 7):>7}", f"{_scale_mem(res_kib, 6):>6}",
+            f"{_scale_mem(int(shr) // 1024, 6):>6}", str(st)[:1],
+            f"{_scale_pcnt(_f32(min(cpu, cpu_max)), 5):>5}",
+            f"{_scale_pcnt(_f32(_f32(res_kib * 100.0) / mem_total_kib), 5):>5}",
+            f"{_scale_tics(int(tk), 9):>9}", _fit(_printable(str(comm)), cw),
+        ]
+        lines.append(" ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# --- next to the real top -------------------------------------------------------------------
+
+def parse_top_batch(text: str) -> tuple[dict[str, object], pd.DataFrame]:
+    """Split one frame of `top -b` output into its summary lines and a table of strings.
+
+    Returns ``(summary, rows)``: summary has 'uptime_line', 'tasks' (dict of counts),
+    'cpu' (dict of percents), 'mem' and 'swap' (dicts of MiB as printed); rows has top's
+    column names and the text top printed in each cell.
+    """
+    lines = text.splitlines()
+    summary: dict[str, object] = {}
+    head_at = None
+    for i, line in enumerate(lines):
+        if line.startswith("top - "):
+            summary["uptime_line"] = line
+        elif line.startswith("Tasks:") or line.startswith("Threads:"):
+            words = line.split(":", 1)[1].replace(",", " ").split()
+            summary["tasks"] = {words[j + 1]: int(words[j]) for j in range(0, len(words) - 1, 2)}
+        elif line.startswith("%Cpu(s):"):
+            words = line.split(":", 1)[1].replace(",", " ").split()
+            summary["cpu"] = {words[j + 1]: float(words[j]) for j in range(0, len(words) - 1, 2)}
+        elif line.startswith(("MiB Mem", "MiB Swap")):
+            key = "mem" if "Mem :" in line else "swap"
+            words = line.split(":", 1)[1].replace(",", " ").replace(".  ", "  ").split()
+            vals = {}
+            for j in range(0, len(words) - 1, 2):
+                name = words[j + 1] + (" Mem" if words[j + 1] == "avail" else "")
+                vals[name.rstrip(".")] = float(words[j].rstrip("."))
+            summary[key] = vals
+        elif line.split()[:1] == ["PID"]:
+            head_at = i
+            break
+    if head_at is None:
+        raise ValueError("no column header line (PID USER ...) in the top output")
+    names = lines[head_at].split()
+    rows = [ln.split(None, len(names) - 1) for ln in lines[head_at + 1 :] if ln.strip()]
+    rows = [r + [""] * (len(names) - len(r)) for r in rows]
+    return summary, pd.DataFrame(rows, columns=names)
+
+
+def _run_top(pids: list[int], width: int = 512) -> str:
+    exe = shutil.which("top")
+    if exe is None:
+        raise TopNotFound()
+    with tempfile.TemporaryDirectory(prefix="toplab-toprc-") as home:
+        # an empty HOME keeps a personal toprc from changing the columns; C keeps '.' decimals
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "LC_ALL": "C"}
+        cmd = [exe, "-b", "-n", "1", "-w", str(width)]
+        if pids:
+            cmd += ["-p", ",".join(map(str, pids))]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
+def _kib_from_top(text: str) -> int:
+    """top's VIRT/RES/SHR cell back to KiB ('123456', or scaled like '1.5g': rounded)."""
+    if text[-1:].isalpha():
+        power = "kmgtpe".index(text[-1].lower())
+        return round(float(text[:-1]) * 1024**power)
+    return int(text)
+
+
+COMPARED = ("VIRT", "RES", "SHR", "PR", "NI", "S", "USER", "COMMAND")
+
+
+def _cells(snap: Snapshot) -> dict[int, list[str]]:
+    """{pid: the 12 cells of its row} as render() prints them at top's widest (512)."""
+    rows = render(snap, width=512, summary=False).splitlines()[1:]
+    return {int(r.split(None, 1)[0]): r.split(None, len(COLUMNS) - 1) for r in rows}
+
+
+def compare_with_top(pids: Iterable[int]) -> pd.DataFrame:
+    """Run `top -b -n 1 -w 512 -p ...` and put its VIRT RES SHR PR NI S USER COMMAND next to ours.
+
+    One row per PID; columns are (field, 'ours') and (field, 'top'), memory in KiB as top
+    prints it, PR as text ('rt' for real-time). We read just before and just after top:
+    ``same`` is True when one of our readings prints exactly as top did, and ``moved`` when
+    the process's own numbers changed between our two readings. The raw top output is in
+    ``result.attrs['top_output']``.
+    """
+    wanted = _check_pids(pids)
+    if not wanted:
+        raise ValueError("give at least one PID, e.g. compare_with_top([os.getpid()])")
+    before = _cells(snapshot(0.02, wanted))
+    outputs, theirs = [], []
+    for i in range(0, len(wanted), TOP_PID_LIMIT):  # top -p takes at most 20 PIDs
+        out = _run_top(wanted[i : i + TOP_PID_LIMIT])
+        outputs.append(out)
+        theirs.append(parse_top_batch(out)[1])
+    after = _cells(snapshot(0.02, wanted))
+    top_rows = pd.concat(theirs, ignore_index=True)
+    top_cells = {int(p): row for p, row in zip(top_rows["PID"], top_rows.values.tolist(), strict=True)}
+    cols = [COLUMNS.index(f) for f in COMPARED]
+
+    def key(cells: list[str] | None) -> list[str] | None:
+        return None if cells is None else [cells[j] for j in cols]
+
+    records = []
+    for pid in wanted:
+        theirs_pid = key(top_cells.get(pid))
+        readings = [c for c in (after.get(pid), before.get(pid)) if c is not None]
+        mine = next((c for c in readings if key(c) == theirs_pid), readings[0] if readings else None)
+        rec: dict[tuple[str, str], object] = {}
+        for f, j in zip(COMPARED, cols, strict=True):
+            for side, cells in (("ours", mine), ("top", top_cells.get(pid))):
+                val = None if cells is None else cells[j]
+                if val is not None and f in ("VIRT", "RES", "SHR"):
+                    val = _kib_from_top(val)
+                elif val is not None and f == "NI":
+                    val = int(val)
+                rec[(f, side)] = val
+        rec[("same", "")] = theirs_pid is not None and key(mine) == theirs_pid
+        rec[("moved", "")] = key(before.get(pid)) != key(after.get(pid))
+        records.append(rec)
+    result = pd.DataFrame.from_records(records, index=pd.Index(wanted, name="PID"))
+    result.columns = pd.MultiIndex.from_tuples(result.columns)
+    result.attrs["top_output"] = "\n".join(outputs)
+    return result
+
+
+# --- command line -------------------------------------------------------------------------
+
+def _positive_int(what: str, hint: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; {hint}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{what} must be 1 or more, got {value}; {hint}")
+        return value
+    return parse
+
+
+def _pid_list(text: str) -> list[int]:
+    hint = "give PIDs as numbers, e.g. -p 1 -p 42 or -p 1,42 (see `ps -e` for PIDs)"
+    parse = _positive_int("a PID", hint)
+    parts = [p for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"empty PID list; {hint}")
+    return [parse(p.strip()) for p in parts]
+
+
+def _seconds(text: str) -> float:
+    hint = "give the delay in seconds, e.g. -d 1 or -d 0.5"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {hint}") from None
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"the delay must be more than 0 and less than 86400 seconds, got {text}; {hint}")
+    return value
+
+
+def _field(text: str) -> str:
+    try:
+        _sort_key(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown field {text!r}; use one of {', '.join(SORT_FIELDS)} (e.g. -o %MEM)") from None
+    return text
+
+
+def _width(text: str) -> int:
+    value = _positive_int("the width", "e.g. -w 120")(text)
+    if not 80 <= value <= 512:
+        raise argparse.ArgumentTypeError(f"the width must be from 80 to 512 columns, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m kernel_helpers.top",
+        description="Print processes the way `top -b` does, from the same /proc files.",
+        epilog="Example: python -m kernel_helpers.top -n 2 -d 1 -o %MEM",
+    )
+    p.add_argument("-b", action="store_true", help="batch mode (always on; accepted for top's sake)")
+    p.add_argument("-n", type=_positive_int("-n", "e.g. -n 3 prints three frames"), default=1,
+                   metavar="ITERATIONS", help="frames to print, then exit (default 1)")
+    p.add_argument("-d", type=_seconds, default=3.0, metavar="SECONDS",
+                   help="seconds between frames (default 3.0, like top)")
+    p.add_argument("-p", type=_pid_list, action="append", default=[], metavar="PID[,PID...]",
+                   help="only these processes; repeat or separate with commas")
+    p.add_argument("-o", type=_field, default="%CPU", metavar="FIELD",
+                   help="sort high to low by this column (PID USER PR NI VIRT RES SHR S %%CPU "
+                        "%%MEM TIME+ COMMAND); prefix '-' as in -o=-PID for low to high")
+    p.add_argument("-w", type=_width, default=None, metavar="WIDTH",
+                   help="line width (default: the terminal's, or 80 when piped, like top)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kernel_helpers.top [-n N] [-d S] [-p PID ...] [-o FIELD] [-w W]`."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    pids = [pid for group in args.p for pid in group]
+    pids = list(dict.fromkeys(pids)) or None
+    if pids is not None:
+        missing = [p for p in pids if not os.path.exists(os.path.join(procfs.PROC_ROOT, str(p)))]
+        if missing:
+            parser.error(f"no process with PID {', '.join(map(str, missing))} "
+                         "(it exited, or never existed); pick one from `ps -e` or leave out -p")
+    width = args.w or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80)
+    width = min(512, max(80, width))
+    files: dict[int, procfs.PidFiles] = {}
+    try:
+        base = _sample_ticks(pids, files)
+        time.sleep(min(args.d, 0.5))  # the first frame needs an interval too; keep it short
+        for i in range(args.n):
+            if i:
+                time.sleep(args.d)
+            snap, base = _finish(base, pids, files, chain=True)
+            if i:
+                print()
+            print(render(snap, width=width, sort=args.o), flush=True)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        procfs.close_pid_files(files)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
