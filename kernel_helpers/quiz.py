@@ -54,11 +54,9 @@ class Question:
                         f"예상한 답: {self.option_texts(lang)[self.choice]}. ", lang)
         return f"{head}{measured_line}.\n{why}"
 
-    def check(self, measured: object) -> str:
-        """Print the verdict under the experiment and return it."""
-        text = self.verdict(measured)
-        print(text)
-        return text
+    def check(self, measured: object) -> None:
+        """Print the verdict under the experiment (``verdict()`` returns the same text)."""
+        print(self.verdict(measured))
 
     def show(self):
         """The question as radio buttons; picking one records the prediction."""

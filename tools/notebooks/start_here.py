@@ -81,6 +81,8 @@ Two lines deserve a word:
 3. [2.3 VIRT, RES and memory commit](2.3-memory-commit.ipynb): `malloc()` reserves, writing makes it
    real, page faults in between, and what `vm.overcommit_memory` promises.
 
+The [glossary](glossary.ipynb) lists every term the chapters use, in English and Korean side by side.
+
 Each chapter starts with what you'll do and learn, asks you to predict before each experiment,
 checks your answer against the measurement, and ends with exercises.
 
@@ -106,6 +108,8 @@ book has aged (newer `top` versions and kernels behave differently), the chapter
 3. [2.3 VIRT, RES와 메모리 커밋](2.3-memory-commit.ipynb): `malloc()`은 예약만 하고, 쓰기를 해야
    실제 메모리가 되며, 그 사이에 페이지 폴트가 있습니다. 그리고 `vm.overcommit_memory`가 무엇을
    약속하는지 봅니다.
+
+[용어집](glossary.ipynb)에는 각 장에서 쓰는 용어가 영어와 한국어로 나란히 정리되어 있습니다.
 
 각 장은 할 일과 배울 것으로 시작하고, 실험 전에는 결과를 먼저 예상해 보게 하며, 측정값으로
 답을 확인해 준 뒤, 연습 문제로 끝납니다.
