@@ -1,0 +1,1368 @@
+"""Chapter 2.3, VIRT, RES and memory commit: the experiments behind every table, and the questions.
+
+Each function starts real programs (``malloc_test``, ``big_alloc``, a tiny Python mmap reader),
+measures them through /proc and returns plain data (DataFrames, dataclasses) for the notebook
+to show; printed sentences carry the measured numbers, in the notebook's language.  Nothing
+here changes the machine for longer than one short ``with`` block: vm.overcommit_memory goes
+through ``overcommit.temporarily()``, the OOM demo's memory cgroup is removed before returning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as _errno
+import glob
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .. import FAST, overcommit, procfs, programs, quiz, safety
+from ..i18n import pick
+from ..metrics import process_sample
+from ..procfs import ProcessGone
+from ..programs import ProgramError
+from ..safety import GiB, MiB, fmt_bytes
+from ..sampler import Sampler
+
+__all__ = [
+    "INTERVAL_MS", "STEPS", "PAGE", "machine", "mmap_size", "run_steps", "step_view", "step_summary",
+    "explain_steps", "commit_now",
+    "res_per_step", "faults_per_step", "top_row", "top_beside", "book_vs_ours", "beyond_int",
+    "zero_page_demo", "commit_probe", "CommitProbe", "try_alloc", "AllocResult", "mode0_boundary",
+    "modes_table", "rlimit_demo", "RlimitResult", "MemoryCage", "oom_demo", "OomResult",
+    "oom_chart", "check_oom",
+]
+
+KiB = 1024
+TiB = 1 << 40
+PAGE = procfs.PAGE_SIZE
+
+# --- parameters: the same cells, shorter runs in fast mode (CI) -------------------------
+INTERVAL_MS = 200 if FAST else 1000  # one malloc_test step per interval, as the book's 1 s
+STEPS = 5 if FAST else 10  # steps per phase (memset off, then on)
+PANEL_MAX_MIB = 128  # the panel's hard cap: what it may touch if memset stays on
+ZERO_PAGE_MIB = 64
+COMMIT_PROBE_BYTES = 256 * MiB
+COMMIT_REPEATS = 3
+RLIMIT_MIB = 32
+OOM_LIMIT_MIB = 64
+OOM_INTERVAL_MS = 20 if FAST else 100
+MALLOC_HEADER = 16  # glibc's chunk header on 64-bit: prev_size + size, 8 bytes each
+
+
+def _kib(n: float) -> float:
+    return n / KiB
+
+
+def _say(en: str, ko: str) -> str:
+    text = pick(en, ko)
+    print(text)
+    return text
+
+
+# --- the machine ------------------------------------------------------------------------
+
+def machine():
+    """What this chapter depends on here: page size, RAM, swap, the commit figures, whether the
+    mode can be changed, and whether the OOM demo can run (a table; the raw values in ``.attrs``)."""
+    st = overcommit.commit_state()
+    method, why = overcommit.change_method()
+    cage_ok, cage_why = MemoryCage.available()
+    budget = safety.budget()
+    s = st.settings
+    info: dict[str, object] = {
+        "page_size": st.page_size, "mem_total": st.mem_total, "swap_total": st.swap_total,
+        "mode": s.mode, "ratio": s.ratio, "kbytes": s.kbytes, "commit_limit": st.commit_limit,
+        "committed_as": st.committed_as, "can_change": method is not None, "change_why": why,
+        "cage": cage_ok, "cage_why": cage_why, "budget": budget.bytes,
+    }
+    yes, no = pick("yes", "예"), pick("no", "아니오")
+    rows = [
+        (pick("Page size", "페이지 크기"), fmt_bytes(st.page_size)),
+        ("RAM (MemTotal)", fmt_bytes(st.mem_total)),
+        (pick("Swap (SwapTotal)", "스왑 (SwapTotal)"), fmt_bytes(st.swap_total)),
+        ("vm.overcommit_memory", f"{s.mode}: {overcommit.MODE_NAMES[s.mode][pick('en', 'ko') == 'ko']}"),
+        ("vm.overcommit_ratio", f"{s.ratio}" + (f" (overcommit_kbytes={s.kbytes})" if s.kbytes else "")),
+        ("CommitLimit / Committed_AS", f"{fmt_bytes(st.commit_limit)} / {fmt_bytes(st.committed_as)}"),
+        (pick("Can change the mode here", "여기서 모드 변경 가능"), f"{yes if method else no}: {_why_change(method, why)}"),
+        (pick("Memory cgroup for the OOM demo", "OOM 실험용 메모리 cgroup"),
+         f"{yes if cage_ok else no}: {cage_why}"),
+        (pick("Demo memory budget", "실험 메모리 예산"), str(budget)),
+    ]
+    return _table(rows, info)
+
+
+def _why_change(method: str | None, why: str) -> str:
+    if method == "write":
+        return pick("/proc/sys/vm/overcommit_memory is writable here", "여기서 /proc/sys/vm/overcommit_memory에 쓸 수 있음")
+    if method == "sudo":
+        return pick("passwordless sudo works", "암호 없는 sudo를 쓸 수 있음")
+    return pick(why, f"root가 아니거나 컨테이너 안입니다 ({why})")
+
+
+def _table(rows: list[tuple[str, str]], attrs: dict | None = None):
+    """Rows of (what, value) as a table with left-aligned text (a pandas Styler; the DataFrame,
+    with ``attrs``, is its ``.data``)."""
+    df = pd.DataFrame([v for _, v in rows], index=pd.Index([k for k, _ in rows]),
+                      columns=[pick("value", "값")])
+    df.attrs.update(attrs or {})
+    return _left(df)
+
+
+def _left(df: pd.DataFrame):
+    """A DataFrame styled with left-aligned cells and headers, for tables of words rather than numbers."""
+    return (df.style.set_properties(**{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
+
+
+def _display(obj: object) -> None:
+    """Show a DataFrame in a notebook, or print it in a terminal."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover
+        get_ipython = None  # noqa: N806
+    if get_ipython is not None and get_ipython() is not None:
+        display(obj)
+    else:
+        print(obj.to_string() if isinstance(obj, pd.DataFrame) else obj)
+
+
+def _with(errno: str | None) -> str:
+    """'ENOMEM으로' / 'EFOO(으)로': the Korean particle after an errno name."""
+    return f"{errno}으로" if errno == "ENOMEM" else f"{errno}(으)로"
+
+
+def _exit_text(desc: str) -> str:
+    """Program.exit_description() in the notebook's language."""
+    m = re.match(r"killed by (\S+)$", desc)
+    if m:
+        return pick(desc, f"{m.group(1)}로 강제 종료됨")
+    m = re.match(r"exited with status (-?\d+)$", desc)
+    if m:
+        return pick(desc, f"종료 코드 {m.group(1)}로 끝남")
+    return pick(desc, {"running": "실행 중", "not started": "시작 전"}.get(desc, desc))
+
+
+# --- malloc_test: the step table --------------------------------------------------------
+
+def mmap_size(request: int = MiB, page: int = PAGE) -> int:
+    """What one malloc(request) above the mmap threshold maps: request + 16-byte header, whole pages."""
+    return -(-(request + MALLOC_HEADER) // page) * page
+
+
+def _usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
+    """Successful steps after the first (the first run of a code path also faults in program text)."""
+    if steps is None or len(steps) == 0:
+        return pd.DataFrame(columns=getattr(steps, "columns", []))
+    df = steps[(steps["ok"].astype(bool)) & (steps["step"] > 1)].copy()
+    return df.dropna(subset=["d_virt", "d_res", "d_minflt"])
+
+
+def _phases(steps: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    df = _usable_steps(steps)
+    written = df["d_touched"] > 0 if len(df) else pd.Series(dtype=bool)
+    return {"malloc": df[~written] if len(df) else df, "memset": df[written] if len(df) else df}
+
+
+def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
+    """'malloc only' vs 'malloc + memset', from the measured steps: medians per step.
+
+    Columns: steps counted, VIRT, RES and Committed_AS change per step (KiB), minor faults per
+    step. The first step is left out (it also pays for the first run of the code path).
+    Committed_AS is machine-wide, so other processes move it too: the median shrugs them off.
+    """
+    rows = []
+    labels = {"malloc": pick("malloc only", "malloc만"), "memset": pick("malloc + memset", "malloc + memset")}
+    for key, df in _phases(steps).items():
+        if len(df) == 0:
+            continue
+        rows.append({
+            pick("experiment", "실험"): labels[key],
+            pick("steps", "단계 수"): len(df),
+            pick("VIRT per step (KiB)", "단계당 VIRT (KiB)"): _kib(df["d_virt"].median()),
+            pick("RES per step (KiB)", "단계당 RES (KiB)"): _kib(df["d_res"].median()),
+            pick("minor faults per step", "단계당 마이너 폴트"): df["d_minflt"].median(),
+            pick("Committed_AS per step (KiB, machine-wide)", "단계당 Committed_AS (KiB, 기계 전체)"):
+                _kib(df["d_committed"].median()) if "d_committed" in df else math.nan,
+        })
+    return pd.DataFrame(rows).set_index(pick("experiment", "실험")) if rows else pd.DataFrame()
+
+
+def res_per_step(steps: pd.DataFrame) -> float:
+    """Median RES growth (bytes) of the malloc-only steps."""
+    df = _phases(steps)["malloc"]
+    if len(df) == 0:
+        raise ValueError("no malloc-only steps measured yet (run the experiment first)")
+    return float(df["d_res"].median())
+
+
+def faults_per_step(steps: pd.DataFrame) -> float:
+    """Median minor faults of the steps where memset wrote a whole block."""
+    df = _phases(steps)["memset"]
+    if len(df) == 0:
+        raise ValueError("no steps with memset measured yet (turn memset on and wait for a few steps)")
+    return float(df["d_minflt"].median())
+
+
+def run_steps(panel, n: int = STEPS, timeout: float | None = None) -> pd.DataFrame:
+    """Let the panel's malloc_test make ``n`` more steps (blocking); returns its step table."""
+    done = len(panel.step_table())
+    if timeout is None:
+        timeout = 10 + 3 * n * panel.model.interval_ms / 1000
+    return panel.wait_steps(done + n, timeout=timeout)
+
+
+def step_view(steps: pd.DataFrame, rows: int = STEPS + 3) -> pd.DataFrame:
+    """The last ``rows`` measured steps, in KiB: totals after each step and the change it made."""
+    df = steps.tail(rows)
+    out = pd.DataFrame({
+        pick("step", "단계"): df["step"].astype(int),
+        pick("memset", "memset"): df["d_touched"].map(lambda t: pick("on", "켬") if t > 0 else pick("off", "끔")),
+        "VIRT (KiB)": (df["virt"] // KiB).astype("Int64"),
+        "RES (KiB)": (df["res"] // KiB).astype("Int64"),
+        "ΔVIRT (KiB)": (df["d_virt"] // KiB).astype("Int64"),
+        "ΔRES (KiB)": (df["d_res"] // KiB).astype("Int64"),
+        pick("Δ minor faults", "Δ 마이너 폴트"): df["d_minflt"].astype("Int64"),
+        "ΔCommitted_AS (KiB)": (df["d_committed"] // KiB).astype("Int64"),
+    })
+    return out.set_index(pick("step", "단계"))
+
+
+def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int = MiB) -> str:
+    """Sentences with the measured per-step changes, next to what the arithmetic predicts.
+
+    ``part`` is "malloc" (the steps without memset), "memset" (the steps with it) or None (both).
+    """
+    if part not in (None, "malloc", "memset"):
+        raise ValueError(f"part must be 'malloc', 'memset' or None, not {part!r}")
+    ph = _phases(steps)
+    if part is not None:
+        ph = {k: (v if k == part else v.iloc[0:0]) for k, v in ph.items()}
+    expect = mmap_size(step_bytes)
+    parts = []
+    if len(ph["malloc"]):
+        m = ph["malloc"]
+        v, r, f = m["d_virt"].median(), m["d_res"].median(), m["d_minflt"].median()
+        c = m["d_committed"].median() if "d_committed" in m else math.nan
+        fault_word = pick("minor fault" if f == 1 else "minor faults", "마이너 폴트")
+        parts.append(pick(
+            f"Without memset, each {fmt_bytes(step_bytes)} malloc added {_kib(v):,.0f} KiB of VIRT "
+            f"(the arithmetic says {fmt_bytes(step_bytes)} + {MALLOC_HEADER} B header, rounded up to "
+            f"{fmt_bytes(PAGE)} pages = {_kib(expect):,.0f} KiB), but only {_kib(r):,.0f} KiB of RES and "
+            f"{f:.0f} {fault_word}: glibc wrote the chunk header, so exactly one page became real.",
+            f"memset 없이 {fmt_bytes(step_bytes)}씩 malloc할 때마다 VIRT는 {_kib(v):,.0f} KiB 늘었습니다"
+            f"(계산으로는 {fmt_bytes(step_bytes)} + 헤더 {MALLOC_HEADER}바이트를 {fmt_bytes(PAGE)} 페이지 "
+            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 RES는 {_kib(r):,.0f} KiB, {fault_word}는 "
+            f"{f:.0f}회뿐입니다. glibc가 청크 헤더를 쓰면서 페이지 하나만 실제 메모리가 되었습니다."))
+        if abs(c - v) <= 0.1 * v:
+            parts.append(pick(
+                f"Committed_AS, the machine's total of promises, rose by {_kib(c):,.0f} KiB per step (median): "
+                "the whole reservation, counted at malloc time although nothing was written.",
+                f"기계 전체의 약속 합계인 Committed_AS는 단계마다 {_kib(c):,.0f} KiB(중앙값) 늘었습니다. 아무것도 "
+                "쓰지 않았는데도 malloc 시점에 예약 전체를 센 것입니다."))
+        else:
+            parts.append(pick(
+                f"Committed_AS moved by {_kib(c):,.0f} KiB per step (median), not {_kib(v):,.0f}: it is a "
+                "machine-wide total, and other processes here were allocating and freeing at the same time. "
+                "The Committed_AS section below measures it with shorter windows.",
+                f"Committed_AS는 단계마다 {_kib(v):,.0f} KiB가 아니라 {_kib(c):,.0f} KiB(중앙값) 움직였습니다. "
+                "기계 전체의 합계라서, 이 기계의 다른 프로세스들이 같은 시간에 메모리를 할당하고 해제한 것까지 "
+                "섞였습니다. 아래 Committed_AS 절에서 더 짧은 구간으로 다시 잽니다."))
+    if len(ph["memset"]):
+        m = ph["memset"]
+        r, f = m["d_res"].median(), m["d_minflt"].median()
+        data_pages = step_bytes // PAGE
+        extra = f - data_pages
+        parts.append(pick(
+            f"With memset, each step added {_kib(r):,.0f} KiB of RES and cost {f:.0f} minor faults: "
+            f"{data_pages} for the {data_pages} pages of data memset wrote (one per {fmt_bytes(PAGE)} page), "
+            f"and {extra:.0f} for the page holding malloc's header, which the 16 bytes push the data into.",
+            f"memset을 켜면 단계마다 RES가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 났습니다. "
+            f"{data_pages}회는 memset이 쓴 데이터 {data_pages}페이지 몫({fmt_bytes(PAGE)} 페이지마다 한 번)이고, "
+            f"{extra:.0f}회는 malloc 헤더가 있는 페이지 몫입니다. 16바이트 헤더 때문에 데이터가 그 페이지까지 "
+            "밀려 들어갑니다."))
+    if not parts:
+        parts.append(pick("No steps measured yet.", "아직 측정한 단계가 없습니다."))
+    text = "\n".join(parts)
+    print(text)
+    return text
+
+
+# --- the real top, beside the chart -----------------------------------------------------
+
+def _run_top(pid: int) -> str:
+    exe = shutil.which("top")
+    if exe is None:
+        from ..top import TopNotFound
+
+        raise TopNotFound()
+    with tempfile.TemporaryDirectory(prefix="toplab-toprc-") as home:
+        # an empty HOME: a personal ~/.toprc cannot reorder the columns; C locale: '.' decimals
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "LC_ALL": "C"}
+        r = subprocess.run([exe, "-b", "-n", "1", "-w", "512", "-p", str(pid)],
+                           capture_output=True, text=True, env=env, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError(f"top -b -n 1 -p {pid} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
+def _top_kib(cell: str) -> int:
+    """top's memory cell in KiB: '123456', or scaled like '1.5g' (then rounded)."""
+    if cell[-1:].isalpha():
+        return round(float(cell[:-1]) * 1024 ** "kmgtpe".index(cell[-1].lower()))
+    return int(cell)
+
+
+def top_row(pid: int) -> dict[str, object]:
+    """Run ``top -b -n 1 -p PID`` and parse the process row: the raw line, and VIRT/RES/SHR in KiB."""
+    out = _run_top(pid)
+    lines = out.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["PID"])
+    names = lines[head].split()
+    for ln in lines[head + 1:]:
+        cells = ln.split(None, len(names) - 1)
+        if cells and cells[0] == str(pid):
+            row: dict[str, object] = dict(zip(names, cells, strict=False))
+            row["line"] = ln.rstrip()
+            for k in ("VIRT", "RES", "SHR"):
+                row[k + "_kib"] = _top_kib(str(row[k]))
+            return row
+    raise ProcessGone(pid, "top did not list it")
+
+
+def top_beside(pid: int, times: int = 3, every: float | None = None) -> pd.DataFrame | None:
+    """The book's ``top -b -n 1 | grep``, done for real ``times`` times, beside /proc/PID/statm.
+
+    Prints top's rows as the book did; returns top's VIRT/RES/SHR next to the statm values the
+    chart reads, in KiB. statm is read just before and just after top; if the program took a
+    step in between, the reading is taken again, so both sides describe the same moment.
+    """
+    every = INTERVAL_MS / 1000 if every is None else every
+    if shutil.which("top") is None:
+        from ..top import TopNotFound
+
+        print(TopNotFound())
+        return None
+    recs = []
+    print(f"$ top -b -n 1 -p {pid}   # " + pick("the process row of each run", "실행할 때마다 나온 프로세스 줄"))
+    for i in range(times):
+        if i:
+            time.sleep(every)
+        for _ in range(5):
+            before = procfs.statm(pid)
+            row = top_row(pid)
+            after = procfs.statm(pid)
+            if before == after:
+                break
+        print(row["line"])
+        virt, res, shr = (v // KiB for v in after)
+        recs.append({
+            "top VIRT": row["VIRT_kib"], "statm VIRT": virt,
+            "top RES": row["RES_kib"], "statm RES": res,
+            "top SHR": row["SHR_kib"], "statm SHR": shr,
+            pick("same", "일치"): (row["VIRT_kib"], row["RES_kib"], row["SHR_kib"]) == (virt, res, shr),
+        })
+    df = pd.DataFrame(recs)
+    df.index = pd.RangeIndex(1, len(df) + 1, name=pick("run", "실행"))
+    return df
+
+
+# --- the book's program vs ours ---------------------------------------------------------
+
+def _c_int(n: int) -> int:
+    """n as a 32-bit signed int after wrap-around (what gcc on x86-64 produces in practice)."""
+    n &= 0xFFFFFFFF
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def book_vs_ours(steps: pd.DataFrame, rows: int = 3, at: tuple[int, ...] = (2047, 2048, 2049)) -> pd.DataFrame:
+    """What the book's printf would print beside what malloc_test printed, for the first measured
+    steps; then the steps ``at``, where the book's int overflows (computed, marked as such)."""
+    recs = []
+    col_n, col_book, col_ours, col_true, col_src = (
+        pick("step", "단계"), pick("book's program prints", "책의 프로그램 출력"),
+        pick("malloc_test prints", "malloc_test 출력"), pick("true total", "실제 합계"),
+        pick("source", "출처"))
+    real = steps[steps["ok"].astype(bool)].head(rows) if len(steps) else steps
+    for _, s in real.iterrows():
+        n, req = int(s["step"]), int(s["requested"])
+        recs.append({col_n: n, col_book: f"Allocated {_c_int(n * MiB)} MB",
+                     col_ours: f"step n={n} requested={req} touched={int(s['touched'])} ok=1",
+                     col_true: fmt_bytes(req), col_src: pick("measured", "측정")})
+    for n in at:
+        recs.append({col_n: n, col_book: f"Allocated {_c_int(n * MiB)} MB",
+                     col_ours: f"step n={n} requested={n * MiB} ...", col_true: fmt_bytes(n * MiB),
+                     col_src: pick("computed", "계산")})
+    return pd.DataFrame(recs).set_index(col_n)
+
+
+def _line(ev: dict) -> str:
+    """An event back to the line the program printed."""
+    return " ".join([str(ev["event"])] + [f"{k}={v}" for k, v in ev.items() if k not in ("event", "t", "args")])
+
+
+def beyond_int(nbytes: int = 3 * GiB) -> str:
+    """Reserve ``nbytes`` (more than a 32-bit int holds) with big_alloc, untouched; print its line."""
+    with programs.big_alloc(nbytes) as p:
+        ev = p.wait_for("result", timeout=10)
+    line = _line(ev)
+    print(f"big_alloc --bytes {nbytes}  ->  {line}")
+    print(pick(f"{int(ev['bytes']):,} bytes = {fmt_bytes(int(ev['bytes']))}; the largest 32-bit int is "
+               f"{2**31 - 1:,}.",
+               f"{int(ev['bytes']):,}바이트 = {fmt_bytes(int(ev['bytes']))}. 32비트 int의 최댓값은 "
+               f"{2**31 - 1:,}입니다."))
+    return line
+
+
+# --- the zero page: reading untouched memory --------------------------------------------
+
+_READER = r"""
+import mmap, sys
+n = int(sys.argv[1])
+m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+if hasattr(m, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
+    m.madvise(mmap.MADV_NOHUGEPAGE)  # 4 KiB pages even where transparent huge pages are "always"
+mv = memoryview(m)
+print("mapped", flush=True)
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == "read":
+        total = 0
+        for off in range(0, n, mmap.PAGESIZE):
+            total += mv[off]
+        print("read sum=%d" % total, flush=True)
+    elif cmd == "write":
+        for off in range(0, n, mmap.PAGESIZE):
+            mv[off] = 1
+        print("written", flush=True)
+    else:
+        break
+"""
+
+
+class _Reader:
+    """A Python child with one private anonymous mapping it reads or writes one byte per page."""
+
+    def __init__(self, nbytes: int):
+        self.nbytes = nbytes
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> _Reader:
+        self.proc = subprocess.Popen([sys.executable, "-c", _READER, str(self.nbytes)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self._expect("mapped")
+        return self
+
+    def _expect(self, word: str) -> str:
+        assert self.proc and self.proc.stdout
+        line = self.proc.stdout.readline()
+        if not line.startswith(word):
+            raise ProgramError(f"the mmap reader answered {line!r} instead of {word!r}")
+        return line
+
+    def do(self, cmd: str) -> str:
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        return self._expect({"read": "read", "write": "written"}[cmd])
+
+    @property
+    def pid(self) -> int:
+        assert self.proc
+        return self.proc.pid
+
+    def __exit__(self, *exc: object) -> None:
+        p = self.proc
+        if p is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            p.stdin.close()  # type: ignore[union-attr]
+        try:
+            p.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        with contextlib.suppress(OSError, ValueError):
+            p.stdout.close()  # type: ignore[union-attr]
+
+
+def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
+    """Map ``mib`` MiB privately, then read every page, read again, write every page, read again.
+
+    Returns the minor faults, RES and VIRT change of each action, measured from /proc.
+    Reads of never-written anonymous memory map the kernel's shared zero page: a fault per
+    page, but RES does not grow. The first write to each page faults again and gets a real page.
+    """
+    nbytes = mib * MiB
+    safety.check_request(nbytes, f"the zero-page demo writing {fmt_bytes(nbytes)}")
+    acts = [("read", pick("read every page (first time)", "모든 페이지 읽기 (처음)")),
+            ("read", pick("read every page again", "모든 페이지 다시 읽기")),
+            ("write", pick("write one byte in every page", "모든 페이지에 1바이트씩 쓰기")),
+            ("read", pick("read every page after writing", "쓴 뒤 모든 페이지 읽기"))]
+    recs = []
+    with _Reader(nbytes) as r:
+        prev = process_sample(r.pid, full=False)
+        for cmd, label in acts:
+            r.do(cmd)
+            now = process_sample(r.pid, full=False)
+            recs.append({pick("action", "동작"): label,
+                         pick("minor faults", "마이너 폴트"): now.minflt - prev.minflt,
+                         pick("RES change (KiB)", "RES 변화 (KiB)"): _kib(now.res - prev.res),
+                         pick("VIRT change (KiB)", "VIRT 변화 (KiB)"): _kib(now.virt - prev.virt)})
+            prev = now
+    df = pd.DataFrame(recs).set_index(pick("action", "동작"))
+    df.attrs["mib"] = mib
+    df.attrs["read_res"] = int(df.iloc[0, 1] * KiB)  # RES change of the first read, in bytes
+    df.attrs["read_faults"] = int(df.iloc[0, 0])
+    return df
+
+
+# --- Committed_AS: the promise, before any page is touched ------------------------------
+
+def commit_now():
+    """The commit figures now, from /proc/meminfo and /proc/sys/vm, with CommitLimit recomputed
+    from its formula beside the kernel's own value."""
+    st = overcommit.commit_state()
+    s = st.settings
+    formula = st.vm_commit_limit()
+    how = (f"overcommit_kbytes {fmt_bytes(s.kbytes * KiB)} + SwapTotal" if s.kbytes else
+           f"(MemTotal - Hugetlb) x {s.ratio}/100 + SwapTotal")
+    mi = procfs.meminfo()
+    rows = [
+        ("MemTotal", fmt_bytes(st.mem_total), pick("RAM the kernel manages", "커널이 관리하는 RAM")),
+        ("SwapTotal", fmt_bytes(st.swap_total), pick("swap space", "스왑 공간")),
+        ("MemTotal - MemAvailable", fmt_bytes(st.mem_total - mi.get("MemAvailable", 0)),
+         pick("what top 4.x shows as 'used'", "top 4.x가 'used'로 보여 주는 값")),
+        ("Committed_AS", fmt_bytes(st.committed_as),
+         pick("everything promised to all processes, touched or not", "모든 프로세스에게 약속한 양 (썼는지와 무관)")),
+        ("CommitLimit", fmt_bytes(st.commit_limit), pick("the kernel's value", "커널이 보여 주는 값")),
+        (pick("CommitLimit, recomputed", "CommitLimit 직접 계산"), fmt_bytes(formula), how),
+        ("vm.overcommit_memory", str(s.mode), pick("CommitLimit is enforced only in mode 2",
+                                                   "CommitLimit은 모드 2에서만 강제됩니다")),
+    ]
+    cols = [pick("figure", "항목"), pick("value", "값"), pick("meaning", "뜻")]
+    df = pd.DataFrame(rows, columns=cols).set_index(cols[0])
+    df.attrs["limit_matches"] = abs(formula - st.commit_limit) <= st.page_size
+    return _left(df)
+
+
+def _committed() -> int:
+    return procfs.meminfo()["Committed_AS"]
+
+
+@dataclass
+class CommitProbe:
+    """Committed_AS, MemAvailable and the program's RES around one untouched big_alloc, repeated."""
+
+    nbytes: int
+    deltas: list[int]  # Committed_AS change, start of big_alloc -> holding, per repeat
+    control: list[int]  # the same for a 1-byte big_alloc: what the program itself commits
+    res: int  # big_alloc's RES while holding (last repeat)
+    avail_delta: int  # MemAvailable change while holding (last repeat)
+
+    @property
+    def delta(self) -> int:
+        return int(pd.Series(self.deltas).median())
+
+    @property
+    def program_itself(self) -> int:
+        return int(pd.Series(self.control).median())
+
+    @property
+    def reservation(self) -> int:
+        """Committed_AS attributable to the reservation: median delta minus the 1-byte control."""
+        return self.delta - self.program_itself
+
+    def table(self):
+        """The measurements as a table."""
+        rows = [
+            (pick("Committed_AS rise, big_alloc of ", "Committed_AS 증가, big_alloc ") + fmt_bytes(self.nbytes),
+             fmt_bytes(self.delta)),
+            (pick("Committed_AS rise, big_alloc of 1 byte (the program itself)",
+                  "Committed_AS 증가, big_alloc 1바이트 (프로그램 자체)"), fmt_bytes(self.program_itself)),
+            (pick("difference: the reservation", "차이: 예약분"), fmt_bytes(self.reservation)),
+            (pick("big_alloc's RES while holding it", "예약을 쥐고 있는 동안 big_alloc의 RES"), fmt_bytes(self.res)),
+            (pick("MemAvailable change meanwhile", "그동안 MemAvailable 변화"), _signed(self.avail_delta)),
+        ]
+        return _table(rows)
+
+    def explain(self) -> str:
+        return _say(
+            f"Committed_AS rose by {fmt_bytes(self.reservation)} for a reservation of {fmt_bytes(self.nbytes)} "
+            f"(median of {len(self.deltas)} runs, after subtracting the {fmt_bytes(self.program_itself)} the "
+            f"program commits for itself), while its RES stayed at {fmt_bytes(self.res)}: the kernel counts "
+            "the promise at malloc time, before a single page is written.",
+            f"{fmt_bytes(self.nbytes)}를 예약하자 Committed_AS가 {fmt_bytes(self.reservation)} 늘었습니다"
+            f"({len(self.deltas)}회 측정의 중앙값에서, 프로그램이 스스로 쓰는 {fmt_bytes(self.program_itself)}를 "
+            f"뺀 값). 그동안 RES는 {fmt_bytes(self.res)}에 머물렀습니다. 커널은 페이지를 하나도 쓰기 전, "
+            "malloc 시점에 약속한 양을 셉니다.")
+
+
+def _signed(n: int) -> str:
+    return ("+" if n >= 0 else "-") + fmt_bytes(abs(n))
+
+
+def _one_commit(nbytes: int) -> tuple[int, int, int]:
+    a, avail0 = _committed(), procfs.meminfo()["MemAvailable"]
+    with programs.big_alloc(nbytes) as p:
+        p.wait_for("holding", timeout=10)
+        b = _committed()
+        res = procfs.statm(p.pid)[1]
+        avail1 = procfs.meminfo()["MemAvailable"]
+    return b - a, res, avail1 - avail0
+
+
+def commit_probe(nbytes: int = COMMIT_PROBE_BYTES, repeats: int = COMMIT_REPEATS) -> CommitProbe:
+    """Measure how much Committed_AS rises for an untouched big_alloc of ``nbytes`` (median of
+    ``repeats``), and for a 1-byte one (the program's own stack, data and libraries)."""
+    deltas, control = [], []
+    res = avail = 0
+    for _ in range(repeats):
+        control.append(_one_commit(1)[0])
+        d, res, avail = _one_commit(nbytes)
+        deltas.append(d)
+    return CommitProbe(nbytes, deltas, control, res, avail)
+
+
+# --- the commit check: one reservation, several modes -----------------------------------
+
+@dataclass(frozen=True)
+class AllocResult:
+    """One big_alloc reservation: the kernel's answer and what overcommit.predict() said."""
+
+    nbytes: int
+    mode: int
+    ok: bool
+    errno: str | None
+    line: str
+    prediction: overcommit.Prediction
+
+    @property
+    def agrees(self) -> bool:
+        return self.ok == self.prediction.allowed
+
+    def __str__(self) -> str:
+        what = pick("succeeded", "성공") if self.ok else pick(f"failed with {self.errno}", f"{_with(self.errno)} 실패")
+        return pick(
+            f"big_alloc --bytes {self.nbytes}: {self.line}\n"
+            f"malloc of {fmt_bytes(self.nbytes)} under vm.overcommit_memory={self.mode}: {what}.\n"
+            f"Prediction: {self.prediction.reason}",
+            f"big_alloc --bytes {self.nbytes}: {self.line}\n"
+            f"vm.overcommit_memory={self.mode}에서 {fmt_bytes(self.nbytes)} malloc: {what}.\n"
+            f"예측: {self.prediction.reason_ko}")
+
+
+def try_alloc(nbytes: int, quiet: bool = False) -> AllocResult:
+    """Reserve ``nbytes`` with big_alloc under the current mode (nothing touched), stop it at once."""
+    mode = overcommit.settings().mode
+    pred = overcommit.predict(nbytes)
+    with programs.big_alloc(nbytes) as p:
+        ev = p.wait_for("result", timeout=10)
+    ok = bool(ev.get("ok"))
+    res = AllocResult(nbytes, mode, ok, None if ok else str(ev.get("errno")), _line(ev), pred)
+    if not quiet:
+        print(res)
+    return res
+
+
+def mode0_boundary() -> pd.DataFrame:
+    """The kernel's mode-0 line, to the byte: the largest malloc that passes, and one byte more.
+
+    Shows MemAvailable beside them: mode 0 does not look at free memory (kernel 5.2 and later).
+    """
+    st = overcommit.commit_state()
+    largest = overcommit.predict(1, mode=0, state=st).limit_bytes
+    assert largest is not None
+    avail = procfs.meminfo()["MemAvailable"]
+    recs = []
+    for n in (largest, largest + 1):
+        r = try_alloc(n, quiet=True)
+        recs.append({
+            pick("request (bytes)", "요청 (바이트)"): f"{n:,}",
+            pick("request", "요청"): fmt_bytes(n),
+            pick("vs MemAvailable now", "지금 MemAvailable 대비"): f"{n / avail:.2f}x",
+            pick("kernel's answer", "커널의 답"): pick("ok", "성공") if r.ok else r.errno,
+            pick("predicted", "예측"): pick("ok", "성공") if r.prediction.allowed else "ENOMEM",
+            pick("mode", "모드"): r.mode,
+        })
+    return pd.DataFrame(recs)
+
+
+def _mode_label(mode: int, ratio: int | None) -> str:
+    return pick(f"mode {mode}", f"모드 {mode}") + (f" (ratio {ratio})" if mode == 2 and ratio is not None else "")
+
+
+def _sizes_for_modes(st: overcommit.CommitState, ratio: int) -> list[int]:
+    """Three requests that tell the modes apart on this machine: small, between mode 2's
+    headroom and RAM + swap, and 1 TiB (or 2 x (RAM + swap) on a machine larger than that)."""
+    ram_swap = st.mem_total + st.swap_total
+    headroom = max(0, st.vm_commit_limit(ratio=ratio) - st.committed_as)
+    middle = (headroom + ram_swap) // 2 // GiB * GiB or (headroom + ram_swap) // 2
+    huge = TiB if TiB > ram_swap else 2 * ram_swap
+    return [COMMIT_PROBE_BYTES, middle, huge]
+
+
+def modes_table(ratio: int = 50) -> pd.DataFrame:
+    """The same three reservations under modes 0, 1 and 2 (ratio ``ratio``).
+
+    Where this process may change vm.overcommit_memory, every cell is the kernel's real answer:
+    each mode is set with ``overcommit.temporarily()`` for the few milliseconds the three
+    big_allocs take, then put back. Otherwise the current mode runs for real and the other
+    modes are predictions, labelled as such. ``attrs['windows_ms']`` holds how long each
+    changed mode was in force.
+    """
+    st = overcommit.commit_state()
+    sizes = _sizes_for_modes(st, ratio)
+    cur = st.settings
+    can = overcommit.can_change()
+    windows: dict[str, float] = {}
+    cells: dict[str, list[str]] = {}
+    for mode in (0, 1, 2):
+        r = ratio if mode == 2 else None
+        label = _mode_label(mode, r)
+        current = mode == cur.mode and (mode != 2 or cur.ratio == ratio) and not cur.kbytes
+        out: list[str] = []
+        if current or can:
+            if mode == 2 and not _mode2_safe(st, ratio, sizes):
+                out = [_pred_cell(n, mode, r, st, note=pick("predicted: unsafe here", "예측: 여기선 위험"))
+                       for n in sizes]
+            else:
+                ctx = contextlib.nullcontext() if current else overcommit.temporarily(mode, r, max_seconds=60)
+                with ctx:
+                    t0 = time.monotonic()
+                    for n in sizes:
+                        pred = overcommit.predict(n)
+                        with programs.big_alloc(n) as p:
+                            ev = p.wait_for("result", timeout=10)
+                        ok = bool(ev.get("ok"))
+                        mark = "" if ok == pred.allowed else pick(" (prediction differed)", " (예측과 다름)")
+                        out.append((pick("ok", "성공") if ok else str(ev.get("errno"))) + mark)
+                    if not current:
+                        windows[label] = (time.monotonic() - t0) * 1000
+        else:
+            out = [_pred_cell(n, mode, r, st) for n in sizes]
+        cells[label] = out
+    df = pd.DataFrame(cells, index=pd.Index([fmt_bytes(n) for n in sizes], name=pick("request", "요청")))
+    df.attrs["windows_ms"] = windows
+    df.attrs["sizes"] = sizes
+    df.attrs["real"] = can
+    return df
+
+
+def _mode2_safe(st: overcommit.CommitState, ratio: int, sizes: list[int]) -> bool:
+    """Mode 2 must leave every other process on the machine at least 256 MiB of commit headroom."""
+    left = st.vm_commit_limit(ratio=ratio) - st.committed_as
+    allowed = [n for n in sizes if overcommit.predict(n, 2, ratio, state=st).allowed]
+    return left - max(allowed, default=0) >= 256 * MiB
+
+
+def _pred_cell(n: int, mode: int, ratio: int | None, st: overcommit.CommitState, note: str | None = None) -> str:
+    p = overcommit.predict(n, mode, ratio, state=st)
+    verdict = pick("ok", "성공") if p.allowed else "ENOMEM"
+    return f"{verdict} ({note or pick('predicted', '예측')})"
+
+
+def explain_modes(df: pd.DataFrame) -> str:
+    """Say whether the table was measured, and how long each mode was changed for."""
+    w = df.attrs.get("windows_ms", {})
+    if df.attrs.get("real"):
+        spans = ", ".join(f"{k}: {v:.0f} ms" for k, v in w.items())
+        now = overcommit.settings()
+        return _say(
+            f"Every cell is the kernel's real answer. The modes were changed only while the three "
+            f"big_allocs ran ({spans}) and are back now: vm.overcommit_memory={now.mode}, ratio {now.ratio}.",
+            f"모든 칸이 커널의 실제 답입니다. 모드는 big_alloc 세 개가 실행되는 동안만 바꿨고({spans}), "
+            f"지금은 원래대로 vm.overcommit_memory={now.mode}, ratio {now.ratio}입니다.")
+    return _say(
+        "The current mode ran for real; the cells marked 'predicted' come from overcommit.predict(), "
+        "because this process cannot change vm.overcommit_memory (it needs root, and containers cannot "
+        "change it at all).",
+        "현재 모드는 실제로 실행했고, '예측'이라고 적힌 칸은 overcommit.predict()의 계산입니다. 이 "
+        "프로세스는 vm.overcommit_memory를 바꿀 수 없기 때문입니다 (root가 필요하고, 컨테이너에서는 아예 "
+        "바꿀 수 없습니다).")
+
+
+# --- RLIMIT_AS: the per-process limit anyone may set ------------------------------------
+
+@dataclass
+class RlimitResult:
+    """malloc_test under RLIMIT_AS: where malloc started to fail, and how."""
+
+    limit: int
+    virt_start: int
+    ok_steps: int
+    lines: list[str]  # the program's own lines around the first failure
+    failed: dict | None  # the first failing step event
+    vm_size_end: int
+    returncode: int | None
+    big_alloc_lines: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def predicted_ok_steps(self) -> int:
+        return (self.limit - self.virt_start) // mmap_size(MiB)
+
+    def show(self) -> None:
+        print(pick(f"RLIMIT_AS = {fmt_bytes(self.limit)}; VIRT at the start = {fmt_bytes(self.virt_start)}.",
+                   f"RLIMIT_AS = {fmt_bytes(self.limit)}, 시작할 때 VIRT = {fmt_bytes(self.virt_start)}."))
+        print("\n".join(self.lines))
+        print(pick(
+            f"{self.ok_steps} steps succeeded (predicted: ({fmt_bytes(self.limit)} - {fmt_bytes(self.virt_start)}) "
+            f"/ {_kib(mmap_size(MiB)):.0f} KiB = {self.predicted_ok_steps}); then malloc returned NULL with "
+            f"ENOMEM and the program went on running (VmSize {fmt_bytes(self.vm_size_end)}, status "
+            f"{'running' if self.returncode is None else self.returncode} until we stopped it).",
+            f"{self.ok_steps}단계가 성공했습니다 (예측: ({fmt_bytes(self.limit)} - {fmt_bytes(self.virt_start)}) "
+            f"/ {_kib(mmap_size(MiB)):.0f} KiB = {self.predicted_ok_steps}). 그 뒤 malloc은 ENOMEM과 함께 NULL을 "
+            f"돌려주었고 프로그램은 계속 실행되었습니다 (VmSize {fmt_bytes(self.vm_size_end)}, 우리가 멈출 때까지 "
+            f"{'실행 중' if self.returncode is None else self.returncode})."))
+        for label, line in self.big_alloc_lines:
+            print(f"{label:<28} {line}")
+
+
+def rlimit_demo(limit_mib: int = RLIMIT_MIB, big: int = 256 * MiB) -> RlimitResult:
+    """Run malloc_test (no memset) under RLIMIT_AS = ``limit_mib`` until malloc fails; then one
+    big_alloc of ``big`` bytes with and without a limit of half that. No privilege needed."""
+    limit = limit_mib * MiB
+    prog = programs.malloc_test(interval_ms=10, max_mib=2 * limit_mib, wait_go=True)
+    prog.preexec_fn = overcommit.rlimit_as_preexec(limit)
+    with prog:
+        virt0 = procfs.statm(prog.pid)[0]
+        prog.send("go")
+        failed = prog.wait_for("step", timeout=30, ok=0)
+        for _ in range(2):
+            prog.wait_for("step", timeout=5)
+        steps = [e for e in prog.events if e["event"] == "step"]
+        vm_end = procfs.statm(prog.pid)[0]
+        rc = prog.returncode
+    ok_steps = sum(1 for e in steps if e.get("ok") == 1)
+    k = next(i for i, e in enumerate(steps) if e.get("ok") == 0)
+    lines = ["..."] + [_line(e) for e in steps[max(0, k - 2): k + 3]] + ["..."]
+    big_lines = []
+    for lim in (None, big // 2):
+        p = programs.big_alloc(big)
+        if lim:
+            p.preexec_fn = overcommit.rlimit_as_preexec(lim)
+        with p:
+            ev = p.wait_for("result", timeout=10)
+        label = (pick("no limit:", "제한 없음:") if lim is None
+                 else pick(f"RLIMIT_AS {fmt_bytes(lim)}:", f"RLIMIT_AS {fmt_bytes(lim)}:"))
+        big_lines.append((label, _line(ev)))
+    return RlimitResult(limit, virt0, ok_steps, lines, failed, vm_end, rc, big_lines)
+
+
+# --- the OOM killer, inside a small memory cgroup ---------------------------------------
+
+CGROUP_V1 = "/sys/fs/cgroup/memory"
+CGROUP_V2 = "/sys/fs/cgroup"
+_STALE = re.compile(r"^toplab-(\d+)(?:-\d+)?$")
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class MemoryCage:
+    """A temporary memory cgroup with a hard limit, for one child process; removed on exit.
+
+    cgroup v1: ``/sys/fs/cgroup/memory/toplab-<pid>`` with memory.limit_in_bytes (and
+    memory.memsw.limit_in_bytes where swap is accounted, so the child cannot swap its way out).
+    cgroup v2: ``/sys/fs/cgroup/toplab-<pid>`` with memory.max and memory.swap.max = 0, where the
+    root cgroup hands the memory controller to its children. Both need root (or a delegated
+    hierarchy); ``available()`` says whether it works here and why not.
+    """
+
+    def __init__(self, limit: int):
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 8 * MiB:
+            raise ValueError(f"limit must be at least 8 MiB, got {limit!r}")
+        self.limit = limit
+        self.version, self.base = self._detect()
+        self.path: str | None = None
+        self.removed = False
+
+    @staticmethod
+    def _detect() -> tuple[int | None, str | None]:
+        if os.path.isfile(os.path.join(CGROUP_V1, "memory.limit_in_bytes")):
+            return 1, CGROUP_V1
+        controllers = _read(os.path.join(CGROUP_V2, "cgroup.controllers"))
+        if controllers is not None and "memory" in controllers.split():
+            return 2, CGROUP_V2
+        return None, None
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        """(True, how) when a cage can be made here; (False, why not) otherwise."""
+        version, base = cls._detect()
+        if version is None or base is None:
+            return False, pick("no memory cgroup controller is mounted at /sys/fs/cgroup",
+                               "/sys/fs/cgroup에 메모리 cgroup 컨트롤러가 마운트되어 있지 않습니다")
+        if not os.access(base, os.W_OK):
+            who = pick("not root", "root가 아님") if os.geteuid() else pick("read-only here", "읽기 전용")
+            return False, pick(f"cgroup v{version} at {base} is not writable ({who}); creating a memory "
+                               "cgroup needs root or a delegated hierarchy",
+                               f"{base}의 cgroup v{version}에 쓸 수 없습니다({who}). 메모리 cgroup을 만들려면 root "
+                               "권한이나 위임받은 계층이 필요합니다")
+        if version == 2:
+            sub = _read(os.path.join(base, "cgroup.subtree_control")) or ""
+            if "memory" not in sub.split():
+                return False, pick("cgroup v2: the root cgroup does not enable the memory controller for "
+                                   "its children (cgroup.subtree_control)",
+                                   "cgroup v2: 루트 cgroup이 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
+                                   "(cgroup.subtree_control)")
+        return True, pick(f"cgroup v{version} memory controller at {base}, writable",
+                          f"{base}의 cgroup v{version} 메모리 컨트롤러에 쓸 수 있음")
+
+    @classmethod
+    def remove_stale(cls) -> list[str]:
+        """Remove empty toplab-* cgroups left by kernels that died mid-demo (their PID is gone)."""
+        _, base = cls._detect()
+        removed = []
+        if base is None:
+            return removed
+        for d in glob.glob(os.path.join(base, "toplab-*")):
+            m = _STALE.match(os.path.basename(d))
+            if not m or _pid_alive(int(m.group(1))):
+                continue
+            procs = _read(os.path.join(d, "cgroup.procs"))
+            if procs is None or procs.strip():
+                continue  # unreadable, or someone still lives there: leave it alone
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+                removed.append(d)
+        return removed
+
+    def __enter__(self) -> MemoryCage:
+        ok, why = self.available()
+        if not ok:
+            raise PermissionError(why)
+        self.remove_stale()
+        name = f"toplab-{os.getpid()}"
+        path = os.path.join(self.base, name)  # type: ignore[arg-type]
+        n = 0
+        while os.path.exists(path):
+            n += 1
+            path = os.path.join(self.base, f"{name}-{n}")  # type: ignore[arg-type]
+        os.mkdir(path)
+        self.path = path
+        try:
+            if self.version == 1:
+                _write(self._f("memory.limit_in_bytes"), str(self.limit))
+                if os.path.exists(self._f("memory.memsw.limit_in_bytes")):
+                    _write(self._f("memory.memsw.limit_in_bytes"), str(self.limit))
+            else:
+                _write(self._f("memory.max"), str(self.limit))
+                if os.path.exists(self._f("memory.swap.max")):
+                    _write(self._f("memory.swap.max"), "0")
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def _f(self, name: str) -> str:
+        assert self.path is not None
+        return os.path.join(self.path, name)
+
+    def add(self, pid: int) -> None:
+        """Move ``pid`` into the cage (its next allocations are charged here) and check it arrived."""
+        _write(self._f("cgroup.procs"), str(pid))
+        rel = "/" + os.path.relpath(self.path, self.base)  # type: ignore[arg-type]
+        text = _read(f"/proc/{pid}/cgroup") or ""
+        if not any(line.rsplit(":", 1)[-1] == rel for line in text.splitlines()):
+            raise RuntimeError(f"pid {pid} did not arrive in {self.path}")
+
+    def pids(self) -> list[int]:
+        return [int(x) for x in (_read(self._f("cgroup.procs")) or "").split()]
+
+    def oom_kills(self) -> int | None:
+        """How many processes the OOM killer killed in this cgroup."""
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        for line in (_read(self._f(name)) or "").splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+        return None
+
+    def peak(self) -> int | None:
+        """The most memory the cgroup was charged at once (v1 max_usage, v2 memory.peak on 5.19+)."""
+        text = _read(self._f("memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"))
+        return int(text) if text and text.strip().isdigit() else None
+
+    def _remove(self, timeout: float = 5.0) -> None:
+        if self.path is None:
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                os.rmdir(self.path)
+                self.removed = True
+                return
+            except FileNotFoundError:
+                self.removed = True
+                return
+            except OSError as e:  # EBUSY while a killed task is still on its way out
+                if e.errno != _errno.EBUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        for pid in self.pids():  # only our own child can be in here; make sure it is gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._remove()
+
+
+@dataclass
+class OomResult:
+    """What happened when a caged malloc_test wrote past its memory cgroup limit."""
+
+    ran: bool
+    why_not: str = ""
+    limit: int = 0
+    pid: int | None = None
+    returncode: int | None = None
+    exit: str = ""  # Program.exit_description()
+    sampler_exit: str = ""  # what the sampler recorded
+    steps_ok: int = 0
+    enomem_steps: int = 0
+    touched: int = 0
+    peak: int | None = None
+    oom_kills: int | None = None
+    kernel_log: list[str] = field(default_factory=list)
+    cgroup: str = ""
+    cgroup_removed: bool = False
+    seconds: float = 0.0
+    avail_before: int = 0
+    avail_after: int = 0
+    samples: pd.DataFrame | None = None
+
+    @property
+    def killed(self) -> bool:
+        return self.returncode == -signal.SIGKILL
+
+    @property
+    def outcome(self) -> str:
+        """'killed', 'enomem', 'survived' or 'not run'."""
+        if not self.ran:
+            return "not run"
+        if self.killed:
+            return "killed"
+        return "enomem" if self.enomem_steps else "survived"
+
+    def table(self):
+        """What happened, one row per fact (empty when the demo did not run)."""
+        if not self.ran:
+            return _table([])
+        yes, no = pick("yes", "예"), pick("no", "아니오")
+        shell = 128 + signal.SIGKILL if self.killed else self.returncode
+        rows = [
+            ("cgroup", f"{self.cgroup} ({pick('limit', '한도')} {fmt_bytes(self.limit)})"),
+            (pick("how malloc_test ended", "malloc_test의 끝"),
+             pick(f"{_exit_text(self.exit)} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
+                  f"{_exit_text(self.exit)} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
+            (pick("what the sampler recorded", "샘플러가 기록한 것"), self.sampler_exit),
+            (pick("steps that succeeded", "성공한 단계"),
+             pick(f"{self.steps_ok} ({fmt_bytes(self.touched)} written)",
+                  f"{self.steps_ok}단계 ({fmt_bytes(self.touched)} 씀)")),
+            (pick("times malloc returned NULL", "malloc이 NULL을 돌려준 횟수"), str(self.enomem_steps)),
+            (pick("cgroup peak usage", "cgroup 최대 사용량"), fmt_bytes(self.peak) if self.peak else "?"),
+            (pick("OOM kills in the cgroup", "cgroup 안의 OOM kill 횟수"), str(self.oom_kills)),
+            (pick("time until the kill", "kill까지 걸린 시간"), pick(f"{self.seconds:.1f} s", f"{self.seconds:.1f}초")),
+            (pick("the machine's MemAvailable", "기계의 MemAvailable"),
+             f"{fmt_bytes(self.avail_before)} → {fmt_bytes(self.avail_after)}"),
+            (pick("cgroup removed afterwards", "실험 후 cgroup 삭제"), yes if self.cgroup_removed else no),
+        ]
+        return _table(rows)
+
+    def show(self) -> None:
+        """The table, then the kernel's own log lines about the kill; or why it did not run."""
+        if not self.ran:
+            print(pick(f"Not run here: {self.why_not}.", f"여기서는 실행하지 않았습니다: {self.why_not}."))
+            return
+        _display(self.table())
+        if self.kernel_log:
+            print(pick("The kernel's log (dmesg):", "커널 로그 (dmesg):"))
+            print("\n".join("  " + ln for ln in self.kernel_log))
+
+
+def _kernel_log(pid: int) -> list[str]:
+    """The kernel's OOM lines about ``pid`` (dmesg; empty where the log is not readable)."""
+    exe = shutil.which("dmesg")
+    if exe is None:
+        return []
+    try:
+        r = subprocess.run([exe], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    key = re.compile(rf"(Killed process {pid} |oom-kill:.*\bpid={pid},)")
+    return [ln.strip() for ln in r.stdout.splitlines() if key.search(ln)][-2:]
+
+
+def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
+             timeout: float = 60.0) -> OomResult:
+    """malloc_test writing 1 MiB per step inside a memory cgroup of ``limit_mib``: the OOM killer.
+
+    malloc_test starts waiting for 'go', is moved into the cage, then told to go with memset on.
+    The machine is untouched: only the cgroup runs out. The cgroup is removed before returning.
+    Where no cage can be made (not root, no delegated cgroup), returns ``ran=False`` and why.
+    """
+    ok, why = MemoryCage.available()
+    if not ok:
+        return OomResult(ran=False, why_not=why, limit=limit_mib * MiB)
+    limit = limit_mib * MiB
+    cap_mib = limit_mib + 32  # past the limit, so the cage is what stops it; within the budget
+    prog = programs.malloc_test(step_mib=1, interval_ms=interval_ms, touch="all", max_mib=cap_mib, wait_go=True)
+    res = OomResult(ran=True, limit=limit, avail_before=procfs.meminfo()["MemAvailable"])
+    sampler: Sampler | None = None
+    cage = MemoryCage(limit)
+    try:
+        with cage:
+            res.cgroup = cage.path or ""
+            prog.start()
+            res.pid = prog.pid
+            cage.add(prog.pid)  # type: ignore[arg-type]
+            sampler = Sampler(prog, hz=20 if FAST else 10, system=True).start()
+            t0 = time.monotonic()
+            prog.send("go")
+            deadline = time.monotonic() + timeout
+            # until the kill, or until it reaches its cap alive (a cage that does not bite)
+            while prog.running and time.monotonic() < deadline and prog.last("cap") is None:
+                time.sleep(0.02)
+            res.seconds = time.monotonic() - t0
+            prog.stop()  # no-op if it is dead already; stops it if the cage did not
+            for _ in range(50):
+                if not sampler.alive:
+                    break
+                time.sleep(0.02)
+            sampler.stop()
+            res.oom_kills = cage.oom_kills()
+            res.peak = cage.peak()
+    finally:
+        prog.stop()
+        if sampler is not None:
+            sampler.stop()
+    res.cgroup_removed = cage.removed and not os.path.exists(res.cgroup)
+    res.returncode = prog.returncode
+    res.exit = prog.exit_description()
+    res.sampler_exit = sampler.exits.get(prog.pid, sampler.status) if sampler else ""  # type: ignore[arg-type]
+    steps = [e for e in prog.events if e["event"] == "step"]
+    res.steps_ok = sum(1 for e in steps if e.get("ok") == 1)
+    res.enomem_steps = sum(1 for e in steps if e.get("ok") == 0)
+    res.touched = max((int(e.get("touched", 0)) for e in steps), default=0)  # type: ignore[arg-type]
+    res.avail_after = procfs.meminfo()["MemAvailable"]
+    res.kernel_log = _kernel_log(prog.pid) if res.killed else []  # type: ignore[arg-type]
+    res.samples = sampler.to_dataframe() if sampler else None
+    return res
+
+
+def oom_chart(res: OomResult):
+    """RES of the caged malloc_test over time, the cgroup limit, and where it was killed.
+
+    A plotly FigureWidget, like the panel's chart (it displays through ipywidgets).
+    """
+    import plotly.graph_objects as go
+
+    fig = go.FigureWidget()
+    if not res.ran or res.samples is None or len(res.samples) == 0:
+        fig.update_layout(title=pick("OOM demo not run here", "여기서는 OOM 실험을 실행하지 않았습니다"), height=250)
+        return fig
+    df = res.samples
+    fig.add_scatter(x=df["t"], y=df["res"] / MiB, name="RES", mode="lines+markers")
+    fig.add_scatter(x=df["t"], y=df["virt"] / MiB, name="VIRT", mode="lines", line={"dash": "dot"})
+    fig.add_hline(y=res.limit / MiB, line={"color": "red", "dash": "dash"},
+                  annotation_text=pick(f"cgroup limit {fmt_bytes(res.limit)}", f"cgroup 한도 {fmt_bytes(res.limit)}"))
+    if res.killed:
+        t_end = float(df["t"].iloc[-1])
+        fig.add_vline(x=t_end, line={"color": "black"},
+                      annotation_text=pick("SIGKILL (OOM killer)", "SIGKILL (OOM 킬러)"))
+    fig.update_layout(
+        title=pick(f"malloc_test {res.pid} in a {fmt_bytes(res.limit)} memory cgroup: {res.exit}",
+                   f"{fmt_bytes(res.limit)} 메모리 cgroup 안의 malloc_test {res.pid}: {_exit_text(res.exit)}"),
+        xaxis_title=pick("seconds", "초"), yaxis_title="MiB", height=360, margin={"t": 60})
+    return fig
+
+
+def check_oom(q: quiz.Question, res: OomResult) -> str:
+    """The verdict on the OOM question, or, where the demo could not run, what it would have shown."""
+    if res.ran:
+        text = q.verdict(res)
+        print(text)
+        return text
+    return _say(
+        f"The experiment could not run here ({res.why_not}), so there is no measurement to judge your "
+        "prediction by. On a machine where it runs, the answer is: the process is killed. malloc never "
+        "returns NULL for memory that is merely over the cgroup limit, because the limit is checked when "
+        "pages are written, not when they are reserved. The kernel sends SIGKILL, Popen reports "
+        "returncode -9, a shell reports exit status 137 (128 + 9), and the sampler records "
+        "'killed by SIGKILL'.",
+        f"여기서는 실험을 실행할 수 없어서({res.why_not}) 예상을 판정할 측정값이 없습니다. 실험이 가능한 "
+        "기계에서의 답은 '프로세스가 강제 종료된다'입니다. cgroup 한도는 페이지를 예약할 때가 아니라 쓸 때 "
+        "검사하므로, 한도를 넘는다고 malloc이 NULL을 돌려주지는 않습니다. 커널은 SIGKILL을 보내고, Popen은 "
+        "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'killed by SIGKILL'을 기록합니다.")
+
+
+# --- predict, then observe ---------------------------------------------------------------
+
+def _nearest_log(value: float, targets: list[float]) -> int:
+    v = max(value, 0.5)
+    return min(range(len(targets)), key=lambda i: abs(math.log(v) - math.log(targets[i])))
+
+
+_FAULT_TARGETS = [1.0, MiB / PAGE, 1024.0, float(MiB)]
+
+
+def _register() -> None:
+    reg = quiz.register
+    page = fmt_bytes(PAGE)
+    reg(quiz.Question(
+        id="2.3-malloc-res",
+        prompt=("malloc_test mallocs 1 MiB per step and never writes to it. How much will RES grow per step?",
+                "malloc_test가 단계마다 1 MiB를 malloc하고 거기에 전혀 쓰지 않습니다. 단계마다 RES는 얼마나 늘까요?"),
+        options=[("About 1 MiB: malloc gives the process memory", "약 1 MiB: malloc이 메모리를 주니까"),
+                 (f"About one page ({page}), not the 1 MiB", f"1 MiB가 아니라 페이지 하나({page}) 정도"),
+                 ("Exactly 0: nothing is written", "정확히 0: 아무것도 쓰지 않으니까")],
+        judge=lambda r: 0 if r >= MiB / 2 else (2 if r <= 0 else 1),
+        explain=lambda r: (
+            f"RES grew by {fmt_bytes(r)} per step. malloc only reserved address space (VIRT); the kernel "
+            "gives a physical page only when a page is first written, and glibc wrote just the 16-byte chunk "
+            "header at the start of each block.",
+            f"RES는 단계마다 {fmt_bytes(r)} 늘었습니다. malloc은 주소 공간(VIRT)을 예약했을 뿐이고, 커널은 "
+            "페이지에 처음 쓸 때에야 물리 페이지를 줍니다. glibc가 쓴 것은 블록 맨 앞의 16바이트 청크 헤더뿐입니다."),
+    ))
+    reg(quiz.Question(
+        id="2.3-faults-per-mib",
+        prompt=("Now memset writes every 1 MiB block. How many minor page faults will each step cost?",
+                "이제 memset이 1 MiB 블록을 전부 씁니다. 단계마다 마이너 페이지 폴트가 몇 번 날까요?"),
+        options=[("About 1: one per malloc call", "약 1회: malloc 호출마다 한 번"),
+                 (f"About {MiB // PAGE}: one per {page} page", f"약 {MiB // PAGE}회: {page} 페이지마다 한 번"),
+                 ("About 1,024: one per KiB", "약 1,024회: 1 KiB마다 한 번"),
+                 ("About 1,048,576: one per byte written", "약 1,048,576회: 쓴 바이트마다 한 번")],
+        judge=lambda f: _nearest_log(f, _FAULT_TARGETS),
+        explain=lambda f: (
+            f"Each step cost {f:.0f} minor faults. The first write to each page traps into the kernel once; "
+            f"memset writes 1 MiB = {MiB // PAGE} pages of {page}, and one more fault came from malloc "
+            "writing the chunk header. Later writes to a page that is already mapped cost nothing.",
+            f"단계마다 마이너 폴트가 {f:.0f}회 났습니다. 페이지마다 첫 쓰기에서 한 번씩 커널로 들어갑니다. "
+            f"memset은 1 MiB = {page} 페이지 {MiB // PAGE}개를 쓰고, 나머지 한 번은 malloc이 청크 헤더를 쓸 "
+            "때 났습니다. 이미 매핑된 페이지에 다시 쓰는 것은 폴트를 일으키지 않습니다."),
+    ))
+    reg(quiz.Question(
+        id="2.3-zero-page",
+        prompt=(f"A process maps {ZERO_PAGE_MIB} MiB it has never written, then reads every page of it. "
+                "What happens to its RES?",
+                f"프로세스가 한 번도 쓰지 않은 {ZERO_PAGE_MIB} MiB를 매핑한 뒤, 모든 페이지를 읽습니다. "
+                "RES는 어떻게 될까요?"),
+        options=[(f"It grows by about {ZERO_PAGE_MIB} MiB: reading makes the pages resident",
+                  f"약 {ZERO_PAGE_MIB} MiB 늘어난다: 읽으면 페이지가 메모리에 올라온다"),
+                 ("It stays about the same", "거의 그대로다"),
+                 ("The read fails: the memory was never given", "읽기가 실패한다: 메모리를 받은 적이 없으니까")],
+        judge=lambda r: 0 if r >= ZERO_PAGE_MIB * MiB / 2 else 1,
+        explain=lambda r: (
+            f"RES changed by {fmt_bytes(r)}. Every read did fault, but for a read of never-written anonymous "
+            "memory the kernel maps its one shared page of zeros (the zero page), which counts in nobody's "
+            "RES. The reads return zeros. Only a write makes the kernel allocate a real page.",
+            f"RES 변화는 {fmt_bytes(r)}입니다. 읽을 때마다 폴트는 났지만, 한 번도 쓰지 않은 익명 메모리를 "
+            "읽으면 커널은 0으로 채운 공유 페이지 하나(제로 페이지)를 매핑해 줍니다. 이 페이지는 누구의 RES에도 "
+            "들어가지 않습니다. 읽은 값은 0이고, 쓰기를 해야 비로소 커널이 진짜 페이지를 줍니다."),
+    ))
+    reg(quiz.Question(
+        id="2.3-commit",
+        prompt=(f"big_alloc reserves {fmt_bytes(COMMIT_PROBE_BYTES)} and writes none of it. What does "
+                "Committed_AS in /proc/meminfo do?",
+                f"big_alloc가 {fmt_bytes(COMMIT_PROBE_BYTES)}를 예약하고 한 바이트도 쓰지 않습니다. "
+                "/proc/meminfo의 Committed_AS는 어떻게 될까요?"),
+        options=[("Nothing: no page was touched", "그대로다: 건드린 페이지가 없으니까"),
+                 (f"It rises by about {fmt_bytes(COMMIT_PROBE_BYTES)} at once",
+                  f"곧바로 약 {fmt_bytes(COMMIT_PROBE_BYTES)} 늘어난다"),
+                 ("It rises only as pages are written", "페이지를 쓸 때마다 조금씩 늘어난다")],
+        judge=lambda c: 1 if c >= COMMIT_PROBE_BYTES / 2 else 0,
+        explain=lambda c: (
+            f"Committed_AS rose by {fmt_bytes(c)} while the program's RES stayed tiny. It counts promises "
+            "(private writable mappings), made at malloc/mmap time, in every overcommit mode.",
+            f"프로그램의 RES는 아주 작은데도 Committed_AS는 {fmt_bytes(c)} 늘었습니다. Committed_AS는 "
+            "malloc/mmap 시점의 약속(쓰기 가능한 비공개 매핑)을 세며, 어떤 overcommit 모드에서도 그렇습니다."),
+    ))
+    reg(quiz.Question(
+        id="2.3-tib-mode0",
+        prompt=("Under vm.overcommit_memory=0, the default, will malloc of 1 TiB succeed on this machine?",
+                "기본값인 vm.overcommit_memory=0에서, 이 기계에서 1 TiB malloc이 성공할까요?"),
+        options=[("Yes: Linux overcommits, malloc never fails", "성공한다: 리눅스는 오버커밋하니 malloc은 실패하지 않는다"),
+                 ("No: ENOMEM, because it is more than RAM + swap",
+                  "실패한다: RAM + 스왑보다 크므로 ENOMEM"),
+                 ("It succeeds, but the process is killed at once", "성공하지만 프로세스가 곧바로 강제 종료된다")],
+        judge=lambda r: 0 if r.ok else 1,
+        explain=lambda r: (
+            f"The kernel answered {'ok' if r.ok else r.errno} under mode {r.mode}. {r.prediction.reason}",
+            f"모드 {r.mode}에서 커널의 답은 {'성공' if r.ok else r.errno}이었습니다. {r.prediction.reason_ko}"),
+    ))
+    reg(quiz.Question(
+        id="2.3-rlimit",
+        prompt=(f"malloc_test runs under RLIMIT_AS = {RLIMIT_MIB} MiB (ulimit -v). What happens to the step that "
+                "would pass the limit?",
+                f"malloc_test를 RLIMIT_AS = {RLIMIT_MIB} MiB(ulimit -v)로 실행합니다. 한도를 넘게 될 단계에서는 "
+                "무슨 일이 일어날까요?"),
+        options=[("malloc returns NULL (ENOMEM) and the program carries on",
+                  "malloc이 NULL(ENOMEM)을 돌려주고 프로그램은 계속 돈다"),
+                 ("The process is killed with SIGKILL", "프로세스가 SIGKILL로 강제 종료된다"),
+                 ("It succeeds: the limit counts only RES, and nothing is written",
+                  "성공한다: 한도는 RES만 세는데 아무것도 쓰지 않았으니까")],
+        judge=lambda r: 1 if r.returncode == -signal.SIGKILL else (0 if r.failed else 2),
+        explain=lambda r: (
+            f"Step {r.failed['n'] if r.failed else '?'} got ok=0 errno=ENOMEM after {r.ok_steps} good steps, and "
+            "the program kept running. RLIMIT_AS caps VIRT, the address space, so the mmap inside malloc fails "
+            "at reservation time, whatever the overcommit mode.",
+            f"{r.ok_steps}단계가 성공한 뒤 {r.failed['n'] if r.failed else '?'}단계에서 ok=0 errno=ENOMEM이 "
+            "나왔고, 프로그램은 계속 실행되었습니다. RLIMIT_AS는 주소 공간인 VIRT를 제한하므로, overcommit 모드와 "
+            "상관없이 malloc 안의 mmap이 예약 시점에 실패합니다."),
+    ))
+    reg(quiz.Question(
+        id="2.3-oom",
+        prompt=(f"malloc_test writes 1 MiB per step inside a memory cgroup limited to {OOM_LIMIT_MIB} MiB. "
+                "When it reaches the limit...",
+                f"malloc_test가 {OOM_LIMIT_MIB} MiB로 제한된 메모리 cgroup 안에서 단계마다 1 MiB를 씁니다. "
+                "한도에 닿으면..."),
+        options=[("malloc returns NULL (ok=0 ENOMEM lines)", "malloc이 NULL을 돌려준다 (ok=0 ENOMEM 줄)"),
+                 ("The process is killed with SIGKILL", "프로세스가 SIGKILL로 강제 종료된다"),
+                 ("It keeps running, just more slowly", "느려지기만 하고 계속 돈다"),
+                 ("The whole machine runs out of memory", "기계 전체의 메모리가 바닥난다")],
+        judge=lambda r: {"killed": 1, "enomem": 0}.get(r.outcome, 2),
+        explain=lambda r: (
+            f"{_exit_text(r.exit).capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
+            "malloc returned NULL "
+            f"{r.enomem_steps} times. The reservations were all granted; the limit bites when pages are "
+            "written, where there is no error code to return, so the kernel's OOM killer picks a process in "
+            f"the cgroup and sends SIGKILL. MemAvailable of the machine: {fmt_bytes(r.avail_before)} before, "
+            f"{fmt_bytes(r.avail_after)} after.",
+            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {_exit_text(r.exit)}. malloc이 NULL을 돌려준 횟수는 "
+            f"{r.enomem_steps}회입니다. 예약은 모두 허락되었고, 한도는 페이지를 쓸 때 걸립니다. 그 순간에는 "
+            "돌려줄 오류 코드가 없으므로 커널의 OOM 킬러가 cgroup 안의 프로세스를 골라 SIGKILL을 보냅니다. "
+            f"기계의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
+    ))
+
+
+_register()

@@ -1,0 +1,43 @@
+"""Live lab widgets: charts and controls a reader can play with, and a notebook can drive from code.
+
+- ``memory_panel()``: malloc_test's VIRT/RES/SHR, Committed_AS and faults live, with controls.
+- ``top_table()``: top's header and process table, refreshing, sortable and filterable.
+- ``overcommit_whatif()``: predict an allocation under each overcommit mode; ask the kernel.
+- ``shared_view()``: RES, SHR, USS and PSS of shared_mem's processes, and their sums.
+
+Each factory displays its widget and returns an object with a code API (``start()``,
+``stop()``, ...).  Running the cell again stops the previous instance of the same kind (and
+``key``) first.  ``FAST`` is True when ``TOPLAB_FAST=1`` (CI): notebooks pick short
+intervals with it, e.g. ``interval_ms=100 if FAST else 1000``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .models import (
+    MallocExperiment,
+    OvercommitControl,
+    SharedExperiment,
+    TopModel,
+    WhatIfModel,
+    registry,
+)
+from .panel import MemoryPanel, memory_panel
+from .sharedview import SharedView, shared_view
+from .toptable import TopTable, top_table
+from .whatif import WhatIf, overcommit_whatif
+
+FAST: bool = os.environ.get("TOPLAB_FAST", "").strip().lower() in ("1", "true", "yes")
+
+
+def close_all() -> int:
+    """Stop every live widget of this kernel (programs, samplers, threads); returns how many."""
+    return registry.close_all()
+
+
+__all__ = [
+    "FAST", "MemoryPanel", "memory_panel", "TopTable", "top_table", "WhatIf", "overcommit_whatif",
+    "SharedView", "shared_view", "close_all", "registry", "MallocExperiment", "OvercommitControl",
+    "TopModel", "WhatIfModel", "SharedExperiment",
+]

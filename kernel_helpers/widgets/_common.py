@@ -1,0 +1,178 @@
+"""What the four views share: a throttled redraw thread, display plumbing, and HTML helpers."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+
+from ..metrics import METRICS
+
+# top columns without an entry in METRICS: described here, in both languages
+_EXTRA_COLUMNS = {
+    "PID": ("Process ID: the number the kernel gave this process.", "프로세스 ID: 커널이 이 프로세스에 붙인 번호."),
+    "USER": ("The user the process runs as (its effective UID).", "프로세스를 실행하는 사용자 (유효 UID)."),
+    "COMMAND": ("The program's name (/proc/PID/stat comm, at most 15 characters).",
+                "프로그램 이름 (/proc/PID/stat의 comm, 최대 15자)."),
+}
+_COLUMN_METRIC = {"VIRT": "virt", "RES": "res", "SHR": "shr", "S": "state", "PR": "pr", "NI": "ni",
+                  "TIME+": "time_ticks", "%CPU": "cpu_percent", "%MEM": "mem_percent", "USS": "uss",
+                  "PSS": "pss", "Committed_AS": "committed_as", "nMin": "minflt"}
+
+
+def column_help(column: str, lang: str) -> str:
+    """The hover text of a column or metric, from metrics.METRICS (or the few top columns it lacks)."""
+    if column in _EXTRA_COLUMNS:
+        en, ko = _EXTRA_COLUMNS[column]
+        return f"{column}: {ko if lang == 'ko' else en}"
+    name = _COLUMN_METRIC.get(column, column)
+    m = METRICS.get(name)
+    if m is None:
+        return column
+    return f"{m.column}: {m.ko if lang == 'ko' else m.en} ({m.source})"
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+class Redrawer:
+    """A daemon thread that calls ``draw()`` after ``poke()``, at most ``max_fps`` times a second.
+
+    Pokes that arrive while drawing coalesce into one more draw of the newest state: there is
+    never a backlog.  ``draw()`` returns False to end the thread (e.g. the program finished and
+    its final state is drawn); ``start()`` brings it back.
+    """
+
+    def __init__(self, draw: Callable[[], bool], max_fps: float = 5.0, name: str = "toplab-redraw"):
+        if not 0 < max_fps <= 60:
+            raise ValueError(f"max_fps must be between 0 and 60, got {max_fps}")
+        self.draw = draw
+        self.period = 1.0 / max_fps
+        self.name = name
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.draws = 0
+        self.pokes = 0
+        self.draw_seconds = 0.0
+        self.max_draw_seconds = 0.0
+        self.errors: list[str] = []
+        self._last = 0.0
+        self._first: float | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.alive:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
+
+    def poke(self) -> None:
+        self.pokes += 1
+        self._dirty.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._dirty.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+
+    def draw_now(self) -> bool:
+        t0 = time.perf_counter()
+        try:
+            keep = self.draw()
+        except Exception as e:  # a failed draw must not kill the thread; it is kept for inspection
+            self.errors.append(f"{type(e).__name__}: {e}")
+            del self.errors[:-20]
+            keep = True
+        dt = time.perf_counter() - t0
+        self.draws += 1
+        self.draw_seconds += dt
+        self.max_draw_seconds = max(self.max_draw_seconds, dt)
+        self._last = time.monotonic()
+        if self._first is None:
+            self._first = self._last
+        return keep
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self._dirty.wait(0.5):
+                continue
+            wait = self._last + self.period - time.monotonic()
+            if wait > 0 and self._stop.wait(wait):
+                break
+            self._dirty.clear()
+            if self._stop.is_set():
+                break
+            if not self.draw_now():
+                break
+
+    def stats(self) -> dict[str, float]:
+        """Draws so far, their mean and worst time (ms), and draws per second since the first."""
+        span = (self._last - self._first) if self._first is not None else 0.0
+        return {
+            "draws": self.draws, "pokes": self.pokes,
+            "mean_ms": 1000 * self.draw_seconds / self.draws if self.draws else 0.0,
+            "max_ms": 1000 * self.max_draw_seconds,
+            "draws_per_s": (self.draws - 1) / span if span > 0 else 0.0,
+        }
+
+
+def locked_figure_widget(fig, lock):
+    """A plotly FigureWidget whose incoming frontend messages wait for ``lock`` (held while drawing).
+
+    FigureWidget sends each update as a transient trait (``_py2js_update = msg`` then ``None``).
+    While the kernel's main thread applies a message from the browser (plotly.js answers every
+    update with ``_js2py_*`` deltas), ipywidgets holds the widget's sync and later sends only the
+    *current* value of each trait changed meanwhile: an update drawn from another thread in that
+    window would reach the browser as ``None`` and be lost.  Taking one lock on both sides
+    keeps the two apart.
+    """
+    import plotly.graph_objects as go
+
+    global _LockedFigureWidget
+    if _LockedFigureWidget is None:
+        class _LockedFigureWidget(go.FigureWidget):  # type: ignore[no-redef]
+            def set_state(self, sync_data):
+                lk = self.__dict__.get("_toplab_lock")
+                if lk is None:
+                    return super().set_state(sync_data)
+                with lk:
+                    return super().set_state(sync_data)
+
+    w = _LockedFigureWidget(fig)
+    w.__dict__["_toplab_lock"] = lock
+    return w
+
+
+_LockedFigureWidget = None
+
+
+class DisplayMixin:
+    """Display the view's ``widget``; after a factory displayed it, the repr is one text line."""
+
+    widget: object
+    _displayed = False
+
+    def _repr_mimebundle_(self, **kwargs):
+        if self._displayed:
+            return {"text/plain": repr(self)}
+        self._displayed = True
+        return self.widget._repr_mimebundle_(**kwargs)  # type: ignore[attr-defined]
+
+    def show(self):
+        """Display the widget (again, e.g. in another cell); returns self."""
+        from IPython.display import display
+
+        self._displayed = True
+        display(self.widget)
+        return self

@@ -1,0 +1,1216 @@
+"""The logic behind the live widgets, with no widget in it: tests and headless notebooks drive it.
+
+``MallocExperiment`` runs ``malloc_test`` under a Sampler, turns the program's events into
+measured steps, chart markers and a narration in English or Korean, and forwards the live
+controls (memset on/off, partial touch, pause) as commands.  ``OvercommitControl`` changes
+vm.overcommit_memory for real when this process may (and puts it back), and otherwise says
+what would happen, labelled as a prediction, with the command to run.  ``TopModel``,
+``WhatIfModel`` and ``SharedExperiment`` are the models of the other three widgets.
+``Registry`` keeps one live instance per kind and key, so running a cell again stops the
+previous one first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import metrics, overcommit, programs, top
+from ..i18n import LANGS, current_lang
+from ..procfs import AccessDenied, ProcessGone
+from ..programs import Program, ProgramError
+from ..safety import MiB, fmt_bytes
+from ..sampler import Sampler
+
+__all__ = [
+    "Registry", "registry", "Marker", "OvercommitStatus", "OvercommitControl", "MallocExperiment",
+    "TopModel", "WhatIfModel", "WhatIfResult", "SharedExperiment", "check_lang", "fmt_delta",
+    "sysctl_command", "MIN_COMMIT_HEADROOM", "MODES",
+]
+
+MODES = (0, 1, 2)
+# Real changes to mode 2 must leave every other process on the machine this much commit
+# headroom even after the demo has used all it may: a shared server must keep working.
+MIN_COMMIT_HEADROOM = 256 * MiB
+
+
+def check_lang(lang: str | None) -> str:
+    """'en' or 'ko'; None means the notebook's language (see i18n.current_lang)."""
+    if lang is None:
+        return current_lang()
+    if lang not in LANGS:
+        raise ValueError(f"lang must be 'en' or 'ko', not {lang!r}")
+    return lang
+
+
+def _int_in(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _check_mode(mode: object) -> int:
+    if isinstance(mode, bool) or not isinstance(mode, int) or mode not in MODES:
+        raise ValueError(f"overcommit mode must be 0, 1 or 2 (vm.overcommit_memory), got {mode!r}")
+    return mode
+
+
+def fmt_delta(n: float | None) -> str:
+    """A signed size change: '+1028 KiB' below 10 MiB (exact enough to see the 4 KiB pages), else '+12.0 MiB'."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "?"
+    sign = "-" if n < 0 else "+"
+    if abs(n) < 10 * MiB:
+        return f"{sign}{abs(n) / 1024:.0f} KiB"
+    return sign + fmt_bytes(abs(n))
+
+
+def sysctl_command(mode: int, ratio: int | None = None) -> str:
+    """The command a reader with root would run: 'sudo sysctl -w vm.overcommit_memory=2 vm.overcommit_ratio=50'."""
+    words = ["sudo", "sysctl", "-w", f"vm.overcommit_memory={_check_mode(mode)}"]
+    if ratio is not None:
+        words.append(f"vm.overcommit_ratio={ratio}")
+    return " ".join(words)
+
+
+# --- the registry of live widgets ---------------------------------------------------------
+
+class Registry:
+    """One live object per (kind, key) in this kernel; registering a new one closes the old one.
+
+    Running a notebook cell again creates a new panel: the old one's program, sampler and
+    redraw thread must stop first, or they pile up.
+    """
+
+    def __init__(self) -> None:
+        self._live: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+
+    def replace(self, kind: str, key: str, obj: object) -> object | None:
+        """Close whatever is registered under (kind, key), then register ``obj``; returns the old one."""
+        with self._lock:
+            old = self._live.pop((kind, key), None)
+        if old is not None and old is not obj:
+            old.close()  # type: ignore[attr-defined]
+        with self._lock:
+            self._live[(kind, key)] = obj
+        return old
+
+    def discard(self, kind: str, key: str, obj: object) -> None:
+        with self._lock:
+            if self._live.get((kind, key)) is obj:
+                del self._live[(kind, key)]
+
+    def live(self) -> dict[tuple[str, str], object]:
+        with self._lock:
+            return dict(self._live)
+
+    def close_all(self) -> int:
+        """Close every registered object (what a kernel restart would do); returns how many."""
+        with self._lock:
+            objs = list(self._live.values())
+            self._live.clear()
+        for obj in objs:
+            obj.close()  # type: ignore[attr-defined]
+        return len(objs)
+
+
+registry = Registry()
+
+
+# --- texts ----------------------------------------------------------------------------------
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "ready": ("Ready. Press Start (or call panel.start()): the chart is already there, so no second is missed.",
+              "준비됨. Start를 누르거나 panel.start()를 호출하세요. 차트가 먼저 떠 있으므로 첫 1초도 놓치지 않습니다."),
+    "started": ("malloc_test started (PID {pid}): every {interval} it mallocs {step}{how}.",
+                "malloc_test 시작 (PID {pid}): {interval}마다 {step}를 malloc합니다{how}."),
+    "how_none": (" and does not write it", ", 쓰지는 않습니다"),
+    "how_all": (" and memsets all of it", " 그리고 전부 memset으로 씁니다"),
+    "how_pct": (" and memsets {pct}% of it", " 그리고 그중 {pct}%를 memset으로 씁니다"),
+    "step": ("step {n}: VIRT {dv}, RES {dr}, {df} minor fault{s}: {meaning}",
+             "{n}단계: VIRT {dv}, RES {dr}, 마이너 폴트 {df}회: {meaning}"),
+    "meaning_reserved": ("reserved, not yet touched.", "예약만 했고 아직 쓰지 않았습니다."),
+    "meaning_written": ("memset wrote the block, so its pages became resident.",
+                        "memset이 블록을 써서 그 페이지들이 실제 메모리에 올라왔습니다."),
+    "meaning_partial": ("memset wrote {pct}% of the block; only those pages became resident.",
+                        "memset이 블록의 {pct}%만 써서 그 페이지만 실제 메모리에 올라왔습니다."),
+    "meaning_failed": ("malloc failed.", "malloc 실패."),
+    "step_failed": ("step {n}: malloc of {step} failed ({errno}): the kernel refused the reservation, "
+                    "so VIRT did not grow.",
+                    "{n}단계: {step} malloc 실패({errno}): 커널이 예약을 거절했으므로 VIRT도 늘지 않았습니다."),
+    "touch_all": ("memset is on: from the next step every new block is written, so RES grows with VIRT.",
+                  "memset 켬: 다음 단계부터 새 블록을 모두 쓰므로 RES가 VIRT와 함께 늘어납니다."),
+    "touch_none": ("memset is off: new blocks are only reserved; VIRT grows, RES barely moves.",
+                   "memset 끔: 새 블록은 예약만 됩니다. VIRT는 늘고 RES는 거의 그대로입니다."),
+    "touch_pct": ("memset writes {pct}% of each new block: RES grows by about {pct}% of what VIRT grows.",
+                  "새 블록마다 {pct}%만 memset합니다: RES는 VIRT가 느는 양의 약 {pct}%만큼 늘어납니다."),
+    "paused": ("paused: no new steps until you resume.", "일시정지: 재개할 때까지 새 단계가 없습니다."),
+    "resumed": ("resumed.", "재개했습니다."),
+    "cap": ("reached the cap of {max}: no more steps; the program keeps what it has.",
+            "상한 {max}에 도달: 더 할당하지 않고 가진 메모리를 유지합니다."),
+    "done": ("done after {n} steps; the program keeps what it has.",
+             "{n}단계 후 끝: 가진 메모리를 유지합니다."),
+    "error": ("the program answered: error {msg}.", "프로그램 응답: 오류 {msg}."),
+    "stopped": ("stopped by you after {n} steps. Last reading: VIRT {virt}, RES {res}.",
+                "{n}단계 후 직접 중지했습니다. 마지막 측정값: VIRT {virt}, RES {res}."),
+    "killed": ("malloc_test was killed by {sig} after {n} steps. SIGKILL is what the OOM killer (and kill -9) "
+               "sends: the program gets no chance to react. Last reading: VIRT {virt}, RES {res}.",
+               "malloc_test가 {n}단계 후 {sig}로 강제 종료되었습니다. SIGKILL은 OOM killer(그리고 kill -9)가 "
+               "보내는 신호로, 프로그램은 대응할 기회가 없습니다. 마지막 측정값: VIRT {virt}, RES {res}."),
+    "exited": ("malloc_test {desc} after {n} steps. Last reading: VIRT {virt}, RES {res}.",
+               "malloc_test가 {n}단계 후 끝났습니다 ({desc}). 마지막 측정값: VIRT {virt}, RES {res}."),
+    "replaced": ("stopped: a newer panel replaced this one.", "중지: 새 패널이 이 패널을 대신합니다."),
+    "restored": ("vm.overcommit_memory is back to {mode} (ratio {ratio}).",
+                 "vm.overcommit_memory를 {mode}(ratio {ratio})로 되돌렸습니다."),
+    "no_steps": ("malloc_test ended after {k} of {n} steps: {final}",
+                 "malloc_test가 {n}단계 중 {k}단계 후 끝났습니다: {final}"),
+    "timeout": ("only {k} of {n} steps within {timeout} s (one step every {interval})",
+                "{timeout}초 안에 {n}단계 중 {k}단계만 진행 (한 단계에 {interval})"),
+    "title_ready": ("malloc_test: not started yet", "malloc_test: 아직 시작 전"),
+    "title_running": ("malloc_test {pid}: {state}, {step} every {interval}, {touch}",
+                      "malloc_test {pid}: {state}, {interval}마다 {step}, {touch}"),
+    "state_running": ("running", "실행 중"),
+    "state_paused": ("paused", "일시정지"),
+    "title_touch_off": ("memset off", "memset 끔"),
+    "title_finished": ("malloc_test {pid} ended: {how}, after {n} steps",
+                       "malloc_test {pid} 끝: {how}, {n}단계"),
+    # overcommit
+    "oc_current": ("vm.overcommit_memory is {mode} on this machine ({name}).",
+                   "이 기계의 vm.overcommit_memory는 {mode}입니다 ({name})."),
+    "oc_real": ("REAL CHANGE: vm.overcommit_memory={mode}{ratio} is set on this machine now, for this demo; "
+                "it goes back to {orig} when the demo stops.",
+                "실제 변경: 이 데모 동안 이 기계의 vm.overcommit_memory={mode}{ratio}로 설정했습니다. "
+                "데모가 멈추면 {orig}로 되돌립니다."),
+    "oc_pending": ("vm.overcommit_memory={mode}{ratio} will be set for real when you start, and put back when "
+                   "the demo stops.",
+                   "시작하면 vm.overcommit_memory={mode}{ratio}를 실제로 설정하고, 데모가 멈추면 되돌립니다."),
+    "oc_prediction": ("PREDICTION, not applied: this kernel cannot change vm.overcommit_memory here (it needs root, "
+                      "and containers cannot change it at all). Under mode {mode}{ratio}, the next malloc of {step}: "
+                      "{reason}{steps} To try it for real on a machine that is yours, run `{command}` "
+                      "and put it back afterwards with `{back}`.",
+                      "예측이며 적용하지 않았습니다: 여기서는 vm.overcommit_memory를 바꿀 수 없습니다 (root가 필요하고, "
+                      "컨테이너에서는 아예 바꿀 수 없습니다). 모드 {mode}{ratio}에서 다음 {step} malloc은: "
+                      "{reason}{steps} 내 기계에서 직접 해 보려면 `{command}`를 실행하고, 끝나면 `{back}`로 되돌리세요."),
+    "oc_steps": (" At this rate it would refuse after about {k} more steps.",
+                 " 이 속도라면 약 {k}단계 뒤에 거절됩니다."),
+    "oc_unsafe": ("NOT APPLIED, shown as a prediction: with mode 2 and ratio {ratio} the commit headroom would be "
+                  "{headroom} once this demo used its {reserve}, below the {floor} every other process on this "
+                  "machine must keep. Choose a larger ratio. Prediction for the next malloc of {step}: {reason}",
+                  "적용하지 않고 예측만 보여줍니다: 모드 2, ratio {ratio}이면 이 데모가 {reserve}를 쓴 뒤 약속 여유가 "
+                  "{headroom}뿐이라, 이 기계의 다른 프로세스가 지켜야 할 {floor}보다 작습니다. ratio를 더 크게 고르세요. "
+                  "다음 {step} malloc 예측: {reason}"),
+    "oc_busy": ("NOT APPLIED: another demo in this kernel is holding vm.overcommit_memory changed; stop it "
+                "first. ({err})",
+                "적용하지 않음: 이 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다. 먼저 그 데모를 "
+                "멈추세요. ({err})"),
+}
+
+_MARK: dict[str, tuple[str, str]] = {
+    "start": ("start", "시작"),
+    "touch_all": ("memset on", "memset 켬"),
+    "touch_none": ("memset off", "memset 끔"),
+    "touch_pct": ("memset {pct}%", "memset {pct}%"),
+    "paused": ("pause", "일시정지"),
+    "resumed": ("resume", "재개"),
+    "failed": ("malloc failed ({errno})", "malloc 실패 ({errno})"),
+    "cap": ("cap", "상한"),
+    "done": ("done", "끝"),
+    "killed": ("killed ({sig})", "강제 종료 ({sig})"),
+    "stopped": ("stopped", "중지"),
+    "exited": ("exited ({code})", "종료 ({code})"),
+    "overcommit": ("overcommit {mode}", "overcommit {mode}"),
+}
+
+
+def _t(key: str, lang: str, **kw: object) -> str:
+    en, ko = _TEXT[key]
+    return (ko if lang == "ko" else en).format(**kw)
+
+
+def _mark(key: str, lang: str, **kw: object) -> str:
+    en, ko = _MARK[key]
+    return (ko if lang == "ko" else en).format(**kw)
+
+
+def _duration(ms: int, lang: str) -> str:
+    if ms % 1000 == 0:
+        return f"{ms // 1000} s" if lang == "en" else f"{ms // 1000}초"
+    return f"{ms} ms"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """An event on the chart: ``t`` seconds since the sampler started, ``y`` VIRT in bytes then."""
+
+    t: float
+    kind: str  # start, touch, pause, resume, failed, cap, done, killed, stopped, exited, overcommit
+    label: str
+    y: float | None = None
+
+
+# --- overcommit -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OvercommitStatus:
+    """What the overcommit control did: a real change, a pending one, or a labelled prediction."""
+
+    mode: int
+    ratio: int | None
+    real: bool  # True: the system setting is (or will be, at start) really changed
+    applied: bool  # True: it is set on the machine right now
+    text: str
+    command: str | None = None  # the sysctl to run by hand, when shown as a prediction
+    prediction: overcommit.Prediction | None = None
+
+
+class OvercommitControl:
+    """Chooses an overcommit mode for a demo: really, when ``overcommit.can_change()``, else a prediction.
+
+    The first real change enters ``overcommit.temporarily()`` (whose guard process restores the
+    setting even if the kernel is killed); later changes inside the demo use ``set_mode``;
+    ``release()`` leaves the block, which puts the original settings back.
+    """
+
+    def __init__(self, lang: str | None = None):
+        self.lang = check_lang(lang)
+        self.chosen: tuple[int, int | None] | None = None
+        self._temp: overcommit.Temporary | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        return self._temp is not None
+
+    def choose(self, mode: int, ratio: int | None = None) -> tuple[int, int | None]:
+        """Remember the mode (and the ratio, used for mode 2 only); checks the values."""
+        mode = _check_mode(mode)
+        if ratio is not None:
+            ratio = _int_in("overcommit ratio", ratio, 1, 100)
+        self.chosen = (mode, ratio if mode == 2 else None)
+        return self.chosen
+
+    def _ratio_text(self, ratio: int | None) -> str:
+        return f", vm.overcommit_ratio={ratio}" if ratio is not None else ""
+
+    def _prediction(self, mode: int, ratio: int | None, step: int, command: str | None,
+                    unsafe: dict | None = None) -> OvercommitStatus:
+        p = overcommit.predict(step, mode, ratio)
+        reason = p.reason_ko if self.lang == "ko" else p.reason
+        if unsafe is not None:
+            text = _t("oc_unsafe", self.lang, reason=reason, step=fmt_bytes(step), **unsafe)
+            return OvercommitStatus(mode, ratio, False, False, text, None, p)
+        steps = ""
+        if mode == 2 and p.allowed and p.limit_bytes is not None and step:
+            steps = _t("oc_steps", self.lang, k=f"{p.limit_bytes // step:,}")
+        orig = overcommit.settings()
+        back = sysctl_command(orig.mode, orig.ratio if ratio is not None else None)
+        text = _t("oc_prediction", self.lang, mode=mode, ratio=self._ratio_text(ratio),
+                  step=fmt_bytes(step), reason=reason, steps=steps, command=command, back=back)
+        return OvercommitStatus(mode, ratio, False, False, text, command, p)
+
+    def _unsafe(self, mode: int, ratio: int | None, reserve: int) -> dict | None:
+        """For mode 2: None when safe, else the figures that say why not."""
+        if mode != 2:
+            return None
+        st = overcommit.commit_state()
+        headroom = st.vm_commit_limit(ratio=ratio) - st.committed_as - reserve
+        if headroom >= MIN_COMMIT_HEADROOM:
+            return None
+        return {"ratio": ratio if ratio is not None else st.settings.ratio, "headroom": fmt_bytes(max(0, headroom)),
+                "reserve": fmt_bytes(reserve), "floor": fmt_bytes(MIN_COMMIT_HEADROOM)}
+
+    def describe_current(self) -> str:
+        s = overcommit.settings()
+        name = overcommit.MODE_NAMES.get(s.mode, ("?", "?"))[self.lang == "ko"]
+        return _t("oc_current", self.lang, mode=s.mode, name=name)
+
+    def status(self, step: int, reserve: int, apply: bool) -> OvercommitStatus:
+        """Apply the chosen mode now (``apply``) or say what will happen; ``step`` is the next request.
+
+        ``reserve`` is the most this demo may still add to Committed_AS (checked for mode 2).
+        """
+        with self._lock:
+            cur = overcommit.settings()
+            if self.chosen is None:
+                return OvercommitStatus(cur.mode, None, False, False, self.describe_current())
+            mode, ratio = self.chosen
+            same = cur.mode == mode and (ratio is None or cur.ratio == ratio)
+            if same and self._temp is None:
+                return OvercommitStatus(mode, ratio, False, False, self.describe_current())
+            command = sysctl_command(mode, ratio)
+            if not overcommit.can_change():
+                return self._prediction(mode, ratio, step, command)
+            unsafe = self._unsafe(mode, ratio, reserve)
+            if unsafe is not None:
+                self._release_locked()
+                return self._prediction(mode, ratio, step, command, unsafe)
+            if not apply:
+                text = _t("oc_pending", self.lang, mode=mode, ratio=self._ratio_text(ratio))
+                return OvercommitStatus(mode, ratio, True, False, text)
+            if self._temp is None:
+                temp = overcommit.temporarily(mode, ratio)
+                try:
+                    temp.__enter__()
+                except RuntimeError as e:  # another temporarily() block is active in this process
+                    return OvercommitStatus(mode, ratio, False, False, _t("oc_busy", self.lang, err=e))
+                self._temp = temp
+            else:
+                overcommit.set_mode(mode, ratio)
+            orig = self._temp.original
+            assert orig is not None
+            text = _t("oc_real", self.lang, mode=mode, ratio=self._ratio_text(ratio), orig=orig.mode)
+            return OvercommitStatus(mode, ratio, True, True, text)
+
+    def _release_locked(self) -> str | None:
+        temp, self._temp = self._temp, None
+        if temp is None:
+            return None
+        temp.__exit__(None, None, None)
+        orig = temp.original
+        assert orig is not None
+        return _t("restored", self.lang, mode=orig.mode, ratio=orig.ratio)
+
+    def release(self) -> str | None:
+        """Put the original settings back (if this control changed them); returns what it says then."""
+        with self._lock:
+            return self._release_locked()
+
+
+# --- the malloc experiment ------------------------------------------------------------------
+
+STEP_COLUMNS = ("step", "t", "ok", "errno", "touch", "requested", "touched", "virt", "res", "shr",
+                "minflt", "committed_as", "d_virt", "d_res", "d_shr", "d_minflt", "d_committed",
+                "d_touched", "meaning")
+
+
+def _measure(pid: int) -> dict | None:
+    """VIRT/RES/SHR/minflt of ``pid`` and Committed_AS, read now; None if the process is gone."""
+    try:
+        ps = metrics.process_sample(pid, full=False)
+    except (ProcessGone, AccessDenied):
+        return None
+    if ps.state == "Z":
+        return None
+    sysm = metrics.system_sample()
+    return {"virt": ps.virt, "res": ps.res, "shr": ps.shr, "minflt": ps.minflt,
+            "committed_as": sysm.committed_as}
+
+
+class MallocExperiment:
+    """``malloc_test`` under a Sampler: start, live controls, measured steps, markers, narration.
+
+    Every public method may be called from a notebook cell or from a widget callback; the
+    program's events are read by one pump thread, samples arrive from the Sampler's thread,
+    and ``listeners`` (callables with no arguments) hear about every change.
+    """
+
+    def __init__(self, step_mib: int = 1, interval_ms: int = 1000, touch: bool = False,
+                 touch_pct: int = 100, max_mib: int = 256, hz: float = 5.0, window: int = 600,
+                 lang: str | None = None, rlimit_as_mib: int | None = None):
+        self.lang = check_lang(lang)
+        self.configure(step_mib=step_mib, interval_ms=interval_ms, max_mib=max_mib,
+                       rlimit_as_mib=rlimit_as_mib, _first=True)
+        self.touch = bool(_check_bool("touch", touch))
+        self.touch_pct = _int_in("touch_pct", touch_pct, 1, 100)
+        if isinstance(hz, bool) or not isinstance(hz, (int, float)) or not 0 < hz <= 50:
+            raise ValueError(f"hz must be between 0 and 50 samples per second, got {hz!r}")
+        self.hz = float(hz)
+        self.window = _int_in("window", window, 10, 100_000)
+        self.overcommit = OvercommitControl(self.lang)
+        self.listeners: list[Callable[[], None]] = []
+        self.program: Program | None = None
+        self.sampler: Sampler | None = None
+        self.state = "ready"  # ready -> running <-> paused -> finished
+        self.closed = False
+        self.final: str | None = None
+        self.exit: str | None = None  # Program.exit_description() once it ended
+        self.markers: list[Marker] = []
+        self.narration: list[str] = [_t("ready", self.lang)]
+        self.events: list[dict] = []  # what the pump has handled, in order
+        self.overcommit_status: OvercommitStatus | None = None
+        self._steps: list[dict] = []
+        self._baseline: dict | None = None
+        self._last: dict | None = None
+        self._fail_streak = 0
+        self._stopping = False
+        self._cond = threading.Condition(threading.RLock())
+        self._pump: threading.Thread | None = None
+        self.version = 0
+
+    # --- configuration ---
+    def configure(self, step_mib: int | None = None, interval_ms: int | None = None,
+                  max_mib: int | None = None, rlimit_as_mib: int | None = None, _first: bool = False) -> None:
+        """Change step size, interval, cap or RLIMIT_AS for the next start (not while running)."""
+        if not _first and self.running:
+            raise RuntimeError("stop the experiment before changing step, interval or cap: malloc_test "
+                               "reads them only when it starts (memset and overcommit work live)")
+        if step_mib is not None:
+            self.step_mib = _int_in("step_mib", step_mib, 1, 1024)
+        if interval_ms is not None:
+            self.interval_ms = _int_in("interval_ms", interval_ms, 10, 600_000)
+        if max_mib is not None:
+            self.max_mib = _int_in("max_mib", max_mib, 1, 1 << 20)
+        if self.max_mib < self.step_mib:
+            raise ValueError(f"max_mib ({self.max_mib}) must be at least step_mib ({self.step_mib})")
+        if rlimit_as_mib is not None or _first:
+            self.rlimit_as_mib = None if rlimit_as_mib is None else _int_in(
+                "rlimit_as_mib", rlimit_as_mib, 8, 1 << 20)
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "paused")
+
+    @property
+    def status(self) -> str:
+        """The latest narration line."""
+        return self.narration[-1]
+
+    def _touch_arg(self) -> str | int:
+        if not self.touch:
+            return "none"
+        return "all" if self.touch_pct == 100 else self.touch_pct
+
+    def _notify(self) -> None:
+        with self._cond:
+            self.version += 1
+            self._cond.notify_all()
+        for fn in list(self.listeners):
+            try:
+                fn()
+            except Exception:  # a view's trouble must not stop the model
+                pass
+
+    def _say(self, text: str) -> None:
+        with self._cond:
+            self.narration.append(text)
+            del self.narration[:-200]
+
+    def _rel(self, t: float) -> float:
+        s = self.sampler
+        return t - s.t0 if s is not None and s.t0 is not None else 0.0
+
+    def _add_marker(self, t: float, kind: str, label: str, y: float | None) -> None:
+        with self._cond:
+            self.markers.append(Marker(round(self._rel(t), 3), kind, label, y))
+            del self.markers[:-500]
+
+    # --- life cycle ---
+    def start(self, timeout: float = 5.0) -> MallocExperiment:
+        """Start malloc_test (waiting for 'go'), the sampler, then let it go: no first step missed."""
+        if self.closed:
+            raise RuntimeError("this panel was closed; create a new one")
+        if self.running:
+            return self
+        prog = programs.malloc_test(self.step_mib, self.interval_ms, self._touch_arg(), self.max_mib,
+                                    wait_go=True)
+        if self.rlimit_as_mib is not None:
+            prog.preexec_fn = overcommit.rlimit_as_preexec(self.rlimit_as_mib * MiB)
+        with self._cond:
+            self.markers, self.events, self._steps = [], [], []
+            self.final = self.exit = None
+            self._fail_streak = 0
+            self._stopping = False
+        prog.start(timeout=timeout)
+        self.program = prog
+        self._baseline = self._last = _measure(prog.pid)  # type: ignore[arg-type]
+        step = self.step_mib * MiB
+        self.overcommit_status = self.overcommit.status(step, self.max_mib * MiB, apply=True)
+        self.sampler = Sampler(prog, hz=self.hz, maxlen=self.window, system=True,
+                               on_sample=lambda rows: self._notify())
+        self.sampler.start()
+        with self._cond:
+            self.state = "running"
+        self._pump = threading.Thread(target=self._pump_events, args=(prog,), name="toplab-pump",
+                                      daemon=True)
+        self._pump.start()
+        how = (_t("how_none", self.lang) if not self.touch else _t("how_all", self.lang)
+               if self.touch_pct == 100 else _t("how_pct", self.lang, pct=self.touch_pct))
+        self._say(_t("started", self.lang, pid=prog.pid, interval=_duration(self.interval_ms, self.lang),
+                     step=fmt_bytes(step), how=how))
+        if self.overcommit_status.applied:
+            self._say(self.overcommit_status.text)
+        prog.send("go")
+        self._notify()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> str:
+        """Stop the program and the sampler, restore overcommit; returns the final narration."""
+        prog = self.program
+        if prog is not None and self.running:
+            with self._cond:
+                self._stopping = True
+            prog.stop()
+        pump = self._pump
+        if pump is not None and pump is not threading.current_thread():
+            pump.join(timeout)
+        if self.sampler is not None:
+            self.sampler.stop()
+        self._release_overcommit()
+        self._notify()
+        return self.final or self.status
+
+    def _release_overcommit(self) -> None:
+        """Put the overcommit settings back; the control then says what the next start will do."""
+        restored = self.overcommit.release()
+        if restored:
+            self._say(restored)
+            if self.overcommit.chosen is not None:
+                self.overcommit_status = self.overcommit.status(self.step_mib * MiB, self.max_mib * MiB,
+                                                                apply=False)
+            else:
+                self.overcommit_status = None
+
+    def close(self, replaced: bool = False) -> None:
+        """Stop everything; the experiment cannot be started again."""
+        was_running = self.running
+        self.stop()
+        self.closed = True
+        if replaced and was_running:
+            self._say(_t("replaced", self.lang))
+            self._notify()
+        self.listeners.clear()
+
+    # --- live controls ---
+    def _wait_event(self, since: int, names: Iterable[str], timeout: float) -> dict:
+        names = set(names)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for ev in self.events[since:]:
+                    if ev["event"] in names:
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0 or self.state == "finished":
+                    break
+                self._cond.wait(left)
+        raise ProgramError(f"malloc_test did not acknowledge within {timeout} s ({self.exit or 'running'})")
+
+    def _command(self, command: str, ack: Iterable[str], timeout: float) -> dict:
+        prog = self.program
+        if prog is None or not self.running:
+            raise ProgramError("malloc_test is not running: start it first")
+        with self._cond:
+            since = len(self.events)
+        prog.send(command)
+        return self._wait_event(since, ack, timeout)
+
+    def set_touch(self, on: bool | int, timeout: float = 2.0) -> dict | None:
+        """memset on (True), off (False) or a percent 1-100, live; returns the program's acknowledgement.
+
+        When the program is not running, the choice is kept for the next start (returns None).
+        """
+        if isinstance(on, bool):
+            self.touch = on
+        else:
+            self.touch_pct = _int_in("touch percent", on, 1, 100)
+            self.touch = True
+        if not self.running:
+            self._notify()
+            return None
+        arg = "off" if not self.touch else ("on" if self.touch_pct == 100 else str(self.touch_pct))
+        return self._command(f"touch {arg}", ["touch"], timeout)
+
+    def set_touch_percent(self, pct: int, timeout: float = 2.0) -> dict | None:
+        """How much of each block memset writes (1-100); sent live only while memset is on."""
+        self.touch_pct = _int_in("touch percent", pct, 1, 100)
+        if not self.running or not self.touch:
+            self._notify()
+            return None
+        return self.set_touch(self.touch_pct, timeout)
+
+    def pause(self, timeout: float = 2.0) -> dict:
+        return self._command("pause", ["paused"], timeout)
+
+    def resume(self, timeout: float = 2.0) -> dict:
+        return self._command("resume", ["resumed"], timeout)
+
+    def set_overcommit(self, mode: int, ratio: int | None = None) -> OvercommitStatus:
+        """Choose vm.overcommit_memory for this demo: real when possible (restored at stop), else a prediction."""
+        self.overcommit.choose(mode, ratio)
+        requested = self._last_requested()
+        reserve = max(0, self.max_mib * MiB - requested) if self.running else self.max_mib * MiB
+        st = self.overcommit.status(self.step_mib * MiB, reserve, apply=self.running)
+        self.overcommit_status = st
+        if st.applied and self.running:
+            self._say(st.text)
+            y = self._last["virt"] if self._last else None
+            self._add_marker(time.monotonic(), "overcommit", _mark("overcommit", self.lang, mode=st.mode), y)
+        self._notify()
+        return st
+
+    def _last_requested(self) -> int:
+        with self._cond:
+            for row in reversed(self._steps):
+                return int(row["requested"])
+        return 0
+
+    # --- the event pump ---
+    def _pump_events(self, prog: Program) -> None:
+        try:
+            while True:
+                for ev in prog.iter_events(timeout=0.25):
+                    self._safe_handle(ev)
+                if prog.returncode is not None:
+                    for ev in prog.iter_events(timeout=0.05):  # whatever came just before the end
+                        self._safe_handle(ev)
+                    break
+                time.sleep(0.02)  # iter_events returns at once after EOF: no busy loop until exit
+        finally:
+            self._finish(prog)
+
+    def _safe_handle(self, ev: dict) -> None:
+        try:
+            self._handle(ev)
+        except Exception as e:  # keep reading: the program must still be seen to its end
+            self._say(f"(internal: {type(e).__name__}: {e} while handling {ev.get('event')})")
+
+    def _handle(self, ev: dict) -> None:
+        name = ev["event"]
+        t = float(ev.get("t", time.monotonic()))  # type: ignore[arg-type]
+        lang = self.lang
+        now = _measure(self.program.pid) if self.program and name in ("step", "go", "touch") else None  # type: ignore[arg-type]
+        y = (now or self._last or {}).get("virt")
+        if name == "go":
+            self._add_marker(t, "start", _mark("start", lang), y)
+        elif name == "step":
+            self._step(ev, t, now)
+        elif name == "touch":
+            mode = ev.get("mode")
+            if mode == "all":
+                key, kw = "touch_all", {}
+            elif mode == "none":
+                key, kw = "touch_none", {}
+            else:
+                key, kw = "touch_pct", {"pct": mode}
+            self._add_marker(t, "touch", _mark(key, lang, **kw), y)
+            self._say(_t(key, lang, **kw))
+        elif name in ("paused", "resumed"):
+            with self._cond:
+                if self.state != "finished":
+                    self.state = "paused" if name == "paused" else "running"
+            self._add_marker(t, name, _mark(name, lang), y)
+            self._say(_t(name, lang))
+        elif name == "cap":
+            self._add_marker(t, "cap", _mark("cap", lang), y)
+            self._say(_t("cap", lang, max=fmt_bytes(int(ev.get("max", self.max_mib * MiB)))))  # type: ignore[arg-type]
+        elif name == "done":
+            self._add_marker(t, "done", _mark("done", lang), y)
+            self._say(_t("done", lang, n=ev.get("steps")))
+        elif name == "error":
+            self._say(_t("error", lang, msg=ev.get("msg")))
+        with self._cond:
+            self.events.append(ev)
+            del self.events[:-2000]
+            self._cond.notify_all()
+        self._notify()
+
+    def _step(self, ev: dict, t: float, now: dict | None) -> None:
+        lang = self.lang
+        n = int(ev["n"])
+        ok = bool(ev.get("ok"))
+        prev = self._last or self._baseline or {}
+        with self._cond:
+            prev_touched = int(self._steps[-1]["touched"]) if self._steps else 0
+        touched = int(ev.get("touched", 0))
+        step_bytes = self.step_mib * MiB
+        row: dict = {"step": n, "t": round(self._rel(t), 3), "ok": ok, "errno": ev.get("errno", ""),
+                     "touch": "none" if not self.touch else ("all" if self.touch_pct == 100 else self.touch_pct),
+                     "requested": int(ev.get("requested", 0)), "touched": touched}
+        for k in ("virt", "res", "shr", "minflt", "committed_as"):
+            row[k] = now[k] if now else float("nan")
+            row["d_" + ("committed" if k == "committed_as" else k)] = (
+                now[k] - prev[k] if now and k in prev else float("nan"))
+        d_touched = touched - prev_touched
+        row["d_touched"] = d_touched
+        if not ok:
+            meaning = _t("meaning_failed", lang)
+        elif d_touched <= 0:
+            meaning = _t("meaning_reserved", lang)
+        elif d_touched >= step_bytes:
+            meaning = _t("meaning_written", lang)
+        else:
+            meaning = _t("meaning_partial", lang, pct=round(100 * d_touched / step_bytes))
+        row["meaning"] = meaning
+        if now:
+            self._last = now
+        with self._cond:
+            self._steps.append(row)
+            del self._steps[:-100_000]
+        if ok:
+            self._fail_streak = 0
+            df = row["d_minflt"]
+            self._say(_t("step", lang, n=n, dv=fmt_delta(row["d_virt"]), dr=fmt_delta(row["d_res"]),
+                         df="?" if isinstance(df, float) else f"{df:,}", s="" if df == 1 else "s",
+                         meaning=meaning))
+        else:
+            errno = ev.get("errno", "ENOMEM")
+            if self._fail_streak == 0:  # one marker per run of failures, not one per step
+                self._add_marker(t, "failed", _mark("failed", lang, errno=errno), row["virt"])
+            self._fail_streak += 1
+            self._say(_t("step_failed", lang, n=n, step=fmt_bytes(step_bytes), errno=errno))
+
+    def _finish(self, prog: Program) -> None:
+        """The program has ended (stopped, exited, or killed): record how, once."""
+        try:
+            prog.proc.wait(timeout=5)  # type: ignore[union-attr]
+        except Exception:
+            pass
+        desc = prog.exit_description()
+        if prog.stopped_by:
+            desc = f"{desc} ({prog.stopped_by})"
+        lang = self.lang
+        rc = prog.returncode
+        last = self._last or {}
+        n = len(self._steps)
+        kw = {"n": n, "virt": fmt_bytes(last.get("virt", 0)), "res": fmt_bytes(last.get("res", 0))}
+        t = time.monotonic()
+        y = last.get("virt")
+        if self._stopping:
+            text = _t("stopped", lang, **kw)
+            self._add_marker(t, "stopped", _mark("stopped", lang), y)
+        elif rc is not None and rc < 0:
+            try:
+                sig = signal.Signals(-rc).name
+            except ValueError:
+                sig = f"signal {-rc}"
+            text = _t("killed", lang, sig=sig, **kw)
+            if prog.stopped_by:
+                text += f" ({prog.stopped_by})"
+            self._add_marker(t, "killed", _mark("killed", lang, sig=sig), y)
+        else:
+            text = _t("exited", lang, desc=desc, **kw)
+            self._add_marker(t, "exited", _mark("exited", lang, code=rc), y)
+        with self._cond:
+            self.exit = desc
+            self.final = text
+            self.state = "finished"
+            self.narration.append(text)
+            self._cond.notify_all()
+        self._release_overcommit()
+        self._notify()
+
+    # --- results ---
+    def wait_steps(self, n: int, timeout: float = 30.0) -> pd.DataFrame:
+        """Block until this run has made ``n`` steps; returns step_table(). Raises if it ends first."""
+        n = _int_in("n", n, 1, 1 << 40)
+        if self.program is None:
+            raise ProgramError("malloc_test is not running: call start() first")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._steps) < n:
+                if self.state == "finished":
+                    raise ProgramError(_t("no_steps", self.lang, k=len(self._steps), n=n, final=self.final))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(_t("timeout", self.lang, k=len(self._steps), n=n, timeout=timeout,
+                                          interval=_duration(self.interval_ms, self.lang)))
+                self._cond.wait(min(left, 0.5))
+        return self.step_table()
+
+    def step_table(self) -> pd.DataFrame:
+        """One row per step of this run: the program's totals and VIRT/RES/SHR/faults/Committed_AS
+        measured right after it, with ``d_*`` changes since the step before (bytes and counts)."""
+        with self._cond:
+            rows = list(self._steps)
+        return pd.DataFrame(rows, columns=list(STEP_COLUMNS))
+
+    def data(self) -> pd.DataFrame:
+        """Every sample in the window (the Sampler's DataFrame: ``t`` in seconds, sizes in bytes)."""
+        if self.sampler is None:
+            return pd.DataFrame(columns=["t", "pid", "virt", "res", "shr"])
+        return self.sampler.to_dataframe()
+
+    def latest(self) -> dict | None:
+        """The newest sample (a dict of the Sampler's columns), or None."""
+        if self.sampler is None:
+            return None
+        rows = self.sampler.rows()
+        return rows[-1] if rows else None
+
+    def chart(self) -> dict:
+        """What the chart shows now, ready to plot: MiB series, changes since start, markers, title."""
+        rows = self.sampler.rows() if self.sampler is not None else []
+        base = self._baseline or {}
+        c0 = base.get("committed_as")
+        f0 = base.get("minflt")
+        if rows:
+            c0 = rows[0]["committed_as"] if c0 is None else c0
+            f0 = rows[0]["minflt"] if f0 is None else f0
+        out = {
+            "t": [r["t"] for r in rows],
+            "virt": [r["virt"] / MiB for r in rows],
+            "res": [r["res"] / MiB for r in rows],
+            "shr": [r["shr"] / MiB for r in rows],
+            "committed": [(r["committed_as"] - c0) / MiB if r.get("committed_as") is not None else None
+                          for r in rows],
+            "minflt": [r["minflt"] - f0 for r in rows],
+        }
+        t_min = out["t"][0] if out["t"] else 0.0
+        with self._cond:
+            marks = [m for m in self.markers if m.t >= t_min - 0.5][-50:]
+        out["markers"] = [{"t": m.t, "kind": m.kind, "label": m.label,
+                           "y": (m.y / MiB) if m.y is not None else (out["virt"][-1] if out["virt"] else 0.0)}
+                          for m in marks]
+        out["state"] = self.state
+        out["title"] = self.title()
+        return out
+
+    def title(self) -> str:
+        """The chart's title: what runs now, or how it ended."""
+        pid = self.program.pid if self.program else None
+        lang = self.lang
+        if self.state == "finished":
+            return _t("title_finished", lang, pid=pid, how=self.exit, n=len(self._steps))
+        if self.state in ("running", "paused"):
+            touch = _t("title_touch_off", lang) if not self.touch else f"memset {self.touch_pct}%"
+            state = _t("state_" + self.state, lang)
+            return _t("title_running", lang, pid=pid, state=state, step=fmt_bytes(self.step_mib * MiB),
+                      interval=_duration(self.interval_ms, lang), touch=touch)
+        return _t("title_ready", lang)
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+# --- top --------------------------------------------------------------------------------------
+
+SORTABLE = ("%CPU", "RES", "VIRT", "%MEM")
+FILTER_FIELDS = ("COMMAND", "USER")
+
+
+@dataclass
+class TopView:
+    """What the top table shows after sorting, filtering and highlighting."""
+
+    header: list[str]
+    table: pd.DataFrame
+    highlight: set[int]
+    total: int
+    snapshot_time: float
+
+
+class TopModel:
+    """Sort, filter and highlight a ``top.snapshot()``: the logic of the live top table."""
+
+    def __init__(self, sort: str = "%CPU", filter_text: str = "", filter_field: str = "COMMAND",
+                 max_rows: int = 25, interval: float = 2.0, lang: str | None = None,
+                 highlight: Iterable[int] = ()):
+        self.lang = check_lang(lang)
+        self.set_sort(sort)
+        self.set_filter(filter_text, filter_field)
+        self.max_rows = _int_in("max_rows", max_rows, 1, 10_000)
+        self.set_interval(interval)
+        self.extra_highlight: set[int] = set(highlight)
+        self.snapshot: top.Snapshot | None = None
+
+    def set_sort(self, sort: str) -> None:
+        if sort not in SORTABLE:
+            raise ValueError(f"sort must be one of {', '.join(SORTABLE)}, not {sort!r}")
+        self.sort = sort
+
+    def set_filter(self, text: str, field: str = "COMMAND") -> None:
+        if field not in FILTER_FIELDS:
+            raise ValueError(f"filter field must be COMMAND or USER, not {field!r}")
+        if not isinstance(text, str):
+            raise TypeError(f"filter text must be a string, not {text!r}")
+        self.filter_text, self.filter_field = text.strip(), field
+
+    def set_interval(self, interval: float) -> None:
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0.1 <= interval <= 60:
+            raise ValueError(f"refresh interval must be between 0.1 and 60 seconds, got {interval!r}")
+        self.interval = float(interval)
+
+    def tutorial_pids(self) -> set[int]:
+        """The tutorial's own programs (and their children): highlighted in the table."""
+        pids = set(self.extra_highlight)
+        for p in programs.running():
+            if p.pid:
+                pids.add(p.pid)
+                for ev in list(p.events):
+                    if ev.get("event") == "child" and isinstance(ev.get("pid"), int):
+                        pids.add(ev["pid"])  # type: ignore[arg-type]
+        return pids
+
+    def refresh(self, interval: float | None = None) -> TopView:
+        """Take a new snapshot (blocking ``interval`` seconds, as top does between refreshes)."""
+        self.snapshot = top.snapshot(interval if interval is not None else self.interval)
+        return self.view()
+
+    def release(self) -> None:
+        """Close the /proc files top keeps open between refreshes (about 3 per process)."""
+        top.release_files()
+
+    def view(self) -> TopView:
+        snap = self.snapshot
+        if snap is None:
+            return TopView([], pd.DataFrame(columns=list(top.COLUMNS)), set(), 0, 0.0)
+        table = top.sort_table(snap.table, self.sort)
+        if self.filter_text:
+            col = table[self.filter_field].astype(str)
+            table = table[col.str.contains(self.filter_text, case=False, regex=False)]
+        highlight = self.tutorial_pids()
+        # the tutorial's programs always make it into the rows shown, right after the top ones
+        shown = table.head(self.max_rows)
+        mine = table[table["PID"].isin(highlight) & ~table["PID"].isin(shown["PID"])]
+        shown = pd.concat([shown, mine]) if len(mine) else shown
+        header = snap.to_text(max_rows=0).splitlines()
+        header = [h for h in header[:-1] if h.strip()]  # drop the column line: the table has it
+        return TopView(header, shown.reset_index(drop=True), highlight, len(table), time.time())
+
+
+# --- overcommit what-if -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WhatIfResult:
+    """A prediction, and (when it ran) the kernel's real answer to big_alloc."""
+
+    nbytes: int
+    mode: int
+    ratio: int | None
+    prediction: overcommit.Prediction
+    ran: bool
+    kernel_ok: bool | None = None
+    errno: str | None = None
+    text: str = ""
+    real_change: bool = False  # the mode was changed for the run (and restored)
+
+    @property
+    def agrees(self) -> bool | None:
+        return None if self.kernel_ok is None else self.kernel_ok == self.prediction.allowed
+
+
+_WHATIF: dict[str, tuple[str, str]] = {
+    "machine": ("This machine now: RAM {ram}, swap {swap}, CommitLimit {limit}, Committed_AS {committed}; "
+                "vm.overcommit_memory={mode}, ratio {ratio}.",
+                "지금 이 기계: RAM {ram}, 스왑 {swap}, CommitLimit {limit}, Committed_AS {committed}; "
+                "vm.overcommit_memory={mode}, ratio {ratio}."),
+    "pred": ("Prediction: {verdict}. {reason}", "예측: {verdict}. {reason}"),
+    "allowed": ("allowed", "허용"),
+    "refused": ("refused (ENOMEM)", "거절 (ENOMEM)"),
+    "kernel_ok": ("Kernel's answer: malloc of {size} succeeded{how}.",
+                  "커널의 답: {size} malloc 성공{how}."),
+    "kernel_fail": ("Kernel's answer: malloc of {size} failed with {errno}{how}.",
+                    "커널의 답: {size} malloc이 {errno}로 실패{how}."),
+    "how_real": (" (run under mode {mode} set for real, then put back to {orig})",
+                 " (모드 {mode}를 실제로 설정해 실행한 뒤 {orig}로 되돌림)"),
+    "how_current": (" (under the current mode {mode})", " (현재 모드 {mode}에서)"),
+    "agree": ("The prediction was right.", "예측이 맞았습니다."),
+    "disagree": ("The prediction was wrong here: the kernel decides on figures that moved in between, or "
+                 "the model misses something.",
+                 "이번에는 예측이 틀렸습니다: 그사이 수치가 바뀌었거나 모델이 놓친 것이 있습니다."),
+    "cannot": ("Not run: mode {mode} is not the current mode ({cur}), and this kernel cannot change "
+               "vm.overcommit_memory here (root needed; containers cannot at all). The prediction stands. "
+               "On your own machine: `{command}`.",
+               "실행하지 않음: 모드 {mode}는 현재 모드({cur})가 아니고, 여기서는 vm.overcommit_memory를 바꿀 수 "
+               "없습니다 (root 필요, 컨테이너에서는 불가). 예측만 보여줍니다. 내 기계에서는: `{command}`."),
+    "unsafe": ("Not run: with mode 2 and ratio {ratio}, this reservation would leave only {left} of commit "
+               "headroom to every other process on this machine, below the {floor} floor. The prediction "
+               "stands.",
+               "실행하지 않음: 모드 2, ratio {ratio}에서 이 예약은 이 기계의 다른 모든 프로세스에게 약속 여유를 "
+               "{left}만 남겨, 하한 {floor}보다 작습니다. 예측만 보여줍니다."),
+    "busy": ("Not run: another demo in this kernel holds vm.overcommit_memory changed ({err}).",
+             "실행하지 않음: 이 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다 ({err})."),
+}
+
+
+def _w(key: str, lang: str, **kw: object) -> str:
+    en, ko = _WHATIF[key]
+    return (ko if lang == "ko" else en).format(**kw)
+
+
+class WhatIfModel:
+    """Predict one reservation under a chosen mode, and check it against the kernel with big_alloc."""
+
+    MAX_BYTES = 1 << 50  # 1 PiB: past the 128 TiB address space, to show that limit too
+
+    def __init__(self, lang: str | None = None):
+        self.lang = check_lang(lang)
+        self.last: WhatIfResult | None = None
+
+    def _check(self, nbytes: int, mode: int, ratio: int | None) -> tuple[int, int, int | None]:
+        if isinstance(nbytes, bool) or not isinstance(nbytes, int):
+            raise TypeError(f"nbytes must be a whole number of bytes, not {nbytes!r}")
+        if not 1 <= nbytes <= self.MAX_BYTES:
+            raise ValueError(f"nbytes must be between 1 byte and 1 PiB, got {nbytes}")
+        mode = _check_mode(mode)
+        if ratio is not None:
+            ratio = _int_in("overcommit ratio", ratio, 1, 100)
+        return nbytes, mode, ratio if mode == 2 else None
+
+    def machine(self) -> str:
+        """This machine's live figures, in one line."""
+        st = overcommit.commit_state()
+        return _w("machine", self.lang, ram=fmt_bytes(st.mem_total), swap=fmt_bytes(st.swap_total),
+                  limit=fmt_bytes(st.commit_limit), committed=fmt_bytes(st.committed_as),
+                  mode=st.settings.mode, ratio=st.settings.ratio)
+
+    def predict(self, nbytes: int, mode: int, ratio: int | None = None) -> overcommit.Prediction:
+        nbytes, mode, ratio = self._check(nbytes, mode, ratio)
+        return overcommit.predict(nbytes, mode, ratio)
+
+    def prediction_text(self, p: overcommit.Prediction) -> str:
+        verdict = _w("allowed" if p.allowed else "refused", self.lang)
+        return _w("pred", self.lang, verdict=verdict, reason=p.reason_ko if self.lang == "ko" else p.reason)
+
+    def run(self, nbytes: int, mode: int, ratio: int | None = None, timeout: float = 10.0) -> WhatIfResult:
+        """Run big_alloc(nbytes) (reservation only) under ``mode``: for real when it is current or
+        can be changed here; else return the prediction with the reason it did not run."""
+        nbytes, mode, ratio = self._check(nbytes, mode, ratio)
+        cur = overcommit.settings()
+        needs_change = cur.mode != mode or (ratio is not None and cur.ratio != ratio)
+        pred = overcommit.predict(nbytes, mode, ratio)
+        lang = self.lang
+
+        def not_run(text: str) -> WhatIfResult:
+            self.last = WhatIfResult(nbytes, mode, ratio, pred, False, text=self.prediction_text(pred) + " " + text)
+            return self.last
+
+        if needs_change and not overcommit.can_change():
+            return not_run(_w("cannot", lang, mode=mode, cur=cur.mode, command=sysctl_command(mode, ratio)))
+        if mode == 2:
+            st = overcommit.commit_state()
+            left = st.vm_commit_limit(ratio=ratio) - st.committed_as - (nbytes if pred.allowed else 0)
+            if left < MIN_COMMIT_HEADROOM:
+                return not_run(_w("unsafe", lang, ratio=ratio if ratio is not None else cur.ratio,
+                                  left=fmt_bytes(max(0, left)), floor=fmt_bytes(MIN_COMMIT_HEADROOM)))
+        ctx: contextlib.AbstractContextManager = (
+            overcommit.temporarily(mode, ratio) if needs_change else contextlib.nullcontext())
+        try:
+            with ctx:
+                pred = overcommit.predict(nbytes, mode, ratio)  # the figures right before the run
+                with programs.big_alloc(nbytes) as prog:
+                    ev = prog.wait_for("result", timeout=timeout)
+        except RuntimeError as e:
+            if "already active" in str(e):
+                return not_run(_w("busy", lang, err=e))
+            raise
+        ok = bool(ev.get("ok"))
+        errno = None if ok else str(ev.get("errno", "ENOMEM"))
+        how = (_w("how_real", lang, mode=mode, orig=cur.mode) if needs_change
+               else _w("how_current", lang, mode=mode))
+        size = fmt_bytes(nbytes)
+        kernel = (_w("kernel_ok", lang, size=size, how=how) if ok
+                  else _w("kernel_fail", lang, size=size, errno=errno, how=how))
+        verdict = _w("agree" if ok == pred.allowed else "disagree", lang)
+        self.last = WhatIfResult(nbytes, mode, ratio, pred, True, ok, errno,
+                                 f"{self.prediction_text(pred)} {kernel} {verdict}", needs_change)
+        return self.last
+
+
+# --- shared memory ----------------------------------------------------------------------------
+
+_SHARED: dict[str, tuple[str, str]] = {
+    "sums": ("Summing RES over the {k} processes gives {res}, but the {mib} shared region exists once in RAM: "
+             "summing PSS gives {pss}, and USS (memory each would free on exit) sums to only {uss}. "
+             "MemTotal - MemAvailable grew by {used} since the start.",
+             "{k}개 프로세스의 RES를 더하면 {res}이지만, 공유 영역 {mib}는 RAM에 한 번만 있습니다: PSS를 더하면 "
+             "{pss}이고, USS(각자 끝날 때 돌려받는 양)의 합은 {uss}뿐입니다. 시작 이후 MemTotal - MemAvailable은 "
+             "{used} 늘었습니다."),
+    "not_started": ("Press Start (or call view.start()) to run shared_mem.",
+                    "Start를 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
+    "stopped": ("shared_mem stopped ({desc}).", "shared_mem 중지 ({desc})."),
+}
+
+
+class SharedExperiment:
+    """``shared_mem`` with K children: per-process RES, SHR, USS and PSS, and their sums."""
+
+    def __init__(self, mib: int = 64, children: int = 2, private_mib: int = 0, file: str | None = None,
+                 lang: str | None = None):
+        self.lang = check_lang(lang)
+        self.configure(mib, children, private_mib, file)
+        self.program: Program | None = None
+        self.pids: list[tuple[str, int]] = []
+        self.closed = False
+        self._used0: int | None = None
+        self.text = _w_sh("not_started", self.lang)
+
+    def configure(self, mib: int | None = None, children: int | None = None, private_mib: int | None = None,
+                  file: str | None = None) -> None:
+        if mib is not None:
+            self.mib = _int_in("mib", mib, 1, 1024)
+        if children is not None:
+            self.children = _int_in("children", children, 0, 16)
+        if private_mib is not None:
+            self.private_mib = _int_in("private_mib", private_mib, 0, 1024)
+        self.file = file
+
+    @property
+    def running(self) -> bool:
+        return self.program is not None and self.program.running
+
+    def start(self, timeout: float = 30.0) -> SharedExperiment:
+        """Start shared_mem and wait until every child has written the region."""
+        if self.closed:
+            raise RuntimeError("this view was closed; create a new one")
+        self.stop()
+        sysm = metrics.system_sample()
+        self._used0 = sysm.mem_used
+        prog = programs.shared_mem(self.mib, self.children, self.file, self.private_mib)
+        prog.start()
+        self.program = prog
+        try:
+            prog.wait_for("holding", timeout=timeout)
+        except ProgramError:
+            self.stop()
+            raise
+        kids = sorted((int(e["index"]), int(e["pid"])) for e in prog.events if e["event"] == "child")  # type: ignore[arg-type]
+        self.pids = [("parent", prog.pid)] + [(f"child {i}", pid) for i, pid in kids]  # type: ignore[list-item]
+        return self
+
+    def measure(self) -> pd.DataFrame:
+        """One row per process: role, PID, RES, SHR, USS, PSS, RssAnon, RssShmem (bytes)."""
+        rows = []
+        for role, pid in self.pids:
+            try:
+                s = metrics.process_sample(pid, full=True)
+            except (ProcessGone, AccessDenied):
+                continue
+            rows.append({"role": role, "pid": pid, "res": s.res, "shr": s.shr, "uss": s.uss, "pss": s.pss,
+                         "rss_anon": s.rss_anon, "rss_shmem": s.rss_shmem})
+        return pd.DataFrame(rows, columns=["role", "pid", "res", "shr", "uss", "pss", "rss_anon", "rss_shmem"])
+
+    def sums(self, table: pd.DataFrame | None = None) -> dict[str, int]:
+        """Sums over the processes of RES, SHR, USS, PSS, and how much MemTotal - MemAvailable grew."""
+        t = self.measure() if table is None else table
+        out = {k: int(t[k].fillna(0).sum()) for k in ("res", "shr", "uss", "pss")}
+        used = metrics.system_sample().mem_used
+        out["mem_used_delta"] = used - self._used0 if self._used0 is not None else 0
+        out["processes"] = len(t)
+        return out
+
+    def explain(self, sums: dict[str, int] | None = None) -> str:
+        s = self.sums() if sums is None else sums
+        return _w_sh("sums", self.lang, k=s["processes"], res=fmt_bytes(s["res"]), pss=fmt_bytes(s["pss"]),
+                     uss=fmt_bytes(s["uss"]), used=fmt_bytes(s["mem_used_delta"]), mib=fmt_bytes(self.mib * MiB))
+
+    def stop(self) -> str | None:
+        prog, self.program = self.program, None
+        if prog is None:
+            return None
+        prog.stop()
+        self.text = _w_sh("stopped", self.lang, desc=prog.exit_description())
+        return self.text
+
+    def close(self) -> None:
+        self.stop()
+        self.closed = True
+
+
+def _w_sh(key: str, lang: str, **kw: object) -> str:
+    en, ko = _SHARED[key]
+    return (ko if lang == "ko" else en).format(**kw)
+

@@ -1,0 +1,398 @@
+"""The memory experiment panel: malloc_test's VIRT/RES/SHR live, with controls that act on it.
+
+The view only displays ``MallocExperiment`` (models.py) and forwards clicks to it.  The chart
+is built in the constructor, before any program starts; samples come from the Sampler's
+thread; a Redrawer thread copies the newest state into the FigureWidget at most 5 times a
+second inside ``batch_update()``, so a busy browser never builds a backlog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import ipywidgets as W
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .. import overcommit
+from ..safety import fmt_bytes
+from ._common import DisplayMixin, Redrawer, column_help, esc, locked_figure_widget
+from .models import MallocExperiment, OvercommitStatus, registry
+
+KIND = "memory_panel"
+
+_LABELS = {
+    "start": ("Start", "시작"), "stop": ("Stop", "중지"), "pause": ("Pause", "일시정지"),
+    "step": ("step MiB", "단계 MiB"), "interval": ("interval ms", "간격 ms"), "max": ("cap MiB", "상한 MiB"),
+    "touch": ("memset", "memset"), "pct": ("memset %", "memset %"), "mode": ("overcommit", "overcommit"),
+    "ratio": ("ratio %", "ratio %"), "x": ("seconds since start", "시작 후 초"),
+    "y1": ("MiB", "MiB"), "y2": ("Committed_AS Δ MiB", "Committed_AS Δ MiB"),
+    "y3": ("minor faults", "마이너 폴트"),
+    "touch_tip": ("Write (memset) each new block: sends 'touch on' / 'touch off' to the running program",
+                  "새 블록을 memset으로 쓰기: 실행 중인 프로그램에 'touch on' / 'touch off'를 보냅니다"),
+    "since": ("since start (whole system)", "시작 이후 (시스템 전체)"),
+    "committed": ("Committed_AS Δ (whole system)", "Committed_AS Δ (시스템 전체)"),
+    "error": ("Error", "오류"),
+}
+_MARKER_STYLE = {  # kind -> (symbol, colour)
+    "start": ("triangle-up", "#2ca02c"), "touch": ("diamond", "#1f77b4"), "paused": ("circle-open", "#7f7f7f"),
+    "resumed": ("circle", "#7f7f7f"), "failed": ("x", "#d62728"), "cap": ("star", "#ff7f0e"),
+    "done": ("star", "#ff7f0e"), "killed": ("x-thin-open", "#8b0000"), "stopped": ("square", "#555555"),
+    "exited": ("square-open", "#555555"), "overcommit": ("hexagon", "#9467bd"),
+}
+_COLOURS = {"virt": "#1f77b4", "res": "#d62728", "shr": "#2ca02c", "committed": "#9467bd", "minflt": "#8c564b"}
+
+
+def _l(key: str, lang: str) -> str:
+    en, ko = _LABELS[key]
+    return ko if lang == "ko" else en
+
+
+class MemoryPanel(DisplayMixin):
+    """A live chart of malloc_test with start/stop, step, interval, memset, touch % and overcommit controls.
+
+    Drive it from code as well: ``start()``, ``set_touch()``, ``wait_steps()``, ``stop()``,
+    ``data()``, ``step_table()``.  Creating a panel with the same ``key`` (running the cell
+    again) stops the previous one first: its program, sampler and threads.
+    """
+
+    def __init__(self, step_mib: int = 1, interval_ms: int = 1000, touch: bool = False,
+                 touch_pct: int = 100, max_mib: int = 256, *, hz: float = 5.0, window: int = 600,
+                 lang: str | None = None, key: str = "default", max_fps: float = 5.0, height: int = 520,
+                 rlimit_as_mib: int | None = None):
+        # the model checks every argument first: bad input fails before anything starts or stops
+        self.model = MallocExperiment(step_mib, interval_ms, touch, touch_pct, max_mib, hz=hz, window=window,
+                                      lang=lang, rlimit_as_mib=rlimit_as_mib)
+        self.lang = self.model.lang
+        self.key = key
+        self.closed = False
+        registry.replace(KIND, key, self)  # stops the previous panel of this key first
+        self._draw_lock = threading.RLock()  # the redraw thread, the caller's thread and frontend messages
+        t0 = time.perf_counter()
+        self.figure = self._make_figure(height)
+        self.figure_seconds = time.perf_counter() - t0  # the first FigureWidget in a kernel: seconds
+        self._build_controls()
+        self._redrawer = Redrawer(self._draw, max_fps=max_fps, name="toplab-panel-redraw")
+        self.model.listeners.append(self._redrawer.poke)
+        self._last_oc: OvercommitStatus | None = None
+        self._error: str | None = None
+        self._draw()
+
+    # --- construction ---
+    def _make_figure(self, height: int) -> go.FigureWidget:
+        lang = self.lang
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06,
+                            specs=[[{}], [{"secondary_y": True}]])
+
+        def line(name: str, metric: str, colour: str, **kw) -> go.Scatter:
+            tip = esc(column_help(metric, lang))
+            return go.Scatter(x=[], y=[], name=name, mode="lines", line={"color": colour, "width": 2},
+                              hovertemplate=f"{name} %{{y:.2f}} MiB at %{{x:.1f}} s<extra>{tip[:80]}</extra>", **kw)
+
+        fig.add_trace(line("VIRT", "VIRT", _COLOURS["virt"]), row=1, col=1)
+        fig.add_trace(line("RES", "RES", _COLOURS["res"]), row=1, col=1)
+        fig.add_trace(line("SHR", "SHR", _COLOURS["shr"]), row=1, col=1)
+        fig.add_trace(go.Scatter(x=[], y=[], name=_l("committed", lang), mode="lines",
+                                 line={"color": _COLOURS["committed"], "dash": "dot"},
+                                 hovertemplate="Committed_AS %{y:+.1f} MiB " + _l("since", lang)
+                                 + "<extra></extra>"), row=2, col=1, secondary_y=False)
+        fig.add_trace(go.Scatter(x=[], y=[], name=_l("y3", lang), mode="lines",
+                                 line={"color": _COLOURS["minflt"]},
+                                 hovertemplate="%{y:,} " + _l("y3", lang) + "<extra></extra>"),
+                      row=2, col=1, secondary_y=True)
+        fig.add_trace(go.Scatter(x=[], y=[], name="events", mode="markers+text", textposition="top center",
+                                 textfont={"size": 11}, marker={"size": 11}, hovertemplate="%{text}<extra></extra>",
+                                 showlegend=False), row=1, col=1)
+        fig.update_layout(height=height, margin={"l": 60, "r": 60, "t": 40, "b": 80}, uirevision="keep",
+                          legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
+                          title={"text": self.model.title(), "x": 0.01, "y": 0.99, "font": {"size": 13}},
+                          template="plotly_white")
+        fig.update_yaxes(title_text=_l("y1", lang), rangemode="tozero", row=1, col=1)
+        fig.update_yaxes(title_text=_l("y2", lang), row=2, col=1, secondary_y=False)
+        fig.update_yaxes(title_text=_l("y3", lang), rangemode="tozero", row=2, col=1, secondary_y=True,
+                         showgrid=False)
+        fig.update_xaxes(title_text=_l("x", lang), row=2, col=1)
+        return locked_figure_widget(fig, self._draw_lock)
+
+    def _build_controls(self) -> None:
+        lang, m = self.lang, self.model
+        short = W.Layout(width="190px")
+        self.start_button = W.Button(description=_l("start", lang), icon="play", button_style="success",
+                                     layout=W.Layout(width="100px"))
+        self.stop_button = W.Button(description=_l("stop", lang), icon="stop", button_style="danger",
+                                    layout=W.Layout(width="100px"))
+        self.pause_button = W.ToggleButton(description=_l("pause", lang), icon="pause", value=False,
+                                           layout=W.Layout(width="120px"))
+        self.step_box = W.BoundedIntText(value=m.step_mib, min=1, max=1024, description=_l("step", lang),
+                                         layout=short)
+        self.interval_box = W.BoundedIntText(value=m.interval_ms, min=10, max=600_000,
+                                             description=_l("interval", lang), layout=short)
+        self.max_box = W.BoundedIntText(value=m.max_mib, min=1, max=1 << 20, description=_l("max", lang),
+                                        layout=short)
+        self.touch_toggle = W.ToggleButton(description=_l("touch", lang), value=m.touch, icon="pencil",
+                                           tooltip=_l("touch_tip", lang), layout=W.Layout(width="120px"))
+        self.touch_toggle.add_class("toplab-touch")
+        self.pct_slider = W.IntSlider(value=m.touch_pct, min=1, max=100, description=_l("pct", lang),
+                                      continuous_update=False, layout=W.Layout(width="280px"))
+        cur = overcommit.settings()
+        names = overcommit.MODE_NAMES
+        self.mode_dropdown = W.Dropdown(
+            options=[(f"{k}: {names[k][lang == 'ko'].split(':')[0]}", k) for k in (0, 1, 2)],
+            value=cur.mode, description=_l("mode", lang), layout=W.Layout(width="300px"))
+        self.ratio_slider = W.IntSlider(value=max(1, min(100, cur.ratio)), min=1, max=100,
+                                        description=_l("ratio", lang), continuous_update=False,
+                                        layout=W.Layout(width="280px"))
+        self.overcommit_html = W.HTML()
+        self.overcommit_html.add_class("toplab-overcommit")
+        self.values_html = W.HTML()
+        self.values_html.add_class("toplab-values")
+        self.status_html = W.HTML()
+        self.status_html.add_class("toplab-status")
+        for b in (self.start_button, self.stop_button):
+            b.add_class("toplab-" + ("start" if b is self.start_button else "stop"))
+        self.start_button.on_click(lambda _b: self._safely(self._on_start))
+        self.stop_button.on_click(lambda _b: self._safely(self.model.stop))
+        self.pause_button.observe(lambda ch: self._safely(self._on_pause, ch["new"]), names="value")
+        self.touch_toggle.observe(lambda ch: self._safely(self._on_touch, ch["new"]), names="value")
+        self.pct_slider.observe(lambda ch: self._safely(self._on_pct, ch["new"]), names="value")
+        self.mode_dropdown.observe(lambda ch: self._safely(self._on_mode), names="value")
+        self.ratio_slider.observe(lambda ch: self._safely(self._on_mode), names="value")
+        self.widget = W.VBox([
+            W.HBox([self.start_button, self.pause_button, self.stop_button, self.step_box, self.interval_box,
+                    self.max_box]),
+            W.HBox([self.touch_toggle, self.pct_slider, self.mode_dropdown, self.ratio_slider]),
+            self.overcommit_html, self.values_html, self.status_html, self.figure,
+        ])
+        self.widget.add_class("toplab-panel")
+
+    # --- clicks (main thread) ---
+    def _safely(self, fn, *args) -> None:
+        """Run a click's action; an error becomes the status line instead of a traceback in the log."""
+        try:
+            self._error = None
+            fn(*args)
+        except Exception as e:
+            self._error = f"{type(e).__name__}: {e}"
+        self._redrawer.poke()
+        self._draw_controls()
+
+    def _on_start(self) -> None:
+        self.model.configure(step_mib=int(self.step_box.value), interval_ms=int(self.interval_box.value),
+                             max_mib=int(self.max_box.value))
+        self.start()
+
+    def _on_pause(self, value: bool) -> None:
+        if not self.model.running or value == (self.model.state == "paused"):
+            return
+        self.model.pause() if value else self.model.resume()
+
+    def _on_touch(self, value: bool) -> None:
+        if value != self.model.touch:
+            self.model.set_touch(bool(value))
+
+    def _on_pct(self, value: int) -> None:
+        if value != self.model.touch_pct:
+            self.model.set_touch_percent(int(value))
+
+    def _on_mode(self) -> None:
+        mode = int(self.mode_dropdown.value)
+        ratio = int(self.ratio_slider.value) if mode == 2 else None
+        if self.model.overcommit.chosen == (mode, ratio):
+            return
+        self._last_oc = self.model.set_overcommit(mode, ratio)
+
+    # --- drawing (Redrawer thread, or the caller's) ---
+    def _draw(self) -> bool:
+        with self._draw_lock:
+            return self._draw_locked()
+
+    def _draw_locked(self) -> bool:
+        m = self.model
+        c = m.chart()
+        marks = c["markers"]
+        fig = self.figure
+        with fig.batch_update():
+            t = [round(x, 3) for x in c["t"]]
+            for i, key in enumerate(("virt", "res", "shr")):
+                fig.data[i].x = t
+                fig.data[i].y = [round(v, 3) for v in c[key]]
+            fig.data[3].x = t
+            fig.data[3].y = [None if v is None else round(v, 2) for v in c["committed"]]
+            fig.data[4].x = t
+            fig.data[4].y = c["minflt"]
+            ev = fig.data[5]
+            ev.x = [mk["t"] for mk in marks]
+            ev.y = [round(mk["y"], 3) for mk in marks]
+            ev.text = [mk["label"] for mk in marks]
+            ev.marker.symbol = [_MARKER_STYLE.get(mk["kind"], ("circle", "#333"))[0] for mk in marks]
+            ev.marker.color = [_MARKER_STYLE.get(mk["kind"], ("circle", "#333"))[1] for mk in marks]
+            fig.layout.title.text = c["title"]
+            fig.layout.title.font.color = "#8b0000" if (c["state"] == "finished" and m.exit
+                                                        and "killed" in m.exit) else None
+        self._draw_text()
+        self._draw_controls()
+        return m.running  # finished: the final state is drawn, the thread may end
+
+    def _draw_text(self) -> None:
+        m, lang = self.model, self.lang
+        last = m.latest()
+        if last is not None:
+            base = m._baseline or {}
+            dc = (last["committed_as"] - base["committed_as"]) if base.get("committed_as") is not None else None
+            df = (last["minflt"] - base["minflt"]) if base.get("minflt") is not None else None
+            pid = int(last["pid"])
+            parts = [f'<span class="toplab-pid" data-pid="{pid}" title="{esc(column_help("PID", lang))}">'
+                     f"PID {pid}</span>"]
+            for col, key in (("VIRT", "virt"), ("RES", "res"), ("SHR", "shr")):
+                parts.append(f'<span title="{esc(column_help(col, lang))}">{col}</span> '
+                             f'<b data-metric="{key}" data-bytes="{int(last[key])}">{esc(fmt_bytes(last[key]))}</b>')
+            if dc is not None:
+                parts.append(f'<span title="{esc(column_help("Committed_AS", lang))}">Committed_AS</span> '
+                             f'<b data-metric="committed" data-bytes="{int(dc)}">{"+" if dc >= 0 else "-"}'
+                             f'{esc(fmt_bytes(abs(dc)))}</b>')
+            if df is not None:
+                parts.append(f'<span title="{esc(column_help("nMin", lang))}">{_l("y3", lang)}</span> '
+                             f'<b data-metric="minflt" data-count="{int(df)}">+{df:,}</b>')
+            self.values_html.value = " &nbsp;·&nbsp; ".join(parts)
+        lines = m.narration[-3:]
+        out = [f'<div style="color:#777">{esc(x)}</div>' for x in lines[:-1]]
+        out.append(f'<div class="toplab-status-line" style="font-weight:600">{esc(lines[-1])}</div>')
+        if self._error:
+            out.append(f'<div style="color:#c00;font-weight:600">{_l("error", lang)}: {esc(self._error)}</div>')
+        self.status_html.value = "".join(out)
+        oc = m.overcommit_status
+        if oc is None:
+            self.overcommit_html.value = f'<span style="color:#555">{esc(m.overcommit.describe_current())}</span>'
+        else:
+            style = ("border-left:4px solid #9467bd;padding-left:6px" if oc.real else
+                     "border-left:4px solid #ff7f0e;padding-left:6px;background:#fff8ec")
+            self.overcommit_html.value = f'<div style="{style}" data-real="{int(oc.real)}">{esc(oc.text)}</div>'
+
+    def _draw_controls(self) -> None:
+        with self._draw_lock:
+            self._draw_controls_locked()
+
+    def _draw_controls_locked(self) -> None:
+        m = self.model
+        running = m.running
+        self.start_button.disabled = running or m.closed
+        self.stop_button.disabled = not running
+        self.pause_button.disabled = not running
+        for box in (self.step_box, self.interval_box, self.max_box):
+            box.disabled = running
+        if self.touch_toggle.value != m.touch:
+            self.touch_toggle.value = m.touch
+        if self.pct_slider.value != m.touch_pct:
+            self.pct_slider.value = m.touch_pct
+        if self.pause_button.value != (m.state == "paused"):
+            self.pause_button.value = m.state == "paused"
+        self.ratio_slider.layout.display = None if self.mode_dropdown.value == 2 else "none"
+
+    # --- the code API ---
+    def start(self) -> MemoryPanel:
+        """Start malloc_test (and the sampler and redraw threads); the chart is already there."""
+        self.model.start()
+        self._redrawer.start()
+        self._redrawer.poke()
+        return self
+
+    def stop(self) -> str:
+        """Stop the program; the chart keeps its final state. Returns the final narration line."""
+        final = self.model.stop()
+        self._draw()
+        return final
+
+    def close(self) -> None:
+        """Stop everything this panel started (program, sampler, threads); used when the cell runs again."""
+        if self.closed:
+            return
+        self.closed = True
+        self.model.close(replaced=True)
+        self._redrawer.stop()
+        self._draw()
+        registry.discard(KIND, self.key, self)
+
+    def set_touch(self, on: bool | int, timeout: float = 2.0) -> dict | None:
+        """memset on/off (or a percent), live; returns the program's acknowledgement event."""
+        ack = self.model.set_touch(on, timeout)
+        self._draw_controls()
+        return ack
+
+    def set_touch_percent(self, pct: int, timeout: float = 2.0) -> dict | None:
+        ack = self.model.set_touch_percent(pct, timeout)
+        self._draw_controls()
+        return ack
+
+    def pause(self) -> dict:
+        return self.model.pause()
+
+    def resume(self) -> dict:
+        return self.model.resume()
+
+    def set_overcommit(self, mode: int, ratio: int | None = None) -> OvercommitStatus:
+        """Choose vm.overcommit_memory: a real change (restored at stop) when possible, else a prediction."""
+        st = self.model.set_overcommit(mode, ratio)
+        self._last_oc = st
+        if self.mode_dropdown.value != mode:
+            self.mode_dropdown.value = mode
+        if ratio is not None and self.ratio_slider.value != ratio:
+            self.ratio_slider.value = ratio
+        self._draw_text()
+        return st
+
+    def wait_steps(self, n: int, timeout: float = 30.0) -> pd.DataFrame:
+        """Block until this run has made ``n`` steps; returns step_table()."""
+        return self.model.wait_steps(n, timeout)
+
+    def step_table(self) -> pd.DataFrame:
+        """One row per step: totals, VIRT/RES/SHR/minflt/Committed_AS after it, d_* changes (bytes)."""
+        return self.model.step_table()
+
+    def data(self) -> pd.DataFrame:
+        """The sampler's DataFrame (t in seconds, sizes in bytes) for the bounded window."""
+        return self.model.data()
+
+    @property
+    def status(self) -> str:
+        """The latest narration line."""
+        return self.model.status
+
+    @property
+    def narration(self) -> list[str]:
+        return list(self.model.narration)
+
+    @property
+    def markers(self):
+        return list(self.model.markers)
+
+    @property
+    def program(self):
+        return self.model.program
+
+    @property
+    def state(self) -> str:
+        return self.model.state
+
+    def redraw_stats(self) -> dict[str, float]:
+        """How the redraw thread keeps up: draws, mean/max ms per draw, draws per second."""
+        return self._redrawer.stats()
+
+    def threads_alive(self) -> dict[str, bool]:
+        """Which of this panel's threads run now (all False once it is stopped or closed)."""
+        s = self.model.sampler
+        p = self.model._pump
+        return {"sampler": bool(s and s.alive), "pump": bool(p and p.is_alive()),
+                "redraw": self._redrawer.alive}
+
+    def __repr__(self) -> str:
+        pid = self.model.program.pid if self.model.program else None
+        return f"<MemoryPanel key={self.key!r} pid={pid} state={self.model.state}>"
+
+
+def memory_panel(step_mib: int = 1, interval_ms: int = 1000, touch: bool = False, touch_pct: int = 100,
+                 max_mib: int = 256, **kwargs) -> MemoryPanel:
+    """Create a MemoryPanel and display it; returns it (assign it: ``panel = memory_panel()``)."""
+    return MemoryPanel(step_mib, interval_ms, touch, touch_pct, max_mib, **kwargs).show()
+

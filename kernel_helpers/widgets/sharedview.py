@@ -1,0 +1,186 @@
+"""Shared memory, per process: RES, SHR, USS and PSS side by side, and what their sums say.
+
+``SharedExperiment`` (models.py) runs ``shared_mem`` with K children and measures each
+process; this view draws a grouped bar chart and the sums, so a reader sees that summing RES
+counts the shared region once per process while PSS counts it once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import ipywidgets as W
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..safety import MiB
+from ._common import DisplayMixin, column_help, esc
+from .models import SharedExperiment, registry
+
+KIND = "shared_view"
+_LABELS = {
+    "mib": ("shared MiB", "공유 MiB"), "children": ("children", "자식 수"), "private": ("private MiB", "개인 MiB"),
+    "start": ("Start", "시작"), "stop": ("Stop", "중지"), "refresh": ("Measure again", "다시 측정"),
+    "per": ("per process", "프로세스별"), "sums": ("summed over processes", "프로세스 합계"),
+    "used": ("MemTotal−MemAvailable Δ", "MemTotal−MemAvailable 변화"),
+    "starting": ("starting shared_mem…", "shared_mem 시작 중…"),
+}
+_METRICS = (("RES", "res", "#d62728"), ("SHR", "shr", "#2ca02c"), ("USS", "uss", "#1f77b4"),
+            ("PSS", "pss", "#9467bd"))
+
+
+def _l(key: str, lang: str) -> str:
+    en, ko = _LABELS[key]
+    return ko if lang == "ko" else en
+
+
+class SharedView(DisplayMixin):
+    """shared_mem with K children: a bar chart of RES/SHR/USS/PSS per process and of their sums."""
+
+    def __init__(self, mib: int = 64, children: int = 2, private_mib: int = 0, *, lang: str | None = None,
+                 key: str = "default", height: int = 380):
+        self.model = SharedExperiment(mib, children, private_mib, lang=lang)
+        self.lang = lang = self.model.lang
+        self.key = key
+        self.closed = False
+        registry.replace(KIND, key, self)
+        t0 = time.perf_counter()
+        self.figure = self._make_figure(height)
+        self.figure_seconds = time.perf_counter() - t0
+        self.mib_slider = W.IntSlider(value=mib, min=1, max=256, description=_l("mib", lang),
+                                      continuous_update=False)
+        self.children_slider = W.IntSlider(value=children, min=0, max=8, description=_l("children", lang),
+                                           continuous_update=False)
+        self.private_slider = W.IntSlider(value=private_mib, min=0, max=128, description=_l("private", lang),
+                                          continuous_update=False)
+        self.start_button = W.Button(description=_l("start", lang), icon="play", button_style="success")
+        self.stop_button = W.Button(description=_l("stop", lang), icon="stop", button_style="danger")
+        self.refresh_button = W.Button(description=_l("refresh", lang), icon="refresh")
+        self.text_html = W.HTML(f"<i>{esc(self.model.text)}</i>")
+        self.text_html.add_class("toplab-shared-text")
+        self.table_html = W.HTML()
+        self.start_button.on_click(lambda _b: self._safely(self._start_clicked))
+        self.stop_button.on_click(lambda _b: self._safely(self.stop))
+        self.refresh_button.on_click(lambda _b: self._safely(self.refresh))
+        self.widget = W.VBox([
+            W.HBox([self.mib_slider, self.children_slider, self.private_slider]),
+            W.HBox([self.start_button, self.refresh_button, self.stop_button]),
+            self.text_html, self.figure, self.table_html,
+        ])
+        self.widget.add_class("toplab-shared")
+        self._lock = threading.Lock()
+        self._buttons()
+
+    def _make_figure(self, height: int) -> go.FigureWidget:
+        lang = self.lang
+        fig = make_subplots(rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.1,
+                            subplot_titles=(_l("per", lang), _l("sums", lang)))
+        for name, _key, colour in _METRICS:
+            tip = esc(column_help(name, lang))[:90]
+            fig.add_trace(go.Bar(x=[], y=[], name=name, marker_color=colour, legendgroup=name,
+                                 hovertemplate=f"{name} %{{y:.1f}} MiB<extra>{tip}</extra>"), row=1, col=1)
+        fig.add_trace(go.Bar(x=[], y=[], name="Σ", marker_color=[], showlegend=False, text=[],
+                             textposition="outside", hovertemplate="%{x}: %{y:.1f} MiB<extra></extra>"),
+                      row=1, col=2)
+        fig.update_layout(barmode="group", height=height, template="plotly_white",
+                          margin={"l": 50, "r": 20, "t": 40, "b": 40},
+                          legend={"orientation": "h", "y": -0.15})
+        fig.update_yaxes(title_text="MiB", rangemode="tozero")
+        return go.FigureWidget(fig)
+
+    def _safely(self, fn) -> None:
+        try:
+            fn()
+        except Exception as e:
+            self.text_html.value = f'<span style="color:#c00">{esc(type(e).__name__)}: {esc(e)}</span>'
+        self._buttons()
+
+    def _buttons(self) -> None:
+        running = self.model.running
+        self.start_button.disabled = running or self.closed
+        self.stop_button.disabled = not running
+        self.refresh_button.disabled = not running
+        for s in (self.mib_slider, self.children_slider, self.private_slider):
+            s.disabled = running
+
+    def _start_clicked(self) -> None:
+        self.model.configure(int(self.mib_slider.value), int(self.children_slider.value),
+                             int(self.private_slider.value))
+        self.start()
+
+    # --- the code API ---
+    def start(self) -> pd.DataFrame:
+        """Start shared_mem, wait until every child has written the region, measure; returns table()."""
+        with self._lock:
+            self.text_html.value = f"<i>{_l('starting', self.lang)}</i>"
+            self.model.start()
+        self._buttons()
+        return self.refresh()
+
+    def refresh(self) -> pd.DataFrame:
+        """Measure every process again and redraw; returns the per-process table (bytes)."""
+        table = self.model.measure()
+        sums = self.model.sums(table)
+        self._draw(table, sums)
+        return table
+
+    def table(self) -> pd.DataFrame:
+        return self.model.measure()
+
+    def sums(self) -> dict[str, int]:
+        """Sums of RES, SHR, USS, PSS over the processes, and the change of MemTotal - MemAvailable."""
+        return self.model.sums()
+
+    def _draw(self, table: pd.DataFrame, sums: dict[str, int]) -> None:
+        roles = [f"{r} ({p})" for r, p in zip(table["role"], table["pid"], strict=True)]
+        with self.figure.batch_update():
+            for i, (_name, key, _c) in enumerate(_METRICS):
+                self.figure.data[i].x = roles
+                self.figure.data[i].y = [round(float(v) / MiB, 2) if pd.notna(v) else None for v in table[key]]
+            s = self.figure.data[4]
+            names = ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS", _l("used", self.lang)]
+            vals = [sums["res"], sums["shr"], sums["uss"], sums["pss"], sums["mem_used_delta"]]
+            s.x = names
+            s.y = [round(v / MiB, 1) for v in vals]
+            s.text = [f"{v / MiB:.0f}" for v in vals]
+            s.marker.color = [c for _n, _k, c in _METRICS] + ["#7f7f7f"]
+        self.text_html.value = f'<div style="font-weight:600">{esc(self.model.explain(sums))}</div>'
+        ths = "".join(f'<th title="{esc(column_help(h, self.lang))}" style="padding:1px 8px;cursor:help">{h}</th>'
+                      for h in ("PID", "RES", "SHR", "USS", "PSS"))
+        rows = "".join(
+            f'<tr data-pid="{int(r.pid)}"><td style="padding:1px 8px">{esc(r.role)} {int(r.pid)}</td>'
+            + "".join(f'<td style="text-align:right;padding:1px 8px">{(getattr(r, k) or 0) / MiB:.1f}</td>'
+                      for k in ("res", "shr", "uss", "pss")) + "</tr>"
+            for r in table.itertuples(index=False))
+        total = ("<tr style='border-top:1px solid #999;font-weight:600'><td style='padding:1px 8px'>Σ</td>"
+                 + "".join(f"<td style='text-align:right;padding:1px 8px'>{sums[k] / MiB:.1f}</td>"
+                           for k in ("res", "shr", "uss", "pss")) + "</tr>")
+        self.table_html.value = (f'<table style="font-family:monospace;font-size:12px;border-collapse:collapse">'
+                                 f"<thead><tr>{ths}</tr></thead><tbody>{rows}{total}</tbody></table>"
+                                 '<div style="color:#777;font-size:11px">MiB</div>')
+
+    def stop(self) -> str | None:
+        """Stop shared_mem and its children."""
+        text = self.model.stop()
+        if text:
+            self.text_html.value = f"<i>{esc(text)}</i>"
+        self._buttons()
+        return text
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.model.close()
+        self._buttons()
+        registry.discard(KIND, self.key, self)
+
+    def __repr__(self) -> str:
+        return f"<SharedView key={self.key!r} {'running' if self.model.running else 'stopped'}>"
+
+
+def shared_view(mib: int = 64, children: int = 2, private_mib: int = 0, **kwargs) -> SharedView:
+    """Create the shared-memory view, display it and return it (``sv = shared_view(); sv.start()``)."""
+    return SharedView(mib, children, private_mib, **kwargs).show()

@@ -1,0 +1,378 @@
+"""Chapter 2.3's experiments measure what the chapter says, against real programs and the real kernel.
+
+Tests that change vm.overcommit_memory or create a memory cgroup need root (skipped otherwise);
+every one of them checks that the machine is left as found.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from kernel_helpers import overcommit, procfs, programs, quiz
+from kernel_helpers.lessons import ch2_3 as L
+from kernel_helpers.safety import GiB, MiB
+from kernel_helpers.widgets.models import MallocExperiment
+
+KiB = 1024
+PAGE = procfs.PAGE_SIZE
+IS_ROOT = os.geteuid() == 0
+VM = Path("/proc/sys/vm")
+
+
+def _vm() -> tuple[str, ...]:
+    return tuple((VM / n).read_text().strip() for n in ("overcommit_memory", "overcommit_ratio", "overcommit_kbytes"))
+
+
+def _children() -> list[psutil.Process]:
+    return [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.fixture
+def en(monkeypatch):
+    monkeypatch.setenv("TOPLAB_LANG", "en")
+
+
+@pytest.fixture
+def ko(monkeypatch):
+    monkeypatch.setenv("TOPLAB_LANG", "ko")
+
+
+@pytest.fixture(scope="module")
+def steps(built) -> pd.DataFrame:
+    """One real malloc_test run: 6 steps without memset, then 5 with it (the model behind the panel)."""
+    m = MallocExperiment(interval_ms=60, max_mib=64, lang="en")
+    try:
+        m.start()
+        m.wait_steps(6)
+        m.set_touch(True)
+        m.wait_steps(len(m.step_table()) + 5)
+    finally:
+        m.stop()
+    return m.step_table()
+
+
+# --- malloc_test: the step table ----------------------------------------------------------
+
+def test_mmap_size_is_request_plus_header_rounded_up_to_pages():
+    assert L.mmap_size(MiB, 4096) == 1028 * KiB
+    assert L.mmap_size(MiB, 65536) == 1088 * KiB  # arm64 with 64 KiB pages
+    assert L.mmap_size(64 * MiB, 4096) == 64 * MiB + 4 * KiB
+
+
+def test_untouched_steps_grow_virt_by_the_mapping_and_res_by_one_page(steps, en):
+    s = L.step_summary(steps)
+    row = s.loc["malloc only"]
+    assert row["VIRT per step (KiB)"] == L.mmap_size(MiB) / KiB
+    assert row["RES per step (KiB)"] == PAGE / KiB
+    assert row["minor faults per step"] == 1
+    assert L.res_per_step(steps) == PAGE
+
+
+def test_memset_steps_fault_once_per_page_plus_the_header(steps, en):
+    row = L.step_summary(steps).loc["malloc + memset"]
+    assert row["RES per step (KiB)"] == L.mmap_size(MiB) / KiB
+    assert L.faults_per_step(steps) == MiB // PAGE + 1
+
+
+def test_the_first_step_is_left_out_of_the_summary(steps, en):
+    counted = L.step_summary(steps)["steps"].sum()
+    assert counted == int(steps["ok"].sum()) - 1
+
+
+def test_explain_steps_quotes_the_measured_numbers(steps, en):
+    text = L.explain_steps(steps)
+    assert f"{L.mmap_size(MiB) // KiB:,} KiB of VIRT" in text
+    assert f"{MiB // PAGE + 1} minor faults" in text
+    with pytest.raises(ValueError, match="part"):
+        L.explain_steps(steps, part="both")
+
+
+def _fake_steps(d_committed: list[int]) -> pd.DataFrame:
+    n = len(d_committed)
+    return pd.DataFrame({
+        "step": range(1, n + 1), "ok": [True] * n, "d_virt": [1028 * KiB] * n, "d_res": [4 * KiB] * n,
+        "d_minflt": [1] * n, "d_touched": [0] * n, "d_committed": d_committed,
+    })
+
+
+def test_explain_steps_says_when_other_processes_blur_committed_as(en):
+    quiet = L.explain_steps(_fake_steps([0] + [1028 * KiB] * 5), part="malloc")
+    assert "rose by 1,028 KiB per step" in quiet
+    noisy = L.explain_steps(_fake_steps([0, 9 * MiB, -3 * MiB, 7 * MiB, 12 * MiB, 5 * MiB]), part="malloc")
+    assert "other processes" in noisy and "rose by" not in noisy
+
+
+def test_explain_steps_speaks_korean(steps, ko):
+    text = L.explain_steps(steps)
+    assert re.search("[\uac00-\ud7a3]", text) and "1,028 KiB" in text
+
+
+def test_step_view_shows_kib_and_the_memset_state(steps, en):
+    v = L.step_view(steps, rows=len(steps))
+    assert list(v["memset"].unique()) == ["off", "on"]
+    assert (v["ΔVIRT (KiB)"] == 1028).all()
+
+
+def test_res_and_faults_need_the_right_steps():
+    empty = _fake_steps([0])
+    with pytest.raises(ValueError, match="malloc-only"):
+        L.res_per_step(empty)
+    with pytest.raises(ValueError, match="memset"):
+        L.faults_per_step(empty)
+
+
+# --- the real top ---------------------------------------------------------------------------
+
+def test_top_row_parses_the_real_top_and_matches_statm(built):
+    with programs.big_alloc(64 * MiB) as p:
+        p.wait_for("holding")
+        row = L.top_row(p.pid)
+        virt, res, shr = procfs.statm(p.pid)
+    assert row["PID"] == str(p.pid) and row["COMMAND"] == "big_alloc"
+    assert (row["VIRT_kib"], row["RES_kib"], row["SHR_kib"]) == (virt // KiB, res // KiB, shr // KiB)
+    assert row["line"].split()[0] == str(p.pid)
+
+
+def test_top_beside_agrees_with_statm_while_the_program_runs(built, capsys, en):
+    with programs.malloc_test(interval_ms=50, max_mib=32) as p:
+        df = L.top_beside(p.pid, times=3, every=0.1)
+    assert df is not None and len(df) == 3 and df["same"].all()
+    assert df["statm VIRT"].is_monotonic_increasing
+    assert capsys.readouterr().out.count("malloc_test") == 3
+
+
+def test_top_row_of_a_gone_process_is_a_clear_error():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    with pytest.raises(LookupError):
+        L.top_row(p.pid)
+
+
+# --- the book's units -----------------------------------------------------------------------
+
+def test_book_int_overflows_at_step_2048_and_ours_does_not(steps, en):
+    assert L._c_int(2047 * MiB) == 2047 * MiB
+    assert L._c_int(2048 * MiB) == -(2**31)
+    t = L.book_vs_ours(steps)
+    assert t.loc[1, "book's program prints"] == "Allocated 1048576 MB"
+    assert t.loc[1, "malloc_test prints"] == "step n=1 requested=1048576 touched=0 ok=1"
+    assert t.loc[2048, "book's program prints"] == "Allocated -2147483648 MB"
+    assert "requested=2147483648" in t.loc[2048, "malloc_test prints"]
+    assert t.loc[2048, "source"] == "computed" and t.loc[1, "source"] == "measured"
+
+
+def test_beyond_int_prints_the_real_line_in_bytes(built, en, capsys):
+    line = L.beyond_int(3 * GiB)
+    assert line == "result ok=1 bytes=3221225472 method=malloc"
+
+
+# --- the zero page --------------------------------------------------------------------------
+
+def test_reading_untouched_memory_faults_but_does_not_grow_res(built, en):
+    zp = L.zero_page_demo(32)
+    pages = 32 * MiB // PAGE
+    faults, res = zp["minor faults"].tolist(), zp["RES change (KiB)"].tolist()
+    assert pages <= faults[0] < pages + 64  # one fault per page (plus a few of Python's own)
+    assert res[0] < 1024  # KiB: the zero page is nobody's RES
+    assert faults[1] < 16 and res[1] < 64
+    assert faults[2] >= pages and res[2] >= 32 * 1024 * 0.95  # the write makes every page real
+    assert zp.attrs["read_res"] == int(res[0] * KiB)
+
+
+def test_the_zero_page_reader_does_not_outlive_the_demo(built):
+    before = {c.pid for c in _children()}
+    L.zero_page_demo(8)
+    assert {c.pid for c in _children()} <= before
+
+
+# --- Committed_AS ---------------------------------------------------------------------------
+
+def test_committed_as_rises_by_the_reservation_before_anything_is_written(built, en):
+    for _ in range(3):  # Committed_AS is machine-wide: retry when the machine was busy
+        probe = L.commit_probe(256 * MiB, repeats=3)
+        if abs(probe.reservation - 256 * MiB) <= 8 * MiB:
+            break
+    assert abs(probe.reservation - 256 * MiB) <= 8 * MiB, probe
+    assert probe.res < 16 * MiB  # nothing was written
+    assert 0 < probe.program_itself < 16 * MiB
+    assert "256 MiB" in probe.explain()
+
+
+def test_commit_now_recomputes_the_kernels_commit_limit(en):
+    t = L.commit_now().data
+    assert t.attrs["limit_matches"]
+    assert {"Committed_AS", "CommitLimit", "vm.overcommit_memory"} <= set(t.index)
+
+
+# --- the commit check -----------------------------------------------------------------------
+
+def _mode0_tib_refused() -> bool:
+    st = overcommit.commit_state()
+    return st.settings.mode == 0 and st.mem_total + st.swap_total < L.TiB
+
+
+@pytest.mark.skipif(not _mode0_tib_refused(), reason="needs mode 0 and less than 1 TiB of RAM + swap")
+def test_one_tib_is_refused_under_mode_0_as_predicted(built, en):
+    r = L.try_alloc(L.TiB, quiet=True)
+    assert not r.ok and r.errno == "ENOMEM" and r.agrees
+    assert quiz.get("2.3-tib-mode0").judge(r) == 1
+    assert "ENOMEM" in str(r)
+
+
+@pytest.mark.skipif(overcommit.settings().mode != 0, reason="needs vm.overcommit_memory=0")
+def test_mode_0_draws_its_line_at_ram_plus_swap_to_the_byte(built, en):
+    t = L.mode0_boundary()
+    assert t["kernel's answer"].tolist() == ["ok", "ENOMEM"]
+    assert t["predicted"].tolist() == ["ok", "ENOMEM"]
+    n0, n1 = (int(x.replace(",", "")) for x in t["request (bytes)"])
+    assert n1 == n0 + 1
+
+
+@pytest.mark.skipif(not IS_ROOT or not overcommit.can_change(), reason="changing the mode needs root")
+def test_modes_table_asks_the_kernel_under_each_mode_and_restores_it(built, en):
+    before = _vm()
+    t = L.modes_table(ratio=50)
+    assert _vm() == before
+    assert t.attrs["real"]
+    small, middle, huge = t.index
+    assert t.loc[small].tolist() == ["ok", "ok", "ok"]
+    assert t.loc[middle].tolist() == ["ok", "ok", "ENOMEM"]
+    assert t.loc[huge].tolist() == ["ENOMEM", "ok", "ENOMEM"]
+    windows = t.attrs["windows_ms"]
+    assert set(windows) == {"mode 1", "mode 2 (ratio 50)"} and max(windows.values()) < 2000
+    assert "real answer" in L.explain_modes(t)
+
+
+def test_modes_table_without_privilege_runs_only_the_current_mode(built, en, monkeypatch):
+    monkeypatch.setattr(overcommit, "can_change", lambda: False)
+    monkeypatch.setattr(overcommit, "temporarily", lambda *a, **k: pytest.fail("must not change the mode"))
+    t = L.modes_table(ratio=50)
+    cur = overcommit.settings().mode
+    for col in t.columns:
+        is_current = col.startswith(f"mode {cur}") and (cur != 2 or "ratio 50" in col)
+        assert all(("predicted" in cell) != is_current for cell in t[col]), col
+    assert not t.attrs["real"]
+    assert "predicted" in L.explain_modes(t)
+
+
+# --- RLIMIT_AS ------------------------------------------------------------------------------
+
+def test_rlimit_as_makes_malloc_return_null_where_the_arithmetic_says(built, en, capsys):
+    r = L.rlimit_demo(32, big=256 * MiB)
+    assert r.failed is not None and r.failed["errno"] == "ENOMEM"
+    assert abs(r.ok_steps - r.predicted_ok_steps) <= 1
+    assert r.returncode is None  # still running when we stopped it: not killed
+    assert r.vm_size_end <= 32 * MiB
+    assert [line.split(" ok=")[1].split()[0] for _, line in r.big_alloc_lines] == ["1", "0"]
+    assert quiz.get("2.3-rlimit").judge(r) == 0
+    r.show()
+    assert "ok=0 errno=ENOMEM" in capsys.readouterr().out
+
+
+# --- the OOM killer in a memory cgroup ------------------------------------------------------
+
+needs_cage = pytest.mark.skipif(not L.MemoryCage.available()[0], reason="needs root and a memory cgroup")
+
+
+@needs_cage
+def test_the_caged_process_is_really_oom_killed_and_the_cgroup_removed(built, en):
+    r = L.oom_demo(limit_mib=64, interval_ms=10, timeout=60)
+    assert r.ran and r.killed and r.returncode == -signal.SIGKILL
+    assert r.outcome == "killed" and r.enomem_steps == 0
+    assert r.oom_kills == 1  # the kernel's own count for the cgroup: a real OOM kill
+    assert 48 * MiB <= r.touched < 64 * MiB
+    assert r.sampler_exit == "killed by SIGKILL"
+    assert r.cgroup_removed and not os.path.exists(r.cgroup)
+    assert quiz.get("2.3-oom").judge(r) == 1
+    assert not psutil.pid_exists(r.pid) or psutil.Process(r.pid).status() == psutil.STATUS_ZOMBIE
+
+
+@needs_cage
+def test_the_cage_is_removed_even_when_the_block_fails(built):
+    with pytest.raises(RuntimeError, match="boom"):
+        with L.MemoryCage(32 * MiB) as cage:
+            path = cage.path
+            with open(os.path.join(path, "memory.limit_in_bytes" if cage.version == 1 else "memory.max")) as f:
+                assert int(f.read()) == 32 * MiB
+            raise RuntimeError("boom")
+    assert not os.path.exists(path)
+
+
+@needs_cage
+def test_stale_cages_of_dead_kernels_are_cleaned_up():
+    pid = subprocess.Popen(["true"])
+    pid.wait()
+    base = L.MemoryCage(16 * MiB).base
+    stale = os.path.join(base, f"toplab-{pid.pid}")
+    os.mkdir(stale)
+    try:
+        assert stale in L.MemoryCage.remove_stale()
+    finally:
+        if os.path.exists(stale):
+            os.rmdir(stale)
+    assert not os.path.exists(stale)
+
+
+def test_without_a_cage_the_demo_explains_instead(built, monkeypatch, capsys, en):
+    monkeypatch.setattr(L.MemoryCage, "available", classmethod(lambda cls: (False, "not root")))
+    r = L.oom_demo()
+    assert not r.ran and r.outcome == "not run" and r.why_not == "not root"
+    text = L.check_oom(quiz.get("2.3-oom"), r)
+    assert "SIGKILL" in text and "137" in text
+    r.show()
+    assert "Not run here: not root" in capsys.readouterr().out
+    assert L.oom_chart(r) is not None
+
+
+def test_a_cage_needs_a_sane_limit():
+    with pytest.raises(ValueError, match="8 MiB"):
+        L.MemoryCage(1024)
+
+
+# --- the questions --------------------------------------------------------------------------
+
+QUESTIONS = ("2.3-malloc-res", "2.3-faults-per-mib", "2.3-zero-page", "2.3-commit", "2.3-tib-mode0",
+             "2.3-rlimit", "2.3-oom")
+
+
+@pytest.mark.parametrize("qid", QUESTIONS)
+def test_every_question_is_registered_in_both_languages(qid):
+    q = quiz.get(qid)
+    assert q.text("en") and re.search("[\uac00-\ud7a3]", q.text("ko"))
+    assert all(en and ko for en, ko in q.options)
+
+
+def test_judges_follow_the_measurement():
+    assert quiz.get("2.3-malloc-res").judge(4096) == 1
+    assert quiz.get("2.3-malloc-res").judge(MiB) == 0
+    assert quiz.get("2.3-malloc-res").judge(0) == 2
+    faults = quiz.get("2.3-faults-per-mib")
+    assert [faults.judge(x) for x in (1, 257, 1100, 10**6)] == [0, 1, 2, 3]
+    assert quiz.get("2.3-zero-page").judge(4096) == 1
+    assert quiz.get("2.3-zero-page").judge(64 * MiB) == 0
+    assert quiz.get("2.3-commit").judge(256 * MiB) == 1
+    assert quiz.get("2.3-commit").judge(100 * KiB) == 0
+    oom = quiz.get("2.3-oom")
+    assert oom.judge(L.OomResult(ran=True, returncode=-9)) == 1
+    assert oom.judge(L.OomResult(ran=True, returncode=None, enomem_steps=3)) == 0
+    assert oom.judge(L.OomResult(ran=True, returncode=None)) == 2
+
+
+def test_machine_summary_lists_what_decides_the_real_runs(en):
+    t = L.machine().data
+    assert {"Can change the mode here", "Memory cgroup for the OOM demo"} <= set(t.index)
+    assert t.attrs["page_size"] == PAGE and t.attrs["mode"] == overcommit.settings().mode
+
+
+def test_nothing_is_left_running(built):
+    time.sleep(0.05)
+    assert not programs.running()

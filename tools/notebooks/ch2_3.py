@@ -1,0 +1,908 @@
+"""Source of notebooks/{en,ko}/2.3-memory-commit.ipynb. Run: .venv/bin/python tools/notebooks/ch2_3.py"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from nbtools import code, md, write_pair  # noqa: E402
+
+cells = [
+    # ------------------------------------------------------------------ title
+    md("""
+# 2.3 VIRT, RES and memory commit
+
+Chapter 2.2 showed where VIRT and RES come from. This chapter asks why a process has two memory
+numbers at all, and answers it by experiment. You will run the book's `malloc()` program under a live
+chart and next to the real `top`, catch the kernel handing out memory one page at a time, and find out
+what the kernel has actually promised when `malloc()` succeeds, and what happens when it cannot keep
+the promise.
+
+| | |
+|---|---|
+| **What you'll do** | Run `malloc_test` under a live chart and beside `top`; switch `memset` on while it runs; read memory nobody wrote; ask for more memory than the machine has; switch `vm.overcommit_memory` for a few milliseconds (as root); cap a process with `ulimit -v`; let the OOM killer end a process inside a small memory cgroup. |
+| **What you'll learn** | Why VIRT grows by 1028 KiB for every 1 MiB `malloc()`; demand paging and page faults, step by step; the zero page; memory commit: Committed_AS, CommitLimit and the three overcommit modes as today's kernels implement them; RLIMIT_AS; why running out of memory on Linux ends with SIGKILL rather than `malloc()` returning NULL. |
+| **What you need** | The [start page](00-start-here.ipynb) check passing (Linux, the C programs built). Chapters [2.1](2.1-reading-top.ipynb) and [2.2](2.2-virt-res-shr.ipynb) help but are not required. Root only for switching modes and for the OOM demo; without it, those parts show predictions and explanations instead. |
+| **Time** | 40 minutes. |
+
+Three things in the book have aged, and this chapter corrects them where they come up: its test
+program prints bytes under an "MB" label, its description of overcommit mode 0 is the one kernels
+dropped in version 5.2, and its last step (running out of memory) is not shown at all.
+""", """
+# 2.3 VIRT, RES와 메모리 커밋
+
+2.2장에서는 VIRT와 RES가 어디서 오는지 보았습니다. 이번 장은 프로세스의 메모리 숫자가 왜 굳이 두 개인지
+묻고, 그 답을 실험으로 찾습니다. 책에 나온 `malloc()` 프로그램을 실시간 차트 아래에서, 그리고 진짜 `top`
+옆에서 실행해 보고, 커널이 메모리를 한 페이지씩 내주는 순간을 잡아냅니다. 그리고 `malloc()`이 성공했을 때
+커널이 실제로 무엇을 약속한 것인지, 그 약속을 지킬 수 없게 되면 무슨 일이 일어나는지 알아봅니다.
+
+| | |
+|---|---|
+| **할 일** | `malloc_test`를 실시간 차트 아래와 `top` 옆에서 실행하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 기계가 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
+| **배울 것** | 1 MiB를 `malloc()`할 때마다 VIRT가 왜 1028 KiB씩 느는지, 요구 페이징과 페이지 폴트의 단계별 동작, 제로 페이지, 메모리 커밋(Committed_AS, CommitLimit, 그리고 지금 커널이 구현하는 세 가지 오버커밋 모드), RLIMIT_AS, 리눅스에서 메모리가 바닥나면 왜 `malloc()`이 NULL을 돌려주는 대신 SIGKILL로 끝나는지. |
+| **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과(리눅스, C 프로그램 빌드). [2.1](2.1-reading-top.ipynb)장과 [2.2](2.2-virt-res-shr.ipynb)장을 보고 오면 좋지만 필수는 아닙니다. root 권한은 모드 전환과 OOM 실험에만 필요하며, 없으면 그 부분은 예측과 설명으로 대신합니다. |
+| **걸리는 시간** | 40분. |
+
+책에서 시간이 지나 맞지 않게 된 부분이 세 군데 있고, 이 장은 해당 위치에서 바로잡습니다. 책의 테스트
+프로그램은 바이트 값을 "MB"라고 찍고, 책이 설명하는 오버커밋 모드 0은 커널 5.2에서 사라진 방식이며,
+마지막 단계(메모리가 실제로 바닥나는 상황)는 아예 보여 주지 않습니다.
+"""),
+    # ------------------------------------------------------------------ setup
+    md("""
+## Set up
+
+One cell imports everything the chapter uses and prints what this machine allows. The last lines decide
+which experiments run for real here: whether this kernel may change `vm.overcommit_memory`, and whether
+it may create a memory cgroup for the OOM demo.
+""", """
+## 준비하기
+
+아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 이 기계에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
+어떤 실험을 실제로 돌릴 수 있는지 정합니다. 이 커널이 `vm.overcommit_memory`를 바꿀 수 있는지, 그리고
+OOM 실험을 위한 메모리 cgroup을 만들 수 있는지입니다.
+"""),
+    code("""
+from kernel_helpers import quiz
+from kernel_helpers.lessons import ch2_3 as lesson
+from kernel_helpers.safety import GiB
+from kernel_helpers.widgets import memory_panel, overcommit_whatif
+
+lesson.machine()
+"""),
+    # ------------------------------------------------------------------ malloc experiment
+    md("""
+## Reserve memory with `malloc()` and watch VIRT and RES
+
+The book's experiment is a program that calls `malloc(1 MiB)` once a second and never writes to the
+memory it gets. Running `top -b -n 1 | grep -i malloc` again and again, the book saw VIRT climb by
+1028 KiB each second while RES did not move.
+
+`malloc_test` is that program, rewritten so that it reports every step on its standard output, in bytes.
+The panel below draws its VIRT, RES and SHR five times a second from `/proc/PID/statm`, the same file
+`top` reads; the lower chart shows how much Committed_AS has changed (more on that later) and how many
+minor page faults the process has taken. The panel has its own buttons: you can start, pause and stop
+it, and switch `memset` on and off while it runs. The cells below drive it from code, so the chapter
+also runs without anyone clicking.
+
+Before you start it, make a prediction.
+""", """
+## `malloc()`으로 메모리를 예약하고 VIRT와 RES 지켜보기
+
+책의 실험은 1초마다 `malloc(1 MiB)`을 호출하고, 받은 메모리에는 전혀 쓰지 않는 프로그램입니다. 책은
+`top -b -n 1 | grep -i malloc`을 거듭 실행하면서, VIRT는 1초마다 1028 KiB씩 올라가는데 RES는 움직이지
+않는 것을 확인했습니다.
+
+`malloc_test`는 그 프로그램을 다시 작성한 것으로, 단계마다 표준 출력에 바이트 단위로 보고합니다. 아래
+패널은 `top`이 읽는 바로 그 파일인 `/proc/PID/statm`에서 1초에 다섯 번 VIRT, RES, SHR을 읽어 그립니다.
+아래쪽 차트는 Committed_AS가 얼마나 변했는지(뒤에서 다룹니다)와 프로세스가 겪은 마이너 페이지 폴트 수를
+보여 줍니다. 패널에는 자체 버튼이 있어서 시작, 일시정지, 중지를 할 수 있고, 실행 중에 `memset`을 켜고 끌
+수도 있습니다. 아래 셀들은 패널을 코드로 조작하므로, 아무도 클릭하지 않아도 이 장이 끝까지 실행됩니다.
+
+시작하기 전에 먼저 예상해 보세요.
+"""),
+    code("""
+q = quiz.ask("2.3-malloc-res")
+"""),
+    md("""
+The next cell creates the panel. The chart is empty until the cell after it starts `malloc_test`.
+""", """
+다음 셀이 패널을 만듭니다. 그다음 셀이 `malloc_test`를 시작하기 전까지 차트는 비어 있습니다.
+"""),
+    code("""
+panel = memory_panel(interval_ms=lesson.INTERVAL_MS, max_mib=lesson.PANEL_MAX_MIB)
+"""),
+    code("""
+panel.start()
+lesson.run_steps(panel, lesson.STEPS)
+lesson.step_view(panel.step_table())
+"""),
+    md("""
+Watch the chart while the steps come in: VIRT is a staircase, one stair per `malloc()`, and RES is an
+almost flat line. The table lists the last steps as the panel measured them right after each one:
+the totals, and what each step changed. Now check your prediction against the measurement.
+""", """
+단계가 진행되는 동안 차트를 보세요. VIRT는 `malloc()` 한 번에 한 칸씩 오르는 계단이고, RES는 거의 평평한
+선입니다. 표는 패널이 단계마다 곧바로 잰 마지막 몇 단계를 보여 줍니다. 그 시점의 합계와, 각 단계가 바꾼
+양입니다. 이제 예상을 측정값과 맞춰 봅시다.
+"""),
+    code("""
+q.check(lesson.res_per_step(panel.step_table()));
+"""),
+    # ------------------------------------------------------------------ top beside
+    md("""
+## Check the chart against the real `top`
+
+The book read these numbers with `top -b -n 1 | grep -i malloc`. The cell below runs the real `top`
+three times for the panel's process (`-p PID` picks the row instead of `grep`) while `malloc_test`
+keeps running, and prints the row each time, as the book did. Next to each run it puts what the chart
+reads from `/proc/PID/statm` at the same moment (read just before and just after `top`; if a step
+happened in between, the pair is read again).
+""", """
+## 차트를 진짜 `top`과 비교하기
+
+책은 이 숫자들을 `top -b -n 1 | grep -i malloc`으로 읽었습니다. 아래 셀은 `malloc_test`가 계속 도는 동안
+패널의 프로세스에 대해 진짜 `top`을 세 번 실행하고(`grep` 대신 `-p PID`로 그 줄만 고릅니다), 책처럼 매번
+그 줄을 출력합니다. 그리고 실행할 때마다 같은 순간에 차트가 `/proc/PID/statm`에서 읽은 값을 옆에
+놓습니다(`top` 직전과 직후에 읽고, 그사이에 단계가 진행됐으면 다시 읽습니다).
+"""),
+    code("""
+lesson.top_beside(panel.program.pid)
+"""),
+    md("""
+The last column says whether the two sides agree to the KiB, and they should: `top` has no secret
+source. VIRT, RES and SHR are the first three fields of `/proc/PID/statm` multiplied by the page size,
+whoever reads them.
+""", """
+마지막 열은 두 쪽이 KiB 단위까지 같은지 알려 줍니다. 같아야 맞습니다. `top`에게 비밀 출처가 있는 것이
+아니기 때문입니다. VIRT, RES, SHR은 누가 읽든 `/proc/PID/statm`의 처음 세 필드에 페이지 크기를 곱한
+값입니다.
+"""),
+    # ------------------------------------------------------------------ 1028
+    md("""
+## Work out why each step adds 1028 KiB of VIRT and one page of RES
+
+Two facts about glibc's `malloc()` explain the staircase:
+
+1. **Large requests get their own mapping.** A request of at least `M_MMAP_THRESHOLD` (128 KiB by
+   default) is not carved out of the heap: `malloc()` asks the kernel for a fresh anonymous mapping
+   with `mmap()`. (The threshold moves up after a program frees such a block, up to 32 MiB on 64-bit
+   systems; `malloc_test` never frees, so every step is its own `mmap()`.)
+2. **Every block starts with a 16-byte header.** glibc stores the chunk's size in front of the
+   memory it hands out, so the mapping must hold 1 MiB + 16 bytes. The kernel maps whole pages only:
+   with 4 KiB pages, 1 MiB + 16 bytes needs 257 pages, which is 1028 KiB. That is the book's 1028.
+
+RES grows by one page per step because writing the header is a write: the first page of each block
+becomes real, the other 256 stay promises. The very first step costs a little more (the first run of
+a code path also faults in some program text), so the summaries below leave it out.
+
+The cell below prints the same reasoning with this machine's page size and the steps just measured.
+""", """
+## 단계마다 VIRT가 1028 KiB, RES가 한 페이지씩 느는 이유 알아내기
+
+glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
+
+1. **큰 요청은 자기만의 매핑을 받습니다.** `M_MMAP_THRESHOLD`(기본 128 KiB) 이상의 요청은 힙에서 잘라
+   주지 않고, `malloc()`이 `mmap()`으로 커널에 새 익명 매핑을 요청합니다. (프로그램이 이런 블록을 해제하면
+   임곗값이 올라가며 64비트에서는 최대 32 MiB까지 커집니다. `malloc_test`는 해제하지 않으므로 단계마다
+   `mmap()`이 한 번씩 일어납니다.)
+2. **모든 블록 앞에는 16바이트 헤더가 붙습니다.** glibc는 내주는 메모리 바로 앞에 청크 크기를 적어 두므로,
+   매핑은 1 MiB + 16바이트를 담아야 합니다. 커널은 페이지 단위로만 매핑하므로, 4 KiB 페이지에서
+   1 MiB + 16바이트에는 페이지 257개, 즉 1028 KiB가 필요합니다. 이것이 책에 나온 1028입니다.
+
+RES가 단계마다 한 페이지씩 느는 것은 헤더를 적는 일도 쓰기이기 때문입니다. 각 블록의 첫 페이지는 실제
+메모리가 되고, 나머지 256페이지는 약속으로 남습니다. 맨 첫 단계는 조금 더 듭니다(코드 경로를 처음 실행할
+때 프로그램 코드 일부가 폴트로 올라옵니다). 그래서 아래 요약에서는 첫 단계를 뺍니다.
+
+아래 셀은 같은 추론을 이 기계의 페이지 크기와 방금 잰 단계들로 다시 출력합니다.
+"""),
+    code("""
+lesson.explain_steps(panel.step_table(), part="malloc");
+"""),
+    # ------------------------------------------------------------------ MB bug
+    md("""
+## Fix the book's units
+
+The book's program printed `Allocated 1048576 MB` after its first step. It computed
+`(++count) * MEGABYTE`, which is a number of **bytes**, and printed it under an "MB" label. The
+product is also a C `int`: after 2047 steps it exceeds 2,147,483,647, the largest 32-bit `int`.
+Signed overflow is undefined behaviour in C; with gcc on x86-64 it wraps around to a negative number.
+
+`malloc_test` prints sizes in bytes, labelled by their key (`requested=`), as unsigned 64-bit numbers.
+The table puts the book's line next to ours for the first steps the panel measured, then for steps
+2047 to 2049, computed (the demo budget does not let the panel run that far).
+""", """
+## 책의 단위 바로잡기
+
+책의 프로그램은 첫 단계 뒤에 `Allocated 1048576 MB`를 출력했습니다. `(++count) * MEGABYTE`를 계산했는데
+이 값은 **바이트** 수이고, 그것을 "MB"라는 이름표 아래 찍었습니다. 이 곱은 C의 `int`이기도 해서, 2047단계가
+지나면 32비트 `int`의 최댓값인 2,147,483,647을 넘습니다. C에서 부호 있는 정수의 오버플로는 정의되지 않은
+동작이고, x86-64의 gcc에서는 음수로 넘어갑니다.
+
+`malloc_test`는 크기를 바이트 단위로, 키 이름(`requested=`)을 붙여, 부호 없는 64비트 수로 출력합니다. 아래
+표는 패널이 잰 처음 몇 단계에 대해 책의 출력과 `malloc_test`의 출력을 나란히 놓고, 이어서 2047~2049단계를 계산해서
+보여 줍니다(실험 예산 때문에 패널을 거기까지 돌릴 수는 없습니다).
+"""),
+    code("""
+lesson.book_vs_ours(panel.step_table())
+"""),
+    md("""
+To see a size past the 32-bit limit printed for real, the next cell asks `big_alloc` to reserve 3 GiB
+without touching it (so it costs no RAM) and prints the line the program wrote.
+""", """
+32비트 한계를 넘는 크기가 실제로 어떻게 찍히는지 보려고, 다음 셀은 `big_alloc`에게 3 GiB를 쓰지 않고
+예약만 하게 하고(그래서 RAM은 들지 않습니다) 프로그램이 출력한 줄을 보여 줍니다.
+"""),
+    code("""
+lesson.beyond_int(3 * GiB);
+"""),
+    # ------------------------------------------------------------------ memset
+    md("""
+## Turn `memset` on and watch RES follow
+
+Now the program will write every block it gets, as the book's second run did with its `memset()` line
+uncommented. Each write to a page that has no physical memory behind it yet is a page fault.
+""", """
+## `memset`을 켜고 RES가 따라오는 모습 보기
+
+이제 프로그램이 받은 블록을 모두 쓰게 합니다. 책의 두 번째 실행에서 `memset()` 줄의 주석을 풀었던 것과
+같습니다. 아직 물리 메모리가 연결되지 않은 페이지에 쓸 때마다 페이지 폴트가 납니다.
+"""),
+    code("""
+q = quiz.ask("2.3-faults-per-mib")
+"""),
+    md("""
+Flip the switch: click **memset** on the panel above, or run the cell below, which does the same thing
+(it sends `touch on` to the running program). Scroll up while it runs: a marker appears on the chart
+and from that moment the RES line climbs with VIRT.
+""", """
+스위치를 켜 보세요. 위 패널의 **memset** 버튼을 눌러도 되고, 같은 일을 하는 아래 셀을 실행해도 됩니다
+(실행 중인 프로그램에 `touch on`을 보냅니다). 실행되는 동안 위로 스크롤해 보세요. 차트에 표시가 생기고,
+그 순간부터 RES 선이 VIRT와 함께 올라갑니다.
+"""),
+    code("""
+panel.set_touch(True)
+lesson.run_steps(panel, lesson.STEPS)
+lesson.step_view(panel.step_table())
+"""),
+    code("""
+q.check(lesson.faults_per_step(panel.step_table()));
+"""),
+    md("""
+That is enough data; stop the program (the chart keeps its final state) and put both halves of the
+run side by side. This is the book's "malloc only vs malloc + memset" table, built from your
+measurements. Each figure is a median over the steps, which matters for Committed_AS: it is a
+machine-wide total, and other processes move it too.
+""", """
+데이터는 이만하면 충분합니다. 프로그램을 멈추고(차트는 마지막 상태를 유지합니다) 실행의 두 부분을 나란히
+놓아 봅시다. 책의 "malloc만 vs malloc + memset" 표를 여러분의 측정값으로 만든 것입니다. 각 값은 단계들의
+중앙값입니다. Committed_AS에서 특히 중요한데, 이 값은 기계 전체의 합계라서 다른 프로세스도 움직이기
+때문입니다.
+"""),
+    code("""
+panel.stop()
+lesson.step_summary(panel.step_table())
+"""),
+    code("""
+lesson.explain_steps(panel.step_table(), part="memset");
+"""),
+    # ------------------------------------------------------------------ demand paging
+    md("""
+## Follow one page fault, step by step
+
+What happened 256 times per step is called **demand paging**: the kernel gives a process physical
+memory only when a page is first touched, not when the memory is allocated. One write to a fresh page
+goes like this:
+
+1. `malloc()` returned an address. The kernel recorded the range in the process's list of mappings
+   (that is what VIRT adds up), but the **page table**, the map the CPU uses to turn virtual addresses
+   into physical ones, has no entry for the page yet.
+2. `memset()` writes the first byte of the page. The CPU looks the address up in the page table,
+   finds no valid entry, and stops the instruction with a **page fault** exception.
+3. The kernel's fault handler checks the address: it lies inside a mapping the process may write, so
+   this is legitimate (an address outside every mapping would end in SIGSEGV instead).
+4. The kernel takes a free physical page and fills it with zeros, so that no process ever sees
+   another process's old data.
+5. It writes the page-table entry (this virtual page → that physical page, writable), and counts the
+   page in the process's RES and the fault in its minor-fault counter.
+6. It returns from the exception, and the CPU **retries the same write**, which now succeeds. The
+   remaining 4095 bytes of that page go through without any fault.
+
+The fault is *minor* because no disk was involved. A *major* fault has to wait for I/O: reading a
+file page that is not in the page cache, or bringing a page back from swap.
+
+One caveat for other machines: from kernel 6.2 the RSS counters behind RES are kept per CPU and read
+approximately, so small RES changes could show up late; kernels 6.16 and later (and 6.12-stable)
+add them up exactly again. The page-fault counts are always exact.
+""", """
+## 페이지 폴트 하나를 단계별로 따라가기
+
+단계마다 256번씩 일어난 일을 **요구 페이징**이라고 합니다. 커널은 메모리를 할당할 때가 아니라 페이지에
+처음 접근할 때 비로소 프로세스에게 물리 메모리를 줍니다. 새 페이지에 한 번 쓰는 과정은 이렇습니다.
+
+1. `malloc()`이 주소를 돌려주었습니다. 커널은 그 범위를 프로세스의 매핑 목록에 적어 두었지만(VIRT가 더하는
+   것이 이것입니다), CPU가 가상 주소를 물리 주소로 바꿀 때 쓰는 **페이지 테이블**에는 아직 그 페이지의
+   항목이 없습니다.
+2. `memset()`이 그 페이지의 첫 바이트를 씁니다. CPU는 페이지 테이블에서 주소를 찾다가 유효한 항목이 없다는
+   것을 알고, 그 명령을 **페이지 폴트** 예외로 멈춥니다.
+3. 커널의 폴트 처리기가 주소를 확인합니다. 프로세스가 쓸 수 있는 매핑 안의 주소이므로 정당한 접근입니다
+   (어느 매핑에도 속하지 않는 주소였다면 SIGSEGV로 끝났을 것입니다).
+4. 커널은 빈 물리 페이지 하나를 가져와 0으로 채웁니다. 어떤 프로세스도 다른 프로세스가 남긴 옛 데이터를
+   볼 수 없게 하기 위해서입니다.
+5. 페이지 테이블 항목(이 가상 페이지 → 저 물리 페이지, 쓰기 가능)을 적고, 그 페이지를 프로세스의 RES에,
+   폴트를 마이너 폴트 카운터에 더합니다.
+6. 예외에서 돌아오면 CPU가 **같은 쓰기를 다시 시도**하고, 이번에는 성공합니다. 그 페이지의 나머지
+   4095바이트는 폴트 없이 지나갑니다.
+
+디스크가 관여하지 않았으므로 이 폴트는 *마이너* 폴트입니다. *메이저* 폴트는 I/O를 기다려야 하는 경우로,
+페이지 캐시에 없는 파일 페이지를 읽거나 스왑에 나간 페이지를 다시 들여올 때 생깁니다.
+
+다른 기계에서 볼 때 주의할 점이 하나 있습니다. 커널 6.2부터 RES의 바탕인 RSS 카운터를 CPU별로 나눠 두고
+근사값으로 읽기 때문에, 작은 RES 변화가 늦게 보일 수 있습니다. 커널 6.16 이후(그리고 6.12-stable)는 다시
+정확히 더합니다. 페이지 폴트 횟수는 언제나 정확합니다.
+"""),
+    # ------------------------------------------------------------------ zero page
+    md("""
+## Read memory that nobody has written
+
+Writes make pages real. What about reads? The next experiment runs a tiny Python program that maps
+64 MiB of private anonymous memory (what `malloc()` gets from `mmap()`), then reads one byte in every
+page, reads them all again, writes one byte in every page, and reads once more. After each action
+the cell measures the program's minor faults and RES from `/proc`.
+""", """
+## 아무도 쓰지 않은 메모리 읽기
+
+쓰기는 페이지를 실제 메모리로 만듭니다. 그러면 읽기는 어떨까요? 다음 실험은 작은 파이썬 프로그램을
+실행합니다. 이 프로그램은 비공개 익명 메모리(`malloc()`이 `mmap()`으로 받는 것과 같은 종류) 64 MiB를
+매핑한 뒤, 모든 페이지에서 한 바이트씩 읽고, 다시 한 번 모두 읽고, 모든 페이지에 한 바이트씩 쓰고, 마지막으로
+한 번 더 읽습니다. 셀은 동작이 끝날 때마다 `/proc`에서 그 프로그램의 마이너 폴트와 RES를 잽니다.
+"""),
+    code("""
+q = quiz.ask("2.3-zero-page")
+"""),
+    code("""
+zp = lesson.zero_page_demo()
+zp
+"""),
+    code("""
+q.check(zp.attrs["read_res"]);
+"""),
+    md("""
+The table shows the first read taking one fault per page, while RES hardly moves. For a read of anonymous memory that was
+never written, the kernel maps the **zero page**: a single page full of zeros, shared by every such
+read in the whole system and counted in nobody's RES. The second read costs nothing: the mappings are
+in place. The first write to each page faults again; this time the kernel replaces the zero page with a
+fresh page of the process's own (copy-on-write from the zero page), and RES grows by the full amount.
+
+This is why a program can allocate a huge, mostly empty array and read it cheaply, and why the kernel
+documentation names "sparse arrays … relying on the virtual memory consisting almost entirely of zero
+pages" as the classic case for overcommit mode 1, which comes next.
+""", """
+표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 RES는 거의 움직이지 않았습니다. 한 번도 쓰지 않은 익명 메모리를
+읽으면 커널은 **제로 페이지**를 매핑합니다. 0으로 가득 찬 페이지 하나를 시스템 전체의 그런 읽기가 모두
+함께 쓰며, 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
+때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
+페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 RES가 전부 늘어납니다.
+
+그래서 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가 곧
+이어 볼 오버커밋 모드 1의 대표적인 쓰임으로 "가상 메모리가 거의 전부 제로 페이지로 이루어져 있다고 믿는
+희소 배열"을 드는 이유도 여기에 있습니다.
+"""),
+    # ------------------------------------------------------------------ Committed_AS
+    md("""
+## Watch the kernel promise memory: Committed_AS
+
+When `malloc()` returns an address, no RAM has been handed over, but the kernel has made a promise:
+the process may write there, and a page will be found when it does. This is **memory commit**. The
+kernel keeps a running total of its promises in `/proc/meminfo`:
+
+- **Committed_AS** adds up everything that may need RAM or swap one day: private writable mappings
+  (the heap and `malloc()`'s mappings), shared anonymous memory, stacks. It grows at `malloc()` /
+  `mmap()` time, in every overcommit mode, before any page is touched. Mappings that can never need
+  new memory of their own are not counted: `PROT_NONE` reservations, read-only or shared file mappings,
+  and `MAP_NORESERVE` mappings (except in mode 2).
+- **CommitLimit** is the ceiling for Committed_AS. Only mode 2 enforces it.
+
+The cell reads both now, and recomputes CommitLimit from its formula beside the kernel's value.
+""", """
+## 커널이 메모리를 약속하는 모습 보기: Committed_AS
+
+`malloc()`이 주소를 돌려줄 때 RAM이 넘어간 것은 아니지만, 커널은 약속을 하나 했습니다. 프로세스가 거기에
+써도 되며, 쓰는 순간 페이지를 찾아 주겠다는 약속입니다. 이것이 **메모리 커밋**입니다. 커널은 약속한 양의
+합계를 `/proc/meminfo`에 계속 적어 둡니다.
+
+- **Committed_AS**는 언젠가 RAM이나 스왑이 필요해질 수 있는 모든 것을 더합니다. 쓰기 가능한 비공개
+  매핑(힙과 `malloc()`이 받은 매핑), 공유 익명 메모리, 스택이 여기에 듭니다. 이 값은 어떤 오버커밋
+  모드에서든, 페이지를 하나도 건드리기 전인 `malloc()`/`mmap()` 시점에 늘어납니다. 스스로 새 메모리가 필요할
+  일이 없는 매핑은 세지 않습니다. `PROT_NONE` 예약, 읽기 전용이거나 공유된 파일 매핑, 그리고
+  `MAP_NORESERVE` 매핑(모드 2는 예외)이 그렇습니다.
+- **CommitLimit**은 Committed_AS의 상한입니다. 이 상한을 강제하는 것은 모드 2뿐입니다.
+
+아래 셀은 두 값을 지금 읽고, CommitLimit을 공식으로 다시 계산해 커널의 값 옆에 놓습니다.
+"""),
+    code("""
+lesson.commit_now()
+"""),
+    md("""
+The panel's lower chart drew Committed_AS while the steps went by; on a quiet machine it climbs by one
+VIRT step per `malloc()`, memset or not (the summary table has the median per step). Because every
+other process on the machine moves it too, the next experiment measures it more carefully: `big_alloc` reserves 256 MiB in one `malloc()` and writes none
+of it, three times; a 1-byte `big_alloc`, also three times, measures what the program commits for itself
+(its stack and data), to be subtracted.
+""", """
+패널의 아래쪽 차트는 단계가 진행되는 동안 Committed_AS도 그렸습니다. 조용한 기계라면 memset을 하든 안
+하든 `malloc()`할 때마다 VIRT 한 칸만큼 올라갑니다(요약 표에 단계별 중앙값이 있습니다). 다만 기계의 다른 모든
+프로세스도 이 값을 움직이므로, 다음 실험은 좀 더 조심스럽게 잽니다. `big_alloc`이 `malloc()` 한 번으로 256 MiB를 예약하고 한 바이트도 쓰지
+않는 실험을 세 번 하고, 1바이트짜리 `big_alloc`도 세 번 실행해 프로그램이 스스로 약속받는 양(스택과
+데이터)을 재서 빼 줍니다.
+"""),
+    code("""
+q = quiz.ask("2.3-commit")
+"""),
+    code("""
+probe = lesson.commit_probe()
+probe.table()
+"""),
+    code("""
+probe.explain()
+q.check(probe.reservation);
+"""),
+    # ------------------------------------------------------------------ modes
+    md("""
+## Know the three overcommit modes, as today's kernels apply them
+
+`vm.overcommit_memory` decides when the kernel refuses a promise, that is, when `mmap()` (and so
+`malloc()`) fails with ENOMEM. It is one machine-wide setting; only root can change it.
+
+| mode | name | refuses a request when | notes |
+|---|---|---|---|
+| **0** (default) | heuristic | that **single request** is larger than **total RAM + total swap** | ignores free memory, the page cache and Committed_AS (kernel 5.2 and later) |
+| **1** | always | never | only the address space itself can run out |
+| **2** | never overcommit | Committed_AS + request > **CommitLimit** | CommitLimit = (RAM − HugeTLB pages) × `overcommit_ratio`/100 + swap, or `overcommit_kbytes` + swap when that is set; callers without root also leave `admin_reserve_kbytes` free |
+
+**Where the book is out of date.** The book says the kernel hands out the addresses "if there is space
+available", and calls the default heuristic. That describes the old mode 0: until Linux 5.1 it estimated
+how much memory could be freed (free pages, page cache, swap, reclaimable kernel caches) and refused a
+request larger than that. Kernel 5.2 (the change "mm: fix false-positive OVERCOMMIT_GUESS failures")
+replaced it with the rule in the table:
+a single request larger than RAM + swap is refused, and everything else is granted, however little
+memory is free. So under the default mode `malloc()` succeeds for almost any size a real program asks
+for, and running out of memory shows up later, when pages are written, as the OOM killer, not as
+`malloc()` returning NULL. The next experiments show each of these on this machine.
+
+Mode 2 also explains a classic surprise: with the default `overcommit_ratio` of 50 and no swap, a
+machine in mode 2 promises only half its RAM, and `fork()` of a large process can fail, because the
+child's private writable memory is committed again even though copy-on-write will share most of it.
+""", """
+## 지금 커널이 적용하는 세 가지 오버커밋 모드 알기
+
+`vm.overcommit_memory`는 커널이 언제 약속을 거절할지, 즉 언제 `mmap()`(그래서 `malloc()`)이 ENOMEM으로
+실패할지를 정합니다. 기계 전체에 하나뿐인 설정이고, root만 바꿀 수 있습니다.
+
+| 모드 | 이름 | 요청을 거절하는 때 | 참고 |
+|---|---|---|---|
+| **0** (기본값) | 휴리스틱 | 그 **요청 하나**가 **전체 RAM + 전체 스왑**보다 클 때 | 빈 메모리, 페이지 캐시, Committed_AS는 보지 않음 (커널 5.2 이후) |
+| **1** | 항상 허용 | 거절하지 않음 | 주소 공간 자체가 바닥날 때만 실패 |
+| **2** | 오버커밋 금지 | Committed_AS + 요청 > **CommitLimit**일 때 | CommitLimit = (RAM − HugeTLB 페이지) × `overcommit_ratio`/100 + 스왑, 또는 `overcommit_kbytes`를 설정했다면 `overcommit_kbytes` + 스왑. root가 아닌 호출자는 `admin_reserve_kbytes`만큼을 남겨야 함 |
+
+**책이 낡은 부분.** 책은 커널이 "가용한 공간이 있다면" 주소를 내준다고 하고, 기본 동작을 휴리스틱이라고
+부릅니다. 이것은 예전 모드 0의 설명입니다. 리눅스 5.1까지의 모드 0은 확보할 수 있는 메모리(빈 페이지,
+페이지 캐시, 스왑, 회수 가능한 커널 캐시)를 어림해서 그보다 큰 요청을 거절했습니다. 커널 5.2("mm: fix
+false-positive OVERCOMMIT_GUESS failures" 변경)는 이를 표의 규칙으로 바꿨습니다. RAM + 스왑보다 큰 요청 하나만 거절하고, 나머지는 빈 메모리가 아무리 적어도 허락합니다. 그래서
+기본 모드에서 `malloc()`은 실제 프로그램이 요청할 만한 거의 모든 크기에 성공하고, 메모리 부족은 나중에
+페이지를 쓸 때 `malloc()`의 NULL이 아니라 OOM 킬러로 드러납니다. 이어지는 실험들이 이 기계에서 하나씩
+보여 줍니다.
+
+모드 2는 흔히 겪는 놀라운 일 하나도 설명해 줍니다. 기본 `overcommit_ratio` 50에 스왑이 없으면, 모드 2의
+기계는 RAM의 절반만 약속합니다. 그리고 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
+대부분을 함께 쓰게 될 텐데도, 자식의 쓰기 가능한 비공개 메모리를 다시 한 번 약속해야 하기 때문입니다.
+"""),
+    # ------------------------------------------------------------------ mode 0 for real
+    md("""
+## Ask for more memory than the machine has
+
+Time to test the book's claim that "`malloc(10GB)` succeeds". On this machine, how about 1 TiB?
+""", """
+## 기계가 가진 것보다 많은 메모리 요청하기
+
+"`malloc(10GB)`는 성공한다"는 책의 주장을 시험해 볼 차례입니다. 이 기계에서 1 TiB라면 어떨까요?
+"""),
+    code("""
+q = quiz.ask("2.3-tib-mode0")
+"""),
+    code("""
+r = lesson.try_alloc(1 * lesson.TiB)
+q.check(r);
+"""),
+    md("""
+`big_alloc` only reserves; it writes nothing, so asking costs no RAM whatever the answer. Now find the
+line mode 0 draws, to the byte. The cell asks for the largest size the rule allows (RAM + swap in pages,
+minus `malloc()`'s header), then for one byte more. The third column compares the request with
+MemAvailable: the first request is larger than the memory available right now, and still granted.
+""", """
+`big_alloc`은 예약만 하고 아무것도 쓰지 않으므로, 답이 무엇이든 요청하는 데 RAM이 들지 않습니다. 이제
+모드 0이 긋는 선을 바이트 단위까지 찾아봅시다. 아래 셀은 규칙이 허락하는 가장 큰 크기(페이지 단위의
+RAM + 스왑에서 `malloc()` 헤더를 뺀 값)를 요청하고, 이어서 그보다 1바이트 더 요청합니다. 세 번째 열은
+요청을 MemAvailable과 비교합니다. 첫 요청은 지금 쓸 수 있는 메모리보다 큰데도 허락됩니다.
+"""),
+    code("""
+lesson.mode0_boundary()
+"""),
+    md("""
+One byte decides. Neither free memory nor Committed_AS played any part: the old heuristic would have
+refused the first request as soon as it exceeded what could be freed, and the book's description would
+predict just that.
+
+The widget below lets you try any size under any mode. It predicts from this machine's live figures and
+explains why; **Ask the kernel** runs `big_alloc` for real (a reservation only). Where the mode can be
+changed here it sets the chosen mode for that one run and puts it back; elsewhere it says that it shows a
+prediction. The cell after it asks about 32 GiB under mode 2 with ratio 50 from code.
+""", """
+1바이트가 결과를 가릅니다. 빈 메모리도 Committed_AS도 아무 역할을 하지 않았습니다. 옛 휴리스틱이었다면
+확보할 수 있는 양을 넘는 순간 첫 요청부터 거절했을 것이고, 책의 설명대로라면 그렇게 예상했을 것입니다.
+
+아래 위젯으로 어떤 크기든 어떤 모드로든 시험해 볼 수 있습니다. 이 기계의 현재 수치로 결과를 예측하고 그
+이유를 설명하며, **커널에 물어보기**는 `big_alloc`을 실제로 실행합니다(예약만 합니다). 여기서 모드를 바꿀
+수 있다면 그 한 번의 실행 동안만 고른 모드로 바꾸고 되돌리며, 바꿀 수 없다면 예측만 보여 준다고 알려
+줍니다. 그다음 셀은 모드 2, ratio 50에서 32 GiB를 코드로 물어봅니다.
+"""),
+    code("""
+whatif = overcommit_whatif(32 * GiB, mode=2, ratio=50)
+"""),
+    code("""
+print(whatif.run().text)
+"""),
+    # ------------------------------------------------------------------ modes for real
+    md("""
+## Switch the mode for real, for a few milliseconds
+
+Where this kernel may change `vm.overcommit_memory` (root on a machine or VM that is yours), the next
+cell asks the same three questions under each mode: a small request, one between mode 2's headroom and
+RAM + swap, and 1 TiB. Each mode is set with `overcommit.temporarily()` only while the three `big_alloc`
+runs take (milliseconds), and the old settings come back when the block ends, on an error, and even if
+the Jupyter kernel is killed (a guard process watches it). Keep such windows short on a shared machine:
+while mode 2 is on, every process there can get ENOMEM.
+
+Without that privilege (Binder, JupyterHub, any container) the current mode runs for real and the other
+cells are predictions, marked as such.
+""", """
+## 몇 밀리초 동안 모드를 실제로 바꿔 보기
+
+이 커널이 `vm.overcommit_memory`를 바꿀 수 있는 곳이라면(내 기계나 VM의 root), 다음 셀은 같은 세 가지
+질문을 모드마다 던집니다. 작은 요청, 모드 2의 여유분과 RAM + 스왑 사이의 요청, 그리고 1 TiB입니다. 각
+모드는 `big_alloc` 세 번이 실행되는 동안(몇 밀리초)만 `overcommit.temporarily()`로 설정되고, 블록이 끝날
+때, 오류가 났을 때, 심지어 주피터 커널이 강제 종료되어도(감시 프로세스가 지켜봅니다) 원래 설정이
+돌아옵니다. 여럿이 쓰는 기계에서는 이런 시간을 짧게 유지하세요. 모드 2가 켜져 있는 동안에는 그 기계의 모든
+프로세스가 ENOMEM을 받을 수 있습니다.
+
+그런 권한이 없다면(Binder, JupyterHub, 모든 컨테이너) 현재 모드만 실제로 실행하고, 나머지 칸은 예측이라고
+표시해서 보여 줍니다.
+"""),
+    code("""
+modes = lesson.modes_table()
+modes
+"""),
+    code("""
+lesson.explain_modes(modes);
+"""),
+    md("""
+Read the table by rows. The small request passes everywhere. The middle one tells mode 2 apart: it is
+more than half the RAM (plus swap), so strict accounting refuses it while modes 0 and 1 grant it. 1 TiB
+tells mode 1 apart: mode 0 refuses it for being larger than RAM + swap, mode 1 grants it anyway. In no
+mode did any of this cost RAM.
+""", """
+표는 행 단위로 읽으세요. 작은 요청은 모든 모드에서 통과합니다. 가운데 요청은 모드 2를 가려냅니다. RAM의
+절반(+ 스왑)보다 크므로 엄격한 계산은 거절하지만, 모드 0과 1은 허락합니다. 1 TiB는 모드 1을 가려냅니다.
+모드 0은 RAM + 스왑보다 크다는 이유로 거절하지만, 모드 1은 그래도 허락합니다. 어느 모드에서도 이 실험에
+RAM은 들지 않았습니다.
+"""),
+    # ------------------------------------------------------------------ RLIMIT_AS
+    md("""
+## Cap one process without root: RLIMIT_AS
+
+An ordinary user cannot touch `vm.overcommit_memory`, but can limit a single process (and its
+children): `ulimit -v` in a shell, `setrlimit(RLIMIT_AS)` in a program, or `prlimit` from outside. The
+limit caps VIRT, the process's address space. The next cell starts `malloc_test` (no memset) under a
+32 MiB limit and lets it run until `malloc()` fails, then reserves 256 MiB with `big_alloc` with and
+without a 128 MiB limit.
+""", """
+## root 없이 프로세스 하나 제한하기: RLIMIT_AS
+
+일반 사용자는 `vm.overcommit_memory`를 건드릴 수 없지만, 프로세스 하나(와 그 자식들)는 제한할 수
+있습니다. 셸에서는 `ulimit -v`, 프로그램에서는 `setrlimit(RLIMIT_AS)`, 바깥에서는 `prlimit`을 씁니다. 이
+제한은 프로세스의 주소 공간인 VIRT에 상한을 겁니다. 다음 셀은 `malloc_test`(memset 없이)를 32 MiB 제한으로
+시작해 `malloc()`이 실패할 때까지 돌리고, 이어서 `big_alloc`으로 256 MiB를 128 MiB 제한이 있을 때와 없을 때
+각각 예약해 봅니다.
+"""),
+    code("""
+q = quiz.ask("2.3-rlimit")
+"""),
+    code("""
+rl = lesson.rlimit_demo()
+rl.show()
+"""),
+    code("""
+q.check(rl);
+"""),
+    md("""
+Here, finally, `malloc()` returns NULL: the limit is checked when the mapping is made, so the program
+gets ENOMEM as an ordinary error and carries on. The number of good steps follows from the arithmetic:
+whatever VIRT the program started with, plus 1028 KiB per step, must stay under the limit.
+
+RLIMIT_AS is a blunt tool, though, because it counts address space, not memory used. A program that
+reserves large regions it may never touch (glibc's 64 MiB arena per thread, thread stacks, the heaps of
+Java or Go runtimes) hits the limit long before it uses that much RAM. Memory cgroups, next, limit what
+a group of processes actually uses.
+""", """
+여기서 드디어 `malloc()`이 NULL을 돌려줍니다. 이 제한은 매핑을 만들 때 검사하므로, 프로그램은 ENOMEM을
+평범한 오류로 받고 계속 실행됩니다. 성공한 단계 수는 계산으로 나옵니다. 프로그램이 처음 가진 VIRT에
+단계마다 1028 KiB를 더한 값이 제한 아래에 있어야 합니다.
+
+다만 RLIMIT_AS는 쓰는 메모리가 아니라 주소 공간을 세기 때문에 무딘 도구입니다. 건드리지 않을 수도 있는 큰
+영역을 예약하는 프로그램(스레드마다 64 MiB씩인 glibc 아레나, 스레드 스택, 자바나 Go 런타임의 힙)은 그만한
+RAM을 쓰기 훨씬 전에 제한에 걸립니다. 다음에 볼 메모리 cgroup은 프로세스 무리가 실제로 쓰는 양을 제한합니다.
+"""),
+    # ------------------------------------------------------------------ OOM
+    md("""
+## Run out of memory for real: the OOM killer in a cage
+
+In modes 0 and 1 the kernel promises far more than it has. When processes finally write more than RAM
+and swap can hold, there is no `malloc()` left to fail: the program is in the middle of an ordinary
+write instruction, the page fault of the previous section, and the kernel cannot find a page. Once it
+can reclaim nothing more, the **OOM killer** picks a victim (mostly by how much memory it holds,
+adjusted by `oom_score_adj`) and sends it SIGKILL, which cannot be caught.
+
+Doing this to the whole machine would hurt everybody on it, so the experiment builds a cage: a memory
+cgroup with a 64 MiB limit. `malloc_test` starts paused (`--wait-go`), is moved into the cgroup, and is
+then told to go with memset on. The cgroup's limit acts like a tiny machine, and its OOM killer only
+looks inside it. Afterwards the cgroup is removed. This needs root (or a delegated cgroup); elsewhere
+the cell explains instead.
+""", """
+## 메모리를 정말로 바닥내기: 울타리 안의 OOM 킬러
+
+모드 0과 1에서 커널은 가진 것보다 훨씬 많이 약속합니다. 프로세스들이 마침내 RAM과 스왑이 담을 수 있는
+것보다 많이 쓰면, 실패할 `malloc()`은 더 이상 없습니다. 프로그램은 평범한 쓰기 명령(앞 절의 페이지 폴트)을
+실행하는 중이고, 커널은 페이지를 찾지 못합니다. 더 회수할 것이 없으면 **OOM 킬러**가 희생자를 고르고
+(주로 쥐고 있는 메모리 양으로 고르며, `oom_score_adj`로 조정됩니다) 붙잡을 수 없는 신호인 SIGKILL을
+보냅니다.
+
+이것을 기계 전체에 하면 그 기계를 쓰는 모두가 피해를 보므로, 실험은 울타리를 하나 칩니다. 한도가 64 MiB인
+메모리 cgroup입니다. `malloc_test`는 멈춘 상태(`--wait-go`)로 시작해 cgroup으로 옮겨진 뒤, memset을 켠 채
+출발 신호를 받습니다. cgroup의 한도는 아주 작은 기계처럼 작동하고, 그 OOM 킬러는 cgroup 안만 봅니다.
+실험이 끝나면 cgroup을 지웁니다. root 권한(또는 위임받은 cgroup)이 필요하며, 그렇지 않은 곳에서는 셀이
+설명으로 대신합니다.
+"""),
+    code("""
+q = quiz.ask("2.3-oom")
+"""),
+    code("""
+oom = lesson.oom_demo()
+oom.show()
+"""),
+    code("""
+lesson.oom_chart(oom)
+"""),
+    code("""
+lesson.check_oom(q, oom);
+"""),
+    md("""
+Where the cage could be built, the table shows every `malloc()` succeeding and the end coming in the
+middle of a write. That is how most Linux programs die of memory exhaustion. `Popen` reports a negative return code (−9, killed by signal 9), a shell reports
+exit status 137 (128 + 9), and the kernel log says *Memory cgroup out of memory: Killed process …* (on
+a whole machine without a cgroup it says *Out of memory: Killed process …*). `top` shows nothing at
+all: the row simply disappears, which is why the sampler records how the process ended. The machine's
+MemAvailable hardly moves: the cage holds.
+""", """
+울타리를 칠 수 있었다면, 표에서 보듯 모든 `malloc()`이 성공했고 끝은 쓰기 도중에 찾아왔습니다. 리눅스
+프로그램 대부분이 메모리 부족으로 죽는 방식이 이렇습니다. `Popen`은 음수 반환 코드(−9, 시그널 9로 종료)를, 셸은 종료 상태 137(128 + 9)을 보여
+주고, 커널 로그에는 *Memory cgroup out of memory: Killed process …*가 남습니다(cgroup 없이 기계 전체에서
+일어났다면 *Out of memory: Killed process …*). `top`은 아무것도 보여 주지 않습니다. 그 줄이 그냥 사라질
+뿐이라서, 샘플러가 프로세스가 어떻게 끝났는지를 따로 기록합니다. 기계의 MemAvailable은 거의 움직이지
+않습니다. 울타리가 제 역할을 하는 것입니다.
+"""),
+    # ------------------------------------------------------------------ summary
+    md("""
+## Summary
+
+- **VIRT** counts address space a process has reserved; **RES** counts the pages that are in RAM now.
+  `malloc()` grows the first; only **writes** grow the second.
+- glibc serves requests of 128 KiB or more with their own `mmap()`: 1 MiB + a 16-byte header, rounded up
+  to whole pages, is 1028 KiB with 4 KiB pages. Writing the header makes one page resident.
+- **Demand paging**: the first write to each page is a minor **page fault**; the kernel finds a zeroed
+  page, maps it, and the CPU retries the write. 1 MiB of `memset` costs 256 faults with 4 KiB pages.
+- Reading never-written anonymous memory maps the shared **zero page**: faults, but no RES.
+- **Committed_AS** counts the kernel's promises at `malloc()` time, in every mode. **CommitLimit** caps
+  it only in mode 2.
+- Mode 0 (kernel 5.2+) refuses only a single request larger than RAM + swap; mode 1 never refuses;
+  mode 2 refuses once Committed_AS would pass CommitLimit. The book's mode-0 heuristic is history.
+- Without root, **RLIMIT_AS** (`ulimit -v`) makes `malloc()` fail for one process, by address space.
+- When overcommitted memory is finally written and none is left, the **OOM killer** sends SIGKILL
+  (exit status 137): on Linux, running out of memory rarely looks like `malloc()` returning NULL.
+""", """
+## 정리
+
+- **VIRT**는 프로세스가 예약한 주소 공간을, **RES**는 지금 RAM에 있는 페이지를 셉니다. `malloc()`은
+  앞의 것을 늘리고, 뒤의 것은 **쓰기**만 늘립니다.
+- glibc는 128 KiB 이상의 요청을 따로 `mmap()`해서 처리합니다. 1 MiB + 16바이트 헤더를 페이지 단위로 올리면
+  4 KiB 페이지에서 1028 KiB입니다. 헤더를 쓰면서 페이지 하나가 상주 메모리가 됩니다.
+- **요구 페이징**: 페이지마다 첫 쓰기는 마이너 **페이지 폴트**입니다. 커널이 0으로 채운 페이지를 찾아
+  매핑하면 CPU가 쓰기를 다시 시도합니다. 4 KiB 페이지에서 1 MiB를 `memset`하면 폴트가 256번 납니다.
+- 한 번도 쓰지 않은 익명 메모리를 읽으면 공유 **제로 페이지**가 매핑됩니다. 폴트는 나지만 RES는 늘지
+  않습니다.
+- **Committed_AS**는 어느 모드에서나 `malloc()` 시점에 커널의 약속을 셉니다. **CommitLimit**은 모드 2에서만
+  그 상한이 됩니다.
+- 모드 0(커널 5.2 이후)은 RAM + 스왑보다 큰 요청 하나만 거절하고, 모드 1은 절대 거절하지 않으며, 모드 2는
+  Committed_AS가 CommitLimit을 넘게 되면 거절합니다. 책의 모드 0 휴리스틱은 지난 이야기입니다.
+- root가 없어도 **RLIMIT_AS**(`ulimit -v`)로 프로세스 하나의 `malloc()`을 주소 공간 기준으로 실패시킬 수
+  있습니다.
+- 약속만 받은 메모리를 마침내 쓰는데 남은 메모리가 없으면 **OOM 킬러**가 SIGKILL을 보냅니다(종료 상태 137).
+  리눅스에서 메모리 부족은 좀처럼 `malloc()`의 NULL로 나타나지 않습니다.
+"""),
+    # ------------------------------------------------------------------ exercises
+    md("""
+## On your own
+
+1. **Bigger steps.** Run the panel with `step_mib=64` (and memset off). Before you look: how much VIRT,
+   RES and how many minor faults per step?
+   <details><summary>Solution</summary>
+
+   ```python
+   p = memory_panel(step_mib=64, interval_ms=500, max_mib=256, key="ex1")
+   p.start(); lesson.run_steps(p, 3); p.stop()
+   lesson.step_view(p.step_table())
+   ```
+   VIRT grows by 64 MiB + 4 KiB per step (64 MiB + 16 bytes, rounded up to a page), RES by 4 KiB and one
+   minor fault: the header is still the only thing written.
+   </details>
+
+2. **Half a memset.** `panel.set_touch(50)` writes the first half of each block. Predict RES and minor
+   faults per step, then measure.
+   <details><summary>Solution</summary>
+
+   ```python
+   p = memory_panel(interval_ms=300, max_mib=64, key="ex2")
+   p.start(); p.set_touch(50); lesson.run_steps(p, 5); p.stop()
+   lesson.step_view(p.step_table())
+   ```
+   With 4 KiB pages: 128 pages of data plus the header page, so RES grows by about 516 KiB and there are
+   129 minor faults per step.
+   </details>
+
+3. **Mode 2 on paper.** On this machine, what `overcommit_ratio` would mode 2 need for a single 16 GiB
+   `malloc()` to pass right now?
+   <details><summary>Solution</summary>
+
+   ```python
+   from kernel_helpers import overcommit
+   next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
+   ```
+   The answer depends on the machine's RAM, swap and current Committed_AS; the ratio may be more than 100
+   on a machine with less than 16 GiB of RAM. The what-if widget shows the same with its sliders.
+   </details>
+
+4. **`ulimit -v` in a shell.** In a terminal, run
+   `bash -c 'ulimit -v 65536; python3 -c "b = bytearray(100 * 2**20)"'`. What happens, and why is the
+   number 65536?
+   <details><summary>Solution</summary>
+
+   Python raises `MemoryError`: `ulimit -v` takes KiB, so 65536 is 64 MiB of address space, and the
+   interpreter plus a 100 MiB buffer does not fit. The process is not killed; `malloc()` returned NULL
+   and Python turned that into an exception.
+   </details>
+
+5. **Why is the Jupyter kernel's VIRT so large?** Compare VIRT and RES of this notebook's own process.
+   <details><summary>Solution</summary>
+
+   ```python
+   import os
+   from kernel_helpers import metrics
+   s = metrics.process_sample(os.getpid())
+   print(s.threads, "threads, VIRT", s.virt >> 20, "MiB, RES", s.res >> 20, "MiB")
+   ```
+   Each extra thread that calls `malloc()` gets a glibc arena reserving 64 MiB of address space (mostly
+   `PROT_NONE`, which Committed_AS does not count), and each thread has a stack of up to 8 MiB. VIRT
+   adds up reservations, not use. `MALLOC_ARENA_MAX=1` in the environment removes the extra arenas.
+   </details>
+""", """
+## 스스로 해 보기
+
+1. **더 큰 단계.** `step_mib=64`로(memset은 끈 채로) 패널을 돌려 보세요. 보기 전에 먼저 예상해 보세요.
+   단계마다 VIRT와 RES는 얼마나 늘고, 마이너 폴트는 몇 번 날까요?
+   <details><summary>풀이</summary>
+
+   ```python
+   p = memory_panel(step_mib=64, interval_ms=500, max_mib=256, key="ex1")
+   p.start(); lesson.run_steps(p, 3); p.stop()
+   lesson.step_view(p.step_table())
+   ```
+   VIRT는 단계마다 64 MiB + 4 KiB(64 MiB + 16바이트를 페이지 단위로 올림), RES는 4 KiB 늘고 마이너 폴트는 한
+   번입니다. 여전히 쓴 것은 헤더뿐입니다.
+   </details>
+
+2. **절반만 memset.** `panel.set_touch(50)`은 블록마다 앞쪽 절반만 씁니다. 단계마다 RES와 마이너 폴트를
+   예상한 다음 재 보세요.
+   <details><summary>풀이</summary>
+
+   ```python
+   p = memory_panel(interval_ms=300, max_mib=64, key="ex2")
+   p.start(); p.set_touch(50); lesson.run_steps(p, 5); p.stop()
+   lesson.step_view(p.step_table())
+   ```
+   4 KiB 페이지라면 데이터 128페이지와 헤더 페이지 하나이므로, 단계마다 RES는 약 516 KiB 늘고 마이너 폴트는
+   129번입니다.
+   </details>
+
+3. **종이 위의 모드 2.** 이 기계에서 지금 16 GiB짜리 `malloc()` 하나가 모드 2를 통과하려면
+   `overcommit_ratio`가 얼마여야 할까요?
+   <details><summary>풀이</summary>
+
+   ```python
+   from kernel_helpers import overcommit
+   next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
+   ```
+   답은 기계의 RAM, 스왑, 지금의 Committed_AS에 따라 다릅니다. RAM이 16 GiB보다 작은 기계라면 ratio가 100을
+   넘어야 합니다. what-if 위젯의 슬라이더로도 같은 것을 볼 수 있습니다.
+   </details>
+
+4. **셸에서 `ulimit -v`.** 터미널에서
+   `bash -c 'ulimit -v 65536; python3 -c "b = bytearray(100 * 2**20)"'`를 실행해 보세요. 무슨 일이
+   일어나고, 왜 숫자가 65536일까요?
+   <details><summary>풀이</summary>
+
+   파이썬이 `MemoryError`를 냅니다. `ulimit -v`의 단위는 KiB라서 65536은 주소 공간 64 MiB이고, 인터프리터와
+   100 MiB 버퍼가 그 안에 들어가지 않습니다. 프로세스가 강제 종료되지는 않습니다. `malloc()`이 NULL을
+   돌려주었고 파이썬이 그것을 예외로 바꾼 것입니다.
+   </details>
+
+5. **주피터 커널의 VIRT는 왜 이렇게 클까요?** 이 노트북 프로세스 자신의 VIRT와 RES를 비교해 보세요.
+   <details><summary>풀이</summary>
+
+   ```python
+   import os
+   from kernel_helpers import metrics
+   s = metrics.process_sample(os.getpid())
+   print(s.threads, "threads, VIRT", s.virt >> 20, "MiB, RES", s.res >> 20, "MiB")
+   ```
+   `malloc()`을 부르는 스레드가 늘 때마다 glibc 아레나가 주소 공간 64 MiB를 예약하고(대부분 `PROT_NONE`이며,
+   이 부분은 Committed_AS가 세지 않습니다), 스레드마다 최대 8 MiB의 스택이 있습니다. VIRT는 사용량이 아니라 예약을
+   더한 값입니다. 환경 변수 `MALLOC_ARENA_MAX=1`을 주면 추가 아레나가 사라집니다.
+   </details>
+"""),
+    # ------------------------------------------------------------------ further reading
+    md("""
+## Further reading
+
+- `man 3 malloc`, `man 3 mallopt` (`M_MMAP_THRESHOLD` and how it adjusts), `man 2 mmap`
+  (`MAP_NORESERVE`), `man 2 setrlimit` (`RLIMIT_AS`), `man 1 prlimit`.
+- `man 5 proc`: `/proc/meminfo` (Committed_AS, CommitLimit), `/proc/PID/statm`, `/proc/PID/stat`
+  (minflt, majflt), `/proc/sys/vm/overcommit_memory`.
+- Kernel documentation: `Documentation/mm/overcommit-accounting.rst`,
+  `Documentation/admin-guide/sysctl/vm.rst` (overcommit_memory, overcommit_ratio, overcommit_kbytes,
+  admin_reserve_kbytes, user_reserve_kbytes), `Documentation/admin-guide/cgroup-v1/memory.rst` and
+  `Documentation/admin-guide/cgroup-v2.rst` (memory.max, memory.events), also at
+  <https://docs.kernel.org/>.
+- Kernel source: `mm/util.c` (`__vm_enough_memory`, `vm_commit_limit`), `mm/memory.c`
+  (`do_anonymous_page`, the zero page), `mm/oom_kill.c`.
+- `man 1 top` (procps-ng): the VIRT, RES, SHR, nMin and nMaj fields.
+- The [glossary](glossary.ipynb) names every term of this chapter in English and Korean.
+- Next: back to the [start page](00-start-here.ipynb), or [2.2 VIRT, RES and SHR](2.2-virt-res-shr.ipynb)
+  for what SHR, USS and PSS add to this picture.
+""", """
+## 더 읽을거리
+
+- `man 3 malloc`, `man 3 mallopt`(`M_MMAP_THRESHOLD`와 그 값이 바뀌는 방식), `man 2 mmap`(`MAP_NORESERVE`),
+  `man 2 setrlimit`(`RLIMIT_AS`), `man 1 prlimit`.
+- `man 5 proc`: `/proc/meminfo`(Committed_AS, CommitLimit), `/proc/PID/statm`, `/proc/PID/stat`(minflt,
+  majflt), `/proc/sys/vm/overcommit_memory`.
+- 커널 문서: `Documentation/mm/overcommit-accounting.rst`, `Documentation/admin-guide/sysctl/vm.rst`
+  (overcommit_memory, overcommit_ratio, overcommit_kbytes, admin_reserve_kbytes, user_reserve_kbytes),
+  `Documentation/admin-guide/cgroup-v1/memory.rst`와 `Documentation/admin-guide/cgroup-v2.rst`(memory.max,
+  memory.events). <https://docs.kernel.org/>에서도 볼 수 있습니다.
+- 커널 소스: `mm/util.c`(`__vm_enough_memory`, `vm_commit_limit`), `mm/memory.c`(`do_anonymous_page`, 제로
+  페이지), `mm/oom_kill.c`.
+- `man 1 top`(procps-ng): VIRT, RES, SHR, nMin, nMaj 필드.
+- [용어집](glossary.ipynb)에 이 장의 모든 용어가 영어와 한국어로 정리되어 있습니다.
+- 다음: [시작 페이지](00-start-here.ipynb)로 돌아가거나, SHR, USS, PSS가 이 그림에 무엇을 더하는지 보려면
+  [2.2 VIRT, RES, SHR](2.2-virt-res-shr.ipynb)로 가세요.
+"""),
+]
+
+write_pair("2.3-memory-commit", cells)
