@@ -146,18 +146,27 @@ def budget(cap: int | None = None) -> Budget:
         parts["half of the cgroup headroom"] = int(max(0, limit - (usage or 0)) * LIMIT_FRACTION)
     env_limit = os.environ.get("MEM_LIMIT")
     if env_limit and env_limit.isdigit() and int(env_limit) > 0:
-        # JupyterHub spawners export the user's limit in bytes; the lab itself lives in it too.
-        own = _own_rss()
-        parts["half of MEM_LIMIT headroom"] = int(max(0, int(env_limit) - own) * LIMIT_FRACTION)
+        # JupyterHub spawners export the user's limit in bytes.
+        # The limit covers the whole user: the lab server and every open kernel, not just this one.
+        used = _user_rss()
+        parts["half of MEM_LIMIT headroom"] = int(max(0, int(env_limit) - used) * LIMIT_FRACTION)
     reason, value = min(parts.items(), key=lambda kv: kv[1])
     return Budget(bytes=value, reason=f"limited by the {reason}", parts=parts)
 
 
-def _own_rss() -> int:
-    try:
-        return procfs.statm(os.getpid())[1]
-    except (OSError, LookupError):
-        return 0
+def _user_rss() -> int:
+    """RSS of every process of this user (the lab server, all kernels, running demos)."""
+    import psutil
+
+    me = os.geteuid()
+    total = 0
+    for p in psutil.process_iter(["uids", "memory_info"]):
+        try:
+            if p.info["uids"] is not None and p.info["uids"].effective == me and p.info["memory_info"]:
+                total += p.info["memory_info"].rss
+        except psutil.Error:
+            continue
+    return total
 
 
 def check_request(nbytes: int, what: str = "this demo", cap: int | None = None) -> Budget:
