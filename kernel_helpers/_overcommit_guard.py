@@ -59,8 +59,9 @@ class Watched:
         if self._dead:
             return False
         if self.pidfd is not None:
-            readable, _, _ = select.select([self.pidfd], [], [], 0)
-            self._dead = bool(readable)  # a pidfd polls readable once the process exited
+            poller = select.poll()  # not select(): fds above 1024 are fine with poll
+            poller.register(self.pidfd, select.POLLIN)
+            self._dead = bool(poller.poll(0))  # a pidfd polls readable once the process exited
         else:
             self._dead = _starttime(self.pid) != self.starttime
         return not self._dead

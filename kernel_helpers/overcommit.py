@@ -604,7 +604,9 @@ def _start_guard(original: Settings, max_seconds: float, timeout: float = 15.0) 
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True, env=env, cwd="/")
     assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    poller = select.poll()  # not select(): a kernel may hold more than 1024 files open (top.py keeps /proc files)
+    poller.register(proc.stdout, select.POLLIN)
+    ready = poller.poll(timeout * 1000)
     line = proc.stdout.readline().decode(errors="replace") if ready else ""
     if not line.startswith("armed"):
         proc.kill()

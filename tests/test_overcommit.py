@@ -779,3 +779,27 @@ def test_rlimit_as_makes_malloc_fail_with_enomem_without_privilege(built):
     cap = oc.rlimit_as_preexec(64 * MiB)
     assert _alloc(16 * MiB, "malloc", as_nobody=nobody, preexec_fn=cap) == (True, None)
     assert _alloc(128 * MiB, "malloc", as_nobody=nobody, preexec_fn=cap) == (False, "ENOMEM")
+
+
+def test_temporarily_works_in_a_kernel_holding_more_than_1024_files():
+    # top.py keeps /proc files open between snapshots; select() would fail past fd 1024
+    _need_root()
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip(f"the hard open-file limit ({hard}) is too low to hold 1300 files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    files = []
+    try:
+        while len(files) < 1100:
+            files.append(open("/dev/null"))  # noqa: SIM115
+        assert files[-1].fileno() > 1024
+        original = oc.settings()
+        with oc.temporarily(1):
+            assert oc.settings().mode == 1
+        assert oc.settings() == original
+    finally:
+        for f in files:
+            f.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -184,6 +184,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "title_touch_off": ("memset off", "memset 끔"),
     "title_finished": ("malloc_test {pid} ended: {how}, after {n} steps",
                        "malloc_test {pid} 끝: {how}, {n}단계"),
+    "how_killed": ("killed by {sig}", "{sig}로 강제 종료"),
+    "how_exited": ("exited with status {code}", "종료 코드 {code}"),
     # overcommit
     "oc_current": ("vm.overcommit_memory is {mode} on this machine ({name}).",
                    "이 기계의 vm.overcommit_memory는 {mode}입니다 ({name})."),
@@ -433,7 +435,8 @@ class MallocExperiment:
         self.state = "ready"  # ready -> running <-> paused -> finished
         self.closed = False
         self.final: str | None = None
-        self.exit: str | None = None  # Program.exit_description() once it ended
+        self.exit: str | None = None  # Program.exit_description() once it ended (English)
+        self.exit_text: str | None = None  # the same in the panel's language
         self.markers: list[Marker] = []
         self.narration: list[str] = [_t("ready", self.lang)]
         self.events: list[dict] = []  # what the pump has handled, in order
@@ -517,16 +520,21 @@ class MallocExperiment:
             prog.preexec_fn = overcommit.rlimit_as_preexec(self.rlimit_as_mib * MiB)
         with self._cond:
             self.markers, self.events, self._steps = [], [], []
-            self.final = self.exit = None
+            self.final = self.exit = self.exit_text = None
             self._fail_streak = 0
             self._stopping = False
         prog.start(timeout=timeout)
-        self.program = prog
-        self._baseline = self._last = _measure(prog.pid)  # type: ignore[arg-type]
         step = self.step_mib * MiB
-        self.overcommit_status = self.overcommit.status(step, self.max_mib * MiB, apply=True)
-        self.sampler = Sampler(prog, hz=self.hz, maxlen=self.window, system=True,
-                               on_sample=lambda rows: self._notify())
+        try:  # the program waits for 'go': nothing it does is missed while the rest is set up
+            self._baseline = self._last = _measure(prog.pid)  # type: ignore[arg-type]
+            self.overcommit_status = self.overcommit.status(step, self.max_mib * MiB, apply=True)
+            sampler = Sampler(prog, hz=self.hz, maxlen=self.window, system=True,
+                              on_sample=lambda rows: self._notify())
+        except BaseException:
+            prog.stop()
+            self.overcommit.release()
+            raise
+        self.program, self.sampler = prog, sampler
         self.sampler.start()
         with self._cond:
             self.state = "running"
@@ -775,6 +783,13 @@ class MallocExperiment:
         kw = {"n": n, "virt": fmt_bytes(last.get("virt", 0)), "res": fmt_bytes(last.get("res", 0))}
         t = time.monotonic()
         y = last.get("virt")
+        if rc is not None and rc < 0:
+            try:
+                how = _t("how_killed", lang, sig=signal.Signals(-rc).name)
+            except ValueError:
+                how = _t("how_killed", lang, sig=f"signal {-rc}")
+        else:
+            how = _t("how_exited", lang, code=rc)
         if self._stopping:
             text = _t("stopped", lang, **kw)
             self._add_marker(t, "stopped", _mark("stopped", lang), y)
@@ -792,6 +807,7 @@ class MallocExperiment:
             self._add_marker(t, "exited", _mark("exited", lang, code=rc), y)
         with self._cond:
             self.exit = desc
+            self.exit_text = how
             self.final = text
             self.state = "finished"
             self.narration.append(text)
@@ -870,7 +886,7 @@ class MallocExperiment:
         pid = self.program.pid if self.program else None
         lang = self.lang
         if self.state == "finished":
-            return _t("title_finished", lang, pid=pid, how=self.exit, n=len(self._steps))
+            return _t("title_finished", lang, pid=pid, how=self.exit_text or self.exit, n=len(self._steps))
         if self.state in ("running", "paused"):
             touch = _t("title_touch_off", lang) if not self.touch else f"memset {self.touch_pct}%"
             state = _t("state_" + self.state, lang)
@@ -1115,10 +1131,10 @@ class WhatIfModel:
 _SHARED: dict[str, tuple[str, str]] = {
     "sums": ("Summing RES over the {k} processes gives {res}, but the {mib} shared region exists once in RAM: "
              "summing PSS gives {pss}, and USS (memory each would free on exit) sums to only {uss}. "
-             "MemTotal - MemAvailable grew by {used} since the start.",
+             "MemTotal - MemAvailable changed by {used} since the start (every process on the machine counts there).",
              "{k}개 프로세스의 RES를 더하면 {res}이지만, 공유 영역 {mib}는 RAM에 한 번만 있습니다: PSS를 더하면 "
              "{pss}이고, USS(각자 끝날 때 돌려받는 양)의 합은 {uss}뿐입니다. 시작 이후 MemTotal - MemAvailable은 "
-             "{used} 늘었습니다."),
+             "{used} 변했습니다 (이 기계의 모든 프로세스가 반영됩니다)."),
     "not_started": ("Press Start (or call view.start()) to run shared_mem.",
                     "Start를 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
     "stopped": ("shared_mem stopped ({desc}).", "shared_mem 중지 ({desc})."),
@@ -1195,7 +1211,7 @@ class SharedExperiment:
     def explain(self, sums: dict[str, int] | None = None) -> str:
         s = self.sums() if sums is None else sums
         return _w_sh("sums", self.lang, k=s["processes"], res=fmt_bytes(s["res"]), pss=fmt_bytes(s["pss"]),
-                     uss=fmt_bytes(s["uss"]), used=fmt_bytes(s["mem_used_delta"]), mib=fmt_bytes(self.mib * MiB))
+                     uss=fmt_bytes(s["uss"]), used=_signed(s["mem_used_delta"]), mib=fmt_bytes(self.mib * MiB))
 
     def stop(self) -> str | None:
         prog, self.program = self.program, None
@@ -1208,6 +1224,10 @@ class SharedExperiment:
     def close(self) -> None:
         self.stop()
         self.closed = True
+
+
+def _signed(n: int) -> str:
+    return ("-" if n < 0 else "+") + fmt_bytes(abs(n))
 
 
 def _w_sh(key: str, lang: str, **kw: object) -> str:

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..safety import MiB
-from ._common import DisplayMixin, column_help, esc
+from ._common import DisplayMixin, column_help, esc, locked_figure_widget
 from .models import SharedExperiment, registry
 
 KIND = "shared_view"
@@ -46,6 +46,7 @@ class SharedView(DisplayMixin):
         self.key = key
         self.closed = False
         registry.replace(KIND, key, self)
+        self._lock = threading.RLock()
         t0 = time.perf_counter()
         self.figure = self._make_figure(height)
         self.figure_seconds = time.perf_counter() - t0
@@ -70,7 +71,6 @@ class SharedView(DisplayMixin):
             self.text_html, self.figure, self.table_html,
         ])
         self.widget.add_class("toplab-shared")
-        self._lock = threading.Lock()
         self._buttons()
 
     def _make_figure(self, height: int) -> go.FigureWidget:
@@ -88,7 +88,7 @@ class SharedView(DisplayMixin):
                           margin={"l": 50, "r": 20, "t": 40, "b": 40},
                           legend={"orientation": "h", "y": -0.15})
         fig.update_yaxes(title_text="MiB", rangemode="tozero")
-        return go.FigureWidget(fig)
+        return locked_figure_widget(fig, self._lock)  # the bars travel with the widget's first message
 
     def _safely(self, fn) -> None:
         try:
@@ -134,6 +134,10 @@ class SharedView(DisplayMixin):
         return self.model.sums()
 
     def _draw(self, table: pd.DataFrame, sums: dict[str, int]) -> None:
+        with self._lock:
+            self._draw_locked(table, sums)
+
+    def _draw_locked(self, table: pd.DataFrame, sums: dict[str, int]) -> None:
         roles = [f"{r} ({p})" for r, p in zip(table["role"], table["pid"], strict=True)]
         with self.figure.batch_update():
             for i, (_name, key, _c) in enumerate(_METRICS):
