@@ -15,7 +15,7 @@ endif
 CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
 
-.PHONY: help lab test build venv clean lint
+.PHONY: help lab test build venv clean lint bench record
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,12 @@ test: venv build ## build everything, then run the whole test suite
 
 lint: venv ## ruff over the package and tests
 	$(VENV)/bin/ruff check kernel_helpers tests
+
+bench: venv build ## measure the lab next to top: table + bench/results/*.json (BENCH_ARGS=--quick)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+record: venv build ## record the traces shown where there is no /proc (kernel_helpers/data/*.json)
+	$(PY) -m kernel_helpers.recordings record
 
 clean: ## remove built programs, caches and the venv
 	rm -rf c_programs/bin $(VENV) .pytest_cache build *.egg-info

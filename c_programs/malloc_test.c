@@ -8,11 +8,12 @@
  * Output protocol (stdout, one event per line, sizes in bytes):
  *   ready pid=<pid> step=<bytes> interval_ms=<n> touch=<none|all|pct> max=<bytes>
  *   go
- *   step n=<n> requested=<bytes> touched=<bytes> ok=1
- *   step n=<n> requested=<bytes> touched=<bytes> ok=0 errno=<ENAME>
+ *   step n=<n> requested=<bytes> touched=<bytes> ok=1 ns=<ns> minflt=<n>
+ *   step n=<n> requested=<bytes> touched=<bytes> ok=0 errno=<ENAME> ns=0 minflt=<n>
  *   cap requested=<bytes> max=<bytes>
  *   done steps=<n> requested=<bytes> touched=<bytes>
  *   touch mode=<none|all|pct>
+ *   rewrite bytes=<bytes> ns=<ns> minflt=<n>
  *   paused / resumed
  *   error msg=<word>
  *   exit reason=stop|eof|signal [sig=SIGTERM]
@@ -20,6 +21,8 @@
  */
 #define PROG "malloc_test"
 #include "common.h"
+
+#include <sys/resource.h>
 
 static void usage(FILE *f, int full)
 {
@@ -34,7 +37,7 @@ static void usage(FILE *f, int full)
             "  --max-mib N      cap on total requested MiB, 1..1048576 (default 1024)\n"
             "  --max-steps N    stop allocating after N steps, 1..2^63 (default unlimited)\n"
             "  --wait-go        wait for a 'go' line on stdin before the first step\n"
-            "stdin: touch on|off|PERCENT, pause, resume, go, stop (one per line)\n");
+            "stdin: touch on|off|PERCENT, rewrite, pause, resume, go, stop (one per line)\n");
 }
 
 
@@ -55,7 +58,43 @@ static int g_go_now = 0;
 static uint64_t g_n;         /* step counter, 64-bit */
 static uint64_t g_requested; /* bytes successfully malloc'd */
 static uint64_t g_touched;   /* bytes written */
-static void *g_head;         /* every block, linked through its first word */
+static void *g_head;         /* every block; its first two words: next block, bytes touched */
+static unsigned char g_fill = 0x5a; /* rewrite changes it, so every pass really writes */
+
+/* Minor faults of this process so far (getrusage: a cheap system call). */
+static uint64_t minflt_now(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)ru.ru_minflt;
+}
+
+/* Write again every byte that the steps have touched (their RES is already there):
+ * the cost of writing resident memory, next to a step's first touch. */
+static void rewrite_all(void)
+{
+    uint64_t bytes = 0;
+    uint64_t f0 = minflt_now();
+    int64_t t0 = mono_ns();
+    g_fill ^= 0xff;
+    for (unsigned char *p = g_head; p;) {
+        void *next;
+        uint64_t t;
+        memcpy(&next, p, sizeof next);
+        memcpy(&t, p + sizeof next, sizeof t);
+        if (t > 0) {
+            memset(p, g_fill, t);
+            memcpy(p, &next, sizeof next); /* put the links back */
+            memcpy(p + sizeof next, &t, sizeof t);
+            bytes += t;
+        }
+        p = next;
+    }
+    int64_t ns = mono_ns() - t0;
+    printf("rewrite bytes=%" PRIu64 " ns=%" PRId64 " minflt=%" PRIu64 "\n", bytes, ns,
+           minflt_now() - f0);
+}
 
 static int parse_touch(const char *s, int *pct)
 {
@@ -110,6 +149,8 @@ static void handle_line(char *line)
     }
     if (strcmp(cmd, "stop") == 0) {
         g_quit = 1;
+    } else if (strcmp(cmd, "rewrite") == 0) {
+        rewrite_all();
     } else if (strcmp(cmd, "pause") == 0) {
         g_paused = 1;
         printf("paused\n");
@@ -132,30 +173,37 @@ static void handle_line(char *line)
 static void do_step(void)
 {
     g_n++;
+    uint64_t f0 = minflt_now();
     errno = 0;
     char *p = malloc(g_step);
     if (!p) {
         int e = errno ? errno : ENOMEM;
-        printf("step n=%" PRIu64 " requested=%" PRIu64 " touched=%" PRIu64 " ok=0 errno=%s\n",
-               g_n, g_requested, g_touched, errname(e));
+        printf("step n=%" PRIu64 " requested=%" PRIu64 " touched=%" PRIu64
+               " ok=0 errno=%s ns=0 minflt=%" PRIu64 "\n",
+               g_n, g_requested, g_touched, errname(e), minflt_now() - f0);
         return;
     }
     uint64_t t = 0;
+    int64_t ns = 0;
     if (g_touch_pct > 0) {
         t = (g_step * (uint64_t)g_touch_pct + 99) / 100;
         t = (t + g_page - 1) / g_page * g_page;
         if (t > g_step)
             t = g_step;
-        memset(p, 0x5a, t); /* non-zero: no malloc+memset(0) -> calloc folding */
+        int64_t t0 = mono_ns();
+        memset(p, g_fill, t); /* non-zero: no malloc+memset(0) -> calloc folding */
+        ns = mono_ns() - t0;
     }
-    /* Keep the block: link it through its first word (already resident: the
-     * chunk header glibc wrote is on the same page). */
+    /* Keep the block: its first two words link it and say how much of it was
+     * written (already resident: the chunk header glibc wrote is on the same page). */
     memcpy(p, &g_head, sizeof g_head);
+    memcpy(p + sizeof g_head, &t, sizeof t);
     g_head = p;
     g_requested += g_step;
     g_touched += t;
-    printf("step n=%" PRIu64 " requested=%" PRIu64 " touched=%" PRIu64 " ok=1\n",
-           g_n, g_requested, g_touched);
+    printf("step n=%" PRIu64 " requested=%" PRIu64 " touched=%" PRIu64 " ok=1 ns=%" PRId64
+           " minflt=%" PRIu64 "\n",
+           g_n, g_requested, g_touched, ns, minflt_now() - f0);
 }
 
 int main(int argc, char **argv)

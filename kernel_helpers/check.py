@@ -114,13 +114,31 @@ def _budget() -> Check:
     return Check(pick("demo memory budget", "실험 메모리 예산"), True, str(b))
 
 
+def _works_here() -> Check:
+    """Without Linux: what the lab still offers (the recordings), and where to run the rest."""
+    name = pick("What works here", "여기서 되는 것")
+    try:
+        from .recordings import load
+
+        label = load("malloc_test").label()
+    except (OSError, ValueError, KeyError) as e:
+        return Check(name, False, pick(f"the recordings are missing ({e})", f"기록 파일이 없습니다 ({e})"),
+                     pick("Reinstall the package (`pip install -e .`), or on Linux run `make record`.",
+                          "패키지를 다시 설치하거나(`pip install -e .`), 리눅스에서 `make record`를 실행하세요."))
+    return Check(name, True, pick(
+        f"the chapters' text, the glossary, and recordings: widgets.memory_panel() and widgets.shared_view() "
+        f"show what malloc_test and shared_mem did on Linux ({label}). The live experiments need Linux.",
+        f"각 장의 본문, 용어집, 그리고 기록: widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 "
+        f"malloc_test와 shared_mem이 보인 결과를 보여 줍니다 ({label}). 실시간 실험에는 리눅스가 필요합니다."))
+
+
 def run_checks() -> list[Check]:
     """Every check, in the order the start page prints them; later ones only where Linux is."""
     checks = [_linux()]
     if procfs.IS_LINUX:
         checks += [_proc(), _programs(), _packages(), _top(), _overcommit(), _budget()]
     else:
-        checks.append(_packages())
+        checks += [_packages(), _works_here()]
     return checks
 
 

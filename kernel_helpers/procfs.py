@@ -3,7 +3,8 @@
 Every value leaves this module in bytes (sizes), clock ticks (times) or plain ints.
 The /proc root is the module constant ``PROC_ROOT`` (env ``TOPLAB_PROC_ROOT``), so tests
 can point it at a fake tree.  A process that vanishes or hides itself becomes one clear
-exception: :class:`ProcessGone` or :class:`AccessDenied`.
+exception: :class:`ProcessGone` or :class:`AccessDenied`; a machine without /proc (macOS,
+Windows) gives :class:`NotOnLinux`, which says what to do instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .i18n import pick
 
 PROC_ROOT: str = os.environ.get("TOPLAB_PROC_ROOT", "/proc")
 IS_LINUX: bool = sys.platform.startswith("linux")
@@ -42,6 +45,26 @@ class AccessDenied(PermissionError):
         )
 
 
+class NotOnLinux(FileNotFoundError):
+    """This machine has no /proc (macOS, Windows): what needs it cannot run here."""
+
+    def __init__(self, path: str = ""):
+        where = sys.platform if not IS_LINUX else f"nothing under {PROC_ROOT}"
+        path = path or PROC_ROOT
+        super().__init__(pick(
+            f"this needs Linux: it reads {path}, and this machine has no /proc ({where}). Open the lab on "
+            "Linux (a VM, WSL2 on Windows, a container, or the Binder link in the README). Here, "
+            "widgets.memory_panel() and widgets.shared_view() show recordings made on Linux.",
+            f"리눅스가 필요합니다: 이 작업은 {path} 파일을 읽어야 하는데 이 컴퓨터에는 /proc이 없습니다 ({where}). "
+            "리눅스(VM, Windows의 WSL2, 컨테이너, README의 Binder 링크)에서 실습을 여세요. 여기서는 "
+            "widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 기록한 결과를 보여 줍니다."))
+
+
+def have_proc() -> bool:
+    """True on Linux with a /proc to read (at ``PROC_ROOT``): where the live experiments can run."""
+    return IS_LINUX and os.path.exists(os.path.join(PROC_ROOT, "meminfo"))
+
+
 def set_proc_root(path: str) -> str:
     """Point every reader at another /proc tree (tests use fake ones); returns the old root."""
     global PROC_ROOT
@@ -58,6 +81,8 @@ def _read(path: str, pid: int | None = None) -> str:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read()
     except (FileNotFoundError, ProcessLookupError) as e:
+        if not have_proc():  # checked only when a read fails: macOS, Windows, or no procfs mounted
+            raise NotOnLinux(path) from None
         if pid is None:
             raise
         raise ProcessGone(pid) from e
@@ -95,7 +120,11 @@ def _kv_kib(text: str) -> dict[str, int]:
 
 def pids() -> list[int]:
     """Every PID in /proc, sorted (kernel threads included, threads not)."""
-    return sorted(int(n) for n in os.listdir(PROC_ROOT) if n.isdigit())
+    try:
+        names = os.listdir(PROC_ROOT)
+    except FileNotFoundError:
+        raise NotOnLinux(PROC_ROOT) from None
+    return sorted(int(n) for n in names if n.isdigit())
 
 
 def meminfo() -> dict[str, int]:

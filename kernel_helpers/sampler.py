@@ -58,7 +58,7 @@ class Sampler:
         self.buffer: collections.deque[dict] = collections.deque(maxlen=maxlen)
         self.exits: dict[int, str] = {}  # pid -> how it ended
         self.status = "not started"
-        self.errors: list[str] = []
+        self.errors: collections.deque[str] = collections.deque(maxlen=100)  # the latest, bounded
         self.t0: float | None = None
         self.ticks = 0
         self._stop = threading.Event()

@@ -15,7 +15,11 @@ import argparse
 import datetime as _dt
 import functools
 import os
-import pwd
+
+try:
+    import pwd
+except ImportError:  # Windows: importing must still work (see recordings)
+    pwd = None  # type: ignore[assignment]
 import resource
 import shutil
 import struct

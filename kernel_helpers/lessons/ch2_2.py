@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import functools
 import os
-import pwd
+
+try:
+    import pwd
+except ImportError:  # Windows: importing must still work (see recordings)
+    pwd = None  # type: ignore[assignment]
 import re
 import shutil
 import subprocess

@@ -8,7 +8,8 @@
 Each factory displays its widget and returns an object with a code API (``start()``,
 ``stop()``, ...).  Running the cell again stops the previous instance of the same kind (and
 ``key``) first.  ``FAST`` is True when ``TOPLAB_FAST=1`` (CI): notebooks pick short
-intervals with it, e.g. ``interval_ms=100 if FAST else 1000``.
+intervals with it, e.g. ``interval_ms=100 if FAST else 1000``.  Without /proc (macOS, Windows),
+``memory_panel()`` and ``shared_view()`` show recordings made on Linux (``kernel_helpers.recordings``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import overcommit
+from .. import overcommit, procfs
+from ..recordings import RecordedPanel
 from ..safety import fmt_bytes
 from ._common import DisplayMixin, Redrawer, column_help, esc, locked_figure_widget
 from .models import MallocExperiment, OvercommitStatus, registry
@@ -392,7 +393,12 @@ class MemoryPanel(DisplayMixin):
 
 
 def memory_panel(step_mib: int = 1, interval_ms: int = 1000, touch: bool = False, touch_pct: int = 100,
-                 max_mib: int = 256, **kwargs) -> MemoryPanel:
-    """Create a MemoryPanel and display it; returns it (assign it: ``panel = memory_panel()``)."""
+                 max_mib: int = 256, **kwargs) -> MemoryPanel | RecordedPanel:
+    """Create a MemoryPanel and display it; returns it (assign it: ``panel = memory_panel()``).
+
+    Without /proc (macOS, Windows) it shows malloc_test's trace recorded on Linux, labelled as such.
+    """
+    if not procfs.have_proc():
+        return RecordedPanel(lang=kwargs.get("lang")).show()
     return MemoryPanel(step_mib, interval_ms, touch, touch_pct, max_mib, **kwargs).show()
 

@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import procfs
+from ..recordings import RecordedSharedView
 from ..safety import MiB
 from ._common import DisplayMixin, column_help, esc, locked_figure_widget
 from .models import SharedExperiment, registry
@@ -185,6 +187,12 @@ class SharedView(DisplayMixin):
         return f"<SharedView key={self.key!r} {'running' if self.model.running else 'stopped'}>"
 
 
-def shared_view(mib: int = 64, children: int = 2, private_mib: int = 0, **kwargs) -> SharedView:
-    """Create the shared-memory view, display it and return it (``sv = shared_view(); sv.start()``)."""
+def shared_view(mib: int = 64, children: int = 2, private_mib: int = 0,
+                **kwargs) -> SharedView | RecordedSharedView:
+    """Create the shared-memory view, display it and return it (``sv = shared_view(); sv.start()``).
+
+    Without /proc (macOS, Windows) it shows shared_mem's figures recorded on Linux, labelled as such.
+    """
+    if not procfs.have_proc():
+        return RecordedSharedView(lang=kwargs.get("lang")).show()
     return SharedView(mib, children, private_mib, **kwargs).show()

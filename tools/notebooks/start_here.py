@@ -72,6 +72,27 @@ Two lines deserve a word:
   하나를 여러 사람이 함께 써도 서로의 메모리를 빼앗지 않습니다.
 """),
     md("""
+## On macOS or Windows
+
+The experiments read `/proc`, which only Linux has, so the check above marks the Linux line `FIX`.
+What still works there: the chapters' text, the glossary, and two recordings. `memory_panel()`
+(chapter 2.3) shows malloc_test's VIRT, RES and SHR as recorded on a Linux machine, first without
+and then with `memset`; `shared_view()` (chapter 2.2) shows the RES, SHR, USS and PSS of shared_mem
+and its children. Both say "Recorded on Linux ... on ..." and are never passed off as live. Every
+other experiment stops with an error that says it needs Linux. To run everything, open the lab in a
+Linux VM, in WSL2 on Windows, in a container, or on Binder (see the README).
+""", """
+## macOS나 Windows에서는
+
+실험은 리눅스에만 있는 `/proc`을 읽기 때문에, 위의 확인에서 Linux 줄에 `FIX`가 나옵니다. 그래도
+되는 것은 각 장의 본문, 용어집, 그리고 두 가지 기록입니다. `memory_panel()`(2.3장)은 리눅스
+기계에서 기록한 malloc_test의 VIRT, RES, SHR을 먼저 `memset` 없이, 그다음 `memset`과 함께 보여
+주고, `shared_view()`(2.2장)는 shared_mem과 자식 프로세스들의 RES, SHR, USS, PSS를 보여 줍니다.
+둘 다 "리눅스 ...에서 ...에 기록함"이라고 밝히며, 실시간 측정인 척하지 않습니다. 나머지 실험은
+리눅스가 필요하다는 오류를 내고 멈춥니다. 전부 실행하려면 리눅스 VM, Windows의 WSL2, 컨테이너,
+또는 Binder(README 참고)에서 실습을 여세요.
+"""),
+    md("""
 ## The chapters
 
 1. [2.1 Reading the system's state with `top`](2.1-reading-top.ipynb): every line of the header and

@@ -1,0 +1,380 @@
+"""Traces recorded on Linux, shown to readers whose machine has no /proc (macOS, Windows).
+
+``python -m kernel_helpers.recordings record`` (``make record``) runs two experiments on Linux
+and writes what they measured to small JSON files in ``kernel_helpers/data/``:
+
+- ``malloc_test.json``: VIRT, RES and SHR of malloc_test over time, 1 MiB per step, first
+  without memset, then with it (the chapter 2.3 panel);
+- ``shared_mem.json``: RES, SHR, USS and PSS of shared_mem and its children (the shared view).
+
+Where /proc is missing, ``widgets.memory_panel()`` and ``widgets.shared_view()`` show these
+instead, always labelled "Recorded on Linux <kernel> on <date>": a recording, never a live
+measurement.  Loading and showing them needs no Linux; recording does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .i18n import pick
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+NAMES = ("malloc_test", "shared_mem")
+KiB = 1024
+MiB = 1024 * KiB
+
+# what the recording runs: small, fixed, and the same as the chapters' defaults where they have one
+MALLOC_STEPS = 8  # steps without memset, then as many with it
+MALLOC_INTERVAL_MS = 500
+MALLOC_HZ = 10
+SHARED_MIB = 64
+SHARED_CHILDREN = 2
+
+__all__ = ["DATA_DIR", "NAMES", "Recording", "load", "record", "RecordedPanel", "RecordedSharedView",
+           "malloc_samples", "malloc_steps", "shared_table"]
+
+
+# --- loading ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded experiment: ``meta`` (where and when, and what ran) and the measured ``data``."""
+
+    name: str
+    meta: dict
+    data: dict
+
+    def label(self, lang: str | None = None) -> str:
+        """'Recorded on Linux 6.1.0 on 2025-11-25', in the notebook's language."""
+        kernel, date = self.meta.get("kernel", "?"), self.meta.get("date", "?")
+        return pick(f"Recorded on Linux {kernel} on {date}", f"리눅스 {kernel}에서 {date}에 기록함", lang)
+
+
+def load(name: str) -> Recording:
+    """The recording ``name`` (one of NAMES) shipped in kernel_helpers/data/."""
+    if name not in NAMES:
+        raise ValueError(f"unknown recording {name!r}; the recordings are {', '.join(NAMES)}")
+    path = DATA_DIR / f"{name}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: on Linux, run `make record` to make it") from None
+    return Recording(raw["name"], raw["meta"], raw["data"])
+
+
+def _meta(what: str) -> dict:
+    u = os.uname()
+    libc, libc_version = platform.libc_ver()
+    with open("/proc/meminfo") as f:
+        mem_total = int(next(ln for ln in f if ln.startswith("MemTotal:")).split()[1]) * KiB
+    return {
+        "kernel": u.release, "machine": u.machine,
+        "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+        "libc": f"{libc} {libc_version}".strip(), "page_size": os.sysconf("SC_PAGE_SIZE"),
+        "mem_total": mem_total, "what": what,
+    }
+
+
+# --- recording (Linux) ----------------------------------------------------------------------
+
+def record_malloc(steps: int = MALLOC_STEPS, interval_ms: int = MALLOC_INTERVAL_MS, hz: float = MALLOC_HZ) -> dict:
+    """Run malloc_test: ``steps`` 1 MiB mallocs without memset, then ``steps`` with it, sampled at ``hz``."""
+    from . import programs
+    from .sampler import Sampler
+
+    prog = programs.malloc_test(step_mib=1, interval_ms=interval_ms, touch="none", max_mib=4 * steps,
+                                wait_go=True)
+    with prog:
+        sampler = Sampler(prog, hz=hz, maxlen=100_000, system=False).start()
+        time.sleep(0.5)  # a baseline before the first step
+        prog.send("go")
+        prog.wait_for("step", timeout=10, n=steps)
+        prog.send("touch on")
+        touch = prog.wait_for("touch", timeout=5)
+        prog.wait_for("step", timeout=10 + steps * interval_ms / 1000, n=2 * steps)
+        time.sleep(interval_ms / 1000 / 2)
+        sampler.stop()
+        t0 = sampler.t0 or 0.0
+        events = list(prog.events)
+    df = sampler.to_dataframe()
+    t_touch = float(touch["t"]) - t0
+    samples = {
+        "t": [round(float(x), 2) for x in df["t"]],
+        "virt_kib": [int(v) // KiB for v in df["virt"]],
+        "res_kib": [int(v) // KiB for v in df["res"]],
+        "shr_kib": [int(v) // KiB for v in df["shr"]],
+        "minflt": [int(v) for v in df["minflt"]],
+    }
+    step_rows = [{"n": int(e["n"]), "t": round(float(e["t"]) - t0, 2), "ok": int(e.get("ok", 0)),
+                  "requested": int(e["requested"]), "touched": int(e["touched"])}
+                 for e in events if e["event"] == "step"]
+    return {"name": "malloc_test",
+            "meta": _meta(f"malloc_test --step-mib 1 --interval-ms {interval_ms} --touch none "
+                          f"--max-mib {4 * steps} --wait-go; 'touch on' after step {steps}; "
+                          f"sampled from /proc/PID/statm and stat at {hz:g} Hz"),
+            "data": {"samples": samples, "steps": step_rows, "touch_on_t": round(t_touch, 2),
+                     "step_bytes": MiB, "interval_ms": interval_ms}}
+
+
+def record_shared(mib: int = SHARED_MIB, children: int = SHARED_CHILDREN) -> dict:
+    """Run shared_mem with ``children`` children sharing ``mib`` MiB; measure each process once."""
+    from . import metrics, programs
+
+    with programs.shared_mem(mib, children=children) as prog:
+        prog.wait_for("holding", timeout=30)
+        kids = sorted((int(e["index"]), int(e["pid"])) for e in prog.events if e["event"] == "child")
+        rows = []
+        for role, pid in [("parent", prog.pid), *((f"child {i}", pid) for i, pid in kids)]:
+            s = metrics.process_sample(pid, full=True)
+            rows.append({"role": role, "res_kib": s.res // KiB, "shr_kib": s.shr // KiB,
+                         "uss_kib": (s.uss or 0) // KiB, "pss_kib": (s.pss or 0) // KiB,
+                         "rss_anon_kib": (s.rss_anon or 0) // KiB, "rss_shmem_kib": (s.rss_shmem or 0) // KiB})
+    return {"name": "shared_mem",
+            "meta": _meta(f"shared_mem --mib {mib} --children {children}; each process measured from "
+                          "/proc/PID/statm, status and smaps_rollup"),
+            "data": {"mib": mib, "children": children, "processes": rows}}
+
+
+def record(out_dir: str | os.PathLike[str] = DATA_DIR) -> list[Path]:
+    """Record every experiment on this Linux machine into ``out_dir``; returns the files written."""
+    if not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"):
+        raise RuntimeError("recording needs Linux with /proc: run `make record` on a Linux machine")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rec in (record_malloc(), record_shared()):
+        path = out / f"{rec['name']}.json"
+        path.write_text(json.dumps(rec, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# --- the recordings as tables ----------------------------------------------------------------
+
+def malloc_samples(rec: Recording | None = None):
+    """The malloc_test trace as a DataFrame: t (s), virt, res, shr (bytes), minflt, memset ('off'/'on')."""
+    import pandas as pd
+
+    rec = rec or load("malloc_test")
+    s = rec.data["samples"]
+    df = pd.DataFrame({"t": s["t"], "virt": [v * KiB for v in s["virt_kib"]],
+                       "res": [v * KiB for v in s["res_kib"]], "shr": [v * KiB for v in s["shr_kib"]],
+                       "minflt": s["minflt"]})
+    df["memset"] = ["on" if t >= rec.data["touch_on_t"] else "off" for t in df["t"]]
+    return df
+
+
+def malloc_steps(rec: Recording | None = None):
+    """One row per recorded step: n, t, ok, requested, touched (bytes, totals so far)."""
+    import pandas as pd
+
+    rec = rec or load("malloc_test")
+    return pd.DataFrame(rec.data["steps"], columns=["n", "t", "ok", "requested", "touched"])
+
+
+def shared_table(rec: Recording | None = None):
+    """One row per recorded shared_mem process: role, RES, SHR, USS, PSS, RssAnon, RssShmem (bytes)."""
+    import pandas as pd
+
+    rec = rec or load("shared_mem")
+    rows = [{"role": r["role"], **{k[:-4]: r[k] * KiB for k in r if k.endswith("_kib")}}
+            for r in rec.data["processes"]]
+    return pd.DataFrame(rows, columns=["role", "res", "shr", "uss", "pss", "rss_anon", "rss_shmem"])
+
+
+# --- the views --------------------------------------------------------------------------------
+
+def _banner(rec: Recording, lang: str | None, live: str) -> str:
+    return pick(
+        f"RECORDING, not a live measurement: this machine has no /proc ({sys.platform}), so {live} "
+        f"cannot run here. {rec.label('en')} ({rec.meta.get('machine', '')}, {rec.meta.get('libc', '')}): "
+        f"{rec.meta.get('what', '')}. On Linux the same cell runs the experiment live.",
+        f"기록이며 실시간 측정이 아닙니다: 이 컴퓨터에는 /proc이 없어서({sys.platform}) {live} 실험을 여기서 실행할 수 "
+        f"없습니다. {rec.label('ko')} ({rec.meta.get('machine', '')}, {rec.meta.get('libc', '')}): "
+        f"{rec.meta.get('what', '')}. 리눅스에서는 같은 셀이 실험을 실시간으로 실행합니다.", lang)
+
+
+def _show(banner: str, figure) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:  # pragma: no cover
+        get_ipython = None  # noqa: N806
+    if get_ipython is not None and get_ipython() is not None:
+        import html
+
+        display(HTML(f'<div class="toplab-recording" style="border-left:4px solid #ff7f0e;padding:4px 8px;'
+                     f'background:#fff8ec;font-weight:600">{html.escape(banner)}</div>'))
+        display(figure)
+    else:
+        print(banner)
+
+
+class _Recorded:
+    """What both recorded views share: the banner, a note for live controls, display."""
+
+    recording: Recording
+    lang: str | None
+    live: str
+
+    @property
+    def label(self) -> str:
+        return self.recording.label(self.lang)
+
+    @property
+    def banner(self) -> str:
+        return _banner(self.recording, self.lang, self.live)
+
+    def _note(self, action: str) -> str:
+        text = pick(f"{action}: nothing runs here, this is a recording ({self.label}).",
+                    f"{action}: 여기서는 아무것도 실행하지 않습니다. 기록을 보여 줍니다 ({self.label}).", self.lang)
+        print(text)
+        return text
+
+    def show(self):
+        """Display the banner and the chart; returns self."""
+        _show(self.banner, self.figure)  # type: ignore[attr-defined]
+        return self
+
+    def close(self) -> None:
+        pass
+
+
+class RecordedPanel(_Recorded):
+    """``memory_panel()`` without /proc: malloc_test's recorded VIRT/RES/SHR, memset off then on.
+
+    The panel's code API answers from the recording (``data()``, ``step_table()``,
+    ``wait_steps()``); the live controls (``start()``, ``set_touch()`` ...) only say so.
+    """
+
+    live = "malloc_test"
+
+    def __init__(self, *args: object, lang: str | None = None, **kwargs: object):
+        self.recording = load("malloc_test")
+        self.lang = lang
+        self.figure = self._figure()
+
+    def _figure(self):
+        import plotly.graph_objects as go
+
+        df = malloc_samples(self.recording)
+        fig = go.Figure()
+        for col, name, colour in (("virt", "VIRT", "#1f77b4"), ("res", "RES", "#d62728"), ("shr", "SHR", "#2ca02c")):
+            fig.add_trace(go.Scatter(x=df["t"], y=df[col] / MiB, name=name, mode="lines",
+                                     line={"color": colour, "width": 2}))
+        t_on = self.recording.data["touch_on_t"]
+        fig.add_vline(x=t_on, line_dash="dash", line_color="#555",
+                      annotation_text=pick("memset on", "memset 켬", self.lang), annotation_position="top left")
+        fig.update_layout(title={"text": f"malloc_test: {self.label}", "x": 0.01, "font": {"size": 13}},
+                          xaxis_title=pick("seconds since start", "시작 후 초", self.lang), yaxis_title="MiB",
+                          template="plotly_white", height=420, legend={"orientation": "h", "y": -0.2})
+        return fig
+
+    def data(self):
+        return malloc_samples(self.recording)
+
+    def step_table(self):
+        return malloc_steps(self.recording)
+
+    def wait_steps(self, n: int = 0, timeout: float = 0.0):
+        """The recorded steps (the recording does not grow)."""
+        return self.step_table()
+
+    def start(self):
+        self._note("start()")
+        return self
+
+    def stop(self) -> str:
+        return self._note("stop()")
+
+    def set_touch(self, on: bool | int = True, timeout: float = 0.0) -> None:
+        self._note("set_touch()")
+
+    def set_overcommit(self, mode: int, ratio: int | None = None) -> None:
+        self._note("set_overcommit()")
+
+    @property
+    def status(self) -> str:
+        return self.label
+
+    @property
+    def program(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<RecordedPanel malloc_test: {self.recording.label('en')}>"
+
+
+class RecordedSharedView(_Recorded):
+    """``shared_view()`` without /proc: shared_mem's recorded RES, SHR, USS and PSS per process."""
+
+    live = "shared_mem"
+
+    def __init__(self, *args: object, lang: str | None = None, **kwargs: object):
+        self.recording = load("shared_mem")
+        self.lang = lang
+        self.figure = self._figure()
+
+    def _figure(self):
+        import plotly.graph_objects as go
+
+        t = shared_table(self.recording)
+        fig = go.Figure()
+        for col, name, colour in (("res", "RES", "#d62728"), ("shr", "SHR", "#2ca02c"), ("uss", "USS", "#1f77b4"),
+                                  ("pss", "PSS", "#9467bd")):
+            fig.add_trace(go.Bar(x=t["role"], y=t[col] / MiB, name=name, marker_color=colour))
+        fig.update_layout(barmode="group", title={"text": f"shared_mem: {self.label}", "x": 0.01,
+                                                  "font": {"size": 13}},
+                          yaxis_title="MiB", template="plotly_white", height=380)
+        return fig
+
+    def table(self):
+        return shared_table(self.recording)
+
+    def sums(self) -> dict[str, int]:
+        t = self.table()
+        return {k: int(t[k].sum()) for k in ("res", "shr", "uss", "pss")} | {"processes": len(t)}
+
+    def start(self):
+        self._note("start()")
+        return self.table()
+
+    def refresh(self):
+        return self.table()
+
+    def stop(self) -> str:
+        return self._note("stop()")
+
+    def __repr__(self) -> str:
+        return f"<RecordedSharedView shared_mem: {self.recording.label('en')}>"
+
+
+# --- command line -------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kernel_helpers.recordings", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("record", help="run the experiments on this Linux machine and write the JSON files")
+    rec.add_argument("--out", default=str(DATA_DIR), help=f"folder to write to (default {DATA_DIR})")
+    sub.add_parser("show", help="print what the shipped recordings hold")
+    args = p.parse_args(argv)
+    if args.command == "record":
+        for path in record(args.out):
+            print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+        return 0
+    for name in NAMES:
+        r = load(name)
+        print(f"{name}: {r.label('en')}, {r.meta.get('machine')}, {r.meta.get('libc')}\n  {r.meta.get('what')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
