@@ -57,7 +57,9 @@ def _panel_cap(wanted: int = 128) -> int:
         budget_mib = safety.budget().bytes // MiB
     except (OSError, ValueError):
         return wanted
-    return max(2 * STEPS + 2, min(wanted, budget_mib))  # both phases fit even on a tight budget
+    # Half of today's budget: the budget shrinks as the kernel and the lab grow under a hub's
+    # MEM_LIMIT, and the panel is created later than this module is imported.
+    return max(2 * STEPS + 2, min(wanted, budget_mib // 2))  # both phases fit even on a tight budget
 
 
 PANEL_MAX_MIB = _panel_cap()
