@@ -20,7 +20,6 @@ try:
     import pwd
 except ImportError:  # Windows: importing must still work (see recordings)
     pwd = None  # type: ignore[assignment]
-import resource
 import shutil
 import struct
 import subprocess
@@ -152,8 +151,9 @@ _KEPT_LOCK = threading.Lock()
 def _hold() -> int:
     """How many processes may keep their files open: a third of RLIMIT_NOFILE, less a margin."""
     try:
+        import resource  # Unix only: on Windows nothing is kept open
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    except (OSError, ValueError):
+    except (ImportError, OSError, ValueError):
         return 0
     if soft == resource.RLIM_INFINITY:
         soft = 1 << 16

@@ -124,6 +124,11 @@ def darwin() -> dict:
 
 
 @pytest.fixture(scope="module")
+def win32() -> dict:
+    return _simulate("win32")
+
+
+@pytest.fixture(scope="module")
 def darwin_ko() -> dict:
     return _simulate("darwin", lang="ko")
 
@@ -175,12 +180,7 @@ def test_record_writes_the_files_make_record_ships(built, tmp_path):
 
 # --- a machine without /proc ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("platform", [
-    "darwin",
-    pytest.param("win32", marks=pytest.mark.xfail(strict=True, reason=(
-        "kernel_helpers/top.py imports `resource` at module level (for the open-file limit); Windows has "
-        "no resource module, so .top, .widgets and .lessons.ch2_1 fail to import there (pwd is handled)"))),
-])
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
 def test_importing_everything_works_without_linux(platform):
     out = _simulate(platform)
     failed = {k: v for k, v in out["imports"].items() if v != "ok"}
@@ -188,8 +188,9 @@ def test_importing_everything_works_without_linux(platform):
     assert out["IS_LINUX"] is False
 
 
-def test_without_linux_the_memory_panel_shows_the_labelled_recording(darwin):
-    p = darwin["panel"]
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_without_linux_the_memory_panel_shows_the_labelled_recording(platform, request):
+    p = request.getfixturevalue(platform)["panel"]
     assert p["type"] == "RecordedPanel", p
     assert LABEL.match(p["label"]) and p["label"] in p["title"] and p["label"] in p["banner"], p
     assert p["banner"].startswith("RECORDING, not a live measurement"), p["banner"]
@@ -197,8 +198,9 @@ def test_without_linux_the_memory_panel_shows_the_labelled_recording(darwin):
     assert p["phases"] == ["off", "on"] and p["steps"] == 2 * recordings.MALLOC_STEPS and p["start"], p
 
 
-def test_without_linux_the_shared_view_shows_the_labelled_recording(darwin):
-    s = darwin["shared"]
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_without_linux_the_shared_view_shows_the_labelled_recording(platform, request):
+    s = request.getfixturevalue(platform)["shared"]
     assert s["type"] == "RecordedSharedView" and LABEL.match(s["label"]), s
     assert s["roles"] == ["parent", "child 0", "child 1"] and s["traces"] == ["RES", "SHR", "USS", "PSS"], s
     assert s["sums"]["res"] > 2.5 * s["sums"]["pss"], s
@@ -209,7 +211,7 @@ def test_without_linux_the_recorded_panel_speaks_korean(darwin_ko):
     assert p["type"] == "RecordedPanel" and "에서" in p["label"] and "기록" in p["banner"], p
 
 
-@pytest.mark.parametrize("result", ["darwin", "darwin_ko"])
+@pytest.mark.parametrize("result", ["darwin", "darwin_ko", "win32"])
 def test_without_linux_what_needs_proc_says_so_clearly(result, request):
     out = request.getfixturevalue(result)
     ko = result.endswith("ko")
@@ -225,8 +227,8 @@ def test_without_linux_what_needs_proc_says_so_clearly(result, request):
     assert not bad, "\n\n".join(f"{k}: {v}" for k, v in bad.items())
 
 
-def test_without_linux_the_start_page_check_says_what_works(darwin, darwin_ko):
-    for out, works in ((darwin, "What works here"), (darwin_ko, "여기서 되는 것")):
+def test_without_linux_the_start_page_check_says_what_works(darwin, darwin_ko, win32):
+    for out, works in ((darwin, "What works here"), (darwin_ko, "여기서 되는 것"), (win32, "What works here")):
         lines = out["check"]
         assert lines[0].startswith("[FIX ] Linux"), lines
         here = next((ln for ln in lines if works in ln), "")
