@@ -251,6 +251,24 @@ def test_stopping_the_kernel_mid_demo_leaves_nothing_running(built, demo, action
         _stop_mid_demo(km, kc, demo, action, blocking=True)
 
 
+def test_interrupting_only_the_kernel_process_while_waiting_for_steps_ends_the_demo(built):
+    """Some front ends signal the kernel's PID, not its process group: the C program then gets no
+    SIGINT of its own, so the interrupted wait_steps() itself must end the demo."""
+    setup, block = DEMOS["memory_panel"]
+    with _kernel() as (km, kc):
+        _run(kc, PRELUDE)
+        msg_id, info = _start_blocking(kc, setup + block)
+        procs = _tree(info["pids"])
+        time.sleep(0.3)
+        os.kill(km.provisioner.process.pid, signal.SIGINT)
+        _elapsed, left = _left_after(time.monotonic(), procs, None, None)
+        assert not left, f"{CLEAN_WITHIN} s after SIGINT to the kernel's PID alone: " + "; ".join(left)
+        errors = [m["content"]["ename"] for m in _messages(kc, msg_id, 30) if m["msg_type"] == "error"]
+        assert errors == ["KeyboardInterrupt"], errors
+        _check_demo_threads_end(kc)
+        assert _run(kc, "print(panel.model.running)").strip() == "False"
+
+
 # --- running a demo cell again and again --------------------------------------------------------
 
 RERUNS = {

@@ -822,15 +822,21 @@ class MallocExperiment:
         if self.program is None:
             raise ProgramError("malloc_test is not running: call start() first")
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self._steps) < n:
-                if self.state == "finished":
-                    raise ProgramError(_t("no_steps", self.lang, k=len(self._steps), n=n, final=self.final))
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(_t("timeout", self.lang, k=len(self._steps), n=n, timeout=timeout,
-                                          interval=_duration(self.interval_ms, self.lang)))
-                self._cond.wait(min(left, 0.5))
+        try:
+            with self._cond:
+                while len(self._steps) < n:
+                    if self.state == "finished":
+                        raise ProgramError(_t("no_steps", self.lang, k=len(self._steps), n=n, final=self.final))
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(_t("timeout", self.lang, k=len(self._steps), n=n, timeout=timeout,
+                                              interval=_duration(self.interval_ms, self.lang)))
+                    self._cond.wait(min(left, 0.5))
+        except KeyboardInterrupt:
+            # The reader interrupted the cell that was waiting for this demo: end the demo too, even
+            # when the interrupt reached only the kernel (not its whole process group).
+            self.stop()
+            raise
         return self.step_table()
 
     def step_table(self) -> pd.DataFrame:
