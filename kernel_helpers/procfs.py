@@ -435,6 +435,98 @@ def top_rows_many(pids: Iterable[int], files: dict[int, PidFiles] | None = None,
     return rows
 
 
+# --- kept-open files for samplers ------------------------------------------------------
+# A sampler reads the same few files of one process many times a second. Opening, decoding
+# and parsing every line of them each time costs more than top does; so these files are opened
+# once and re-read with pread at offset 0 (procfs generates every such read afresh), and only
+# the needed keys are picked out of the bytes.
+
+class KeptFile:
+    """One /proc file opened once and re-read from the start on every :meth:`read`.
+
+    A per-process file stays bound to the process it was opened for: once that process has been
+    reaped, reads fail (ESRCH), which becomes :class:`ProcessGone`, so a new process that takes the
+    PID is never read by mistake.
+    """
+
+    __slots__ = ("path", "pid", "fd")
+
+    def __init__(self, path: str, pid: int | None = None):
+        self.path, self.pid, self.fd = path, pid, -1
+        try:
+            self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except (FileNotFoundError, ProcessLookupError) as e:
+            if not have_proc():
+                raise NotOnLinux(path) from None
+            if pid is None:
+                raise
+            raise ProcessGone(pid) from e
+        except PermissionError as e:
+            if pid is None:
+                raise
+            raise AccessDenied(pid, path) from e
+
+    def read(self, size: int = 16384) -> bytes:
+        """The whole file as it is now (``size`` bounds it: the files read here are a few KiB)."""
+        try:
+            data = os.pread(self.fd, size, 0)
+        except ProcessLookupError as e:  # ESRCH: reaped since the open
+            if self.pid is None:
+                raise
+            raise ProcessGone(self.pid) from e
+        except PermissionError as e:
+            if self.pid is None:
+                raise
+            raise AccessDenied(self.pid, self.path) from e
+        except OSError as e:
+            if e.errno == errno.EBADF:
+                raise ValueError(f"{self.path} was closed") from None
+            raise
+        if not data and self.pid is not None:
+            raise ProcessGone(self.pid, f"{self.path} was empty")
+        return data
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def pick_kib(data: bytes, keys: Iterable[bytes]) -> list[int | None]:
+    """The values of ``keys`` in 'Name:   123 kB' lines of ``data``, in bytes (None if absent).
+
+    Finds each key with one search instead of parsing every line: /proc/PID/status has about 60
+    lines and /proc/meminfo about 55, and a sampler needs two to four of them.
+    """
+    out: list[int | None] = []
+    for key in keys:
+        tag = key + b":"
+        if data.startswith(tag):
+            i = 0
+        else:
+            i = data.find(b"\n" + tag)
+            if i < 0:
+                out.append(None)
+                continue
+            i += 1
+        start = i + len(tag)
+        end = data.find(b"\n", start)
+        fields = data[start : end if end >= 0 else len(data)].split()
+        try:
+            value = int(fields[0])
+        except (IndexError, ValueError):
+            out.append(None)
+            continue
+        out.append(value * 1024 if len(fields) > 1 and fields[1] == b"kB" else value)
+    return out
+
+
 def pid_max() -> int:
     """/proc/sys/kernel/pid_max; top makes its PID column as wide as this number (at least 5)."""
     return int(_read(_path("sys", "kernel", "pid_max")).split()[0])

@@ -22,6 +22,7 @@ DEFAULT_HZ = 5.0
 DEFAULT_MAXLEN = 600  # two minutes at 5 Hz
 COLUMNS = ("t", "pid", "virt", "res", "shr", "rss_anon", "rss_file", "rss_shmem", "uss", "pss",
            "minflt", "majflt", "state", "committed_as", "mem_available")
+_PROCESS_COLUMNS = tuple(c for c in COLUMNS if c not in ("t", "pid", "committed_as", "mem_available"))
 
 
 class Sampler:
@@ -64,6 +65,9 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # files kept open between ticks (see metrics.ProcessReader); opened at the first tick
+        self._readers: dict[int, metrics.ProcessReader] = {}
+        self._commit: metrics.CommitReader | None = None
 
     # --- control ---
     @property
@@ -87,13 +91,28 @@ class Sampler:
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the thread (a no-op when it is not running)."""
+        """Stop the thread (a no-op when it is not running) and close the files it kept open."""
         self._stop.set()
         t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
+        if t is None or not t.is_alive():  # else the thread closes them as it ends
+            self._close_files()
         if self.status == "running":
             self.status = "stopped"
+
+    def _close_files(self) -> None:
+        readers, self._readers = self._readers, {}
+        for r in readers.values():
+            r.close()
+        commit, self._commit = self._commit, None
+        if commit is not None:
+            commit.close()
+
+    @property
+    def open_files(self) -> int:
+        """How many /proc files the sampler holds open now (3-4 per live PID, 1 for the system row)."""
+        return sum(len(r._files) for r in self._readers.values()) + (self._commit is not None)
 
     def __enter__(self) -> Sampler:
         return self.start()
@@ -109,30 +128,42 @@ class Sampler:
             self.t0 = now
         sys_row: dict = {}
         if self.system:
-            s = metrics.system_sample()
-            sys_row = {"committed_as": s.committed_as, "mem_available": s.mem_available}
+            if self._commit is None:
+                self._commit = metrics.CommitReader()
+            sys_row = self._commit.read()
         rows = []
         for target, pid in zip(self.targets, self.pids, strict=True):
             if pid in self.exits:
                 continue
             try:
-                ps = metrics.process_sample(pid, full=self.full)
+                reader = self._readers.get(pid)
+                if reader is None:
+                    reader = self._readers[pid] = metrics.ProcessReader(pid, full=self.full)
+                ps = reader.read()
             except ProcessGone:
+                self._close_reader(pid)
                 self.exits[pid] = self._how_it_ended(target, pid)
                 continue
             except AccessDenied as e:
+                self._close_reader(pid)
                 self.exits[pid] = f"not readable: {e}"
                 continue
-            if ps.state == "Z":  # exited, waiting for its parent to collect the status
+            if ps["state"] == "Z":  # exited, waiting for its parent to collect the status
+                self._close_reader(pid)
                 self.exits[pid] = self._how_it_ended(target, pid, zombie=True)
                 continue
-            row = {k: getattr(ps, k) for k in COLUMNS if hasattr(ps, k) and k != "t"}
+            row = {k: ps[k] for k in _PROCESS_COLUMNS}
             row.update(sys_row, t=now - self.t0, pid=pid)
             rows.append(row)
         with self._lock:
             self.buffer.extend(rows)
         self.ticks += 1
         return rows
+
+    def _close_reader(self, pid: int) -> None:
+        reader = self._readers.pop(pid, None)
+        if reader is not None:
+            reader.close()
 
     @staticmethod
     def _how_it_ended(target: int | Program, pid: int, zombie: bool = False) -> str:
@@ -171,6 +202,7 @@ class Sampler:
                     delay = 0
                 self._stop.wait(delay)
         finally:
+            self._close_files()
             if self.status == "running":
                 self.status = "stopped"
 

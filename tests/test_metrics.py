@@ -139,3 +139,105 @@ def test_metric_table_has_both_languages_for_every_metric():
         metrics.describe("bogus")
     with pytest.raises(ValueError):
         metrics.describe("res", "fr")
+
+
+# --- the readers a sampler keeps open ------------------------------------------------------------
+
+@pytest.mark.parametrize("full", [False, True])
+def test_process_reader_gives_what_process_sample_gives(full):
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        _wait_for_exec(p.pid, "sleep")
+        with metrics.ProcessReader(p.pid, full=full) as r:
+            got = r.read()
+            again = r.read()  # a kept-open file read a second time is generated afresh
+        want = metrics.process_sample(p.pid, full=full).as_dict()
+        assert got == again == {k: want[k] for k in got}
+        assert (got["uss"] is not None) == full
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_process_reader_sees_memory_change_between_reads():
+    code = ("import mmap,sys; m=mmap.mmap(-1, 32<<20); print('ok', flush=True); sys.stdin.readline(); "
+            "m.write(b'x' * (32<<20)); print('done', flush=True); sys.stdin.readline()")
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ok\n"
+        with metrics.ProcessReader(p.pid) as r:
+            before = r.read()
+            p.stdin.write("\n")
+            p.stdin.flush()
+            assert p.stdout.readline() == "done\n"
+            after = r.read()
+        assert after["res"] - before["res"] >= 31 << 20
+        assert after["rss_shmem"] - before["rss_shmem"] >= 31 << 20  # an anonymous shared mapping
+        assert after["minflt"] - before["minflt"] >= 8000
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_process_reader_of_a_kernel_thread_has_zero_memory_and_no_smaps():
+    kthreads = [p for p in procfs.pids() if procfs.stat(p).is_kernel_thread]
+    if not kthreads:
+        pytest.skip("no kernel threads visible (a PID namespace): nothing to check")
+    with metrics.ProcessReader(kthreads[0], full=True) as r:
+        got = r.read()
+    assert (got["virt"], got["res"], got["shr"], got["uss"], got["pss"]) == (0, 0, 0, None, None)
+
+
+def test_process_reader_says_gone_once_the_process_is_reaped():
+    p = subprocess.Popen(["sleep", "30"])
+    r = metrics.ProcessReader(p.pid)
+    try:
+        assert r.read()["state"] in ("S", "R")
+        p.kill()
+        p.wait()
+        with pytest.raises(metrics.ProcessGone, match="Start the program again"):
+            r.read()
+    finally:
+        r.close()
+    with pytest.raises(metrics.ProcessGone):
+        metrics.ProcessReader(p.pid)
+
+
+def test_process_reader_never_reads_a_new_process_that_took_the_pid():
+    """The files stay bound to the task they were opened for: force PID reuse with ns_last_pid."""
+    last_pid = "/proc/sys/kernel/ns_last_pid"
+    if os.geteuid() != 0 or not os.access(last_pid, os.W_OK):
+        pytest.skip("forcing a PID to be reused needs root (writes /proc/sys/kernel/ns_last_pid)")
+    for _ in range(20):  # other processes may fork in between: try again
+        old = subprocess.Popen(["sleep", "30"])
+        r = metrics.ProcessReader(old.pid)
+        try:
+            r.read()
+            old.kill()
+            old.wait()
+            with open(last_pid, "w") as f:
+                f.write(str(old.pid - 1))
+            new = subprocess.Popen(["sleep", "30"])
+            try:
+                if new.pid != old.pid:
+                    continue
+                _wait_for_exec(new.pid, "sleep")
+                assert metrics.process_sample(new.pid).state == "S"  # the PID is alive again ...
+                with pytest.raises(metrics.ProcessGone):
+                    r.read()  # ... but the reader was the old process's, and that one is gone
+                return
+            finally:
+                new.kill()
+                new.wait()
+        finally:
+            r.close()
+    pytest.skip("could not get the same PID back in 20 tries (a busy machine)")
+
+
+def test_commit_reader_gives_what_system_sample_gives():
+    with metrics.CommitReader() as c:
+        for _ in range(5):  # meminfo moves; read both close together until they agree
+            got, s = c.read(), metrics.system_sample()
+            if got == {"committed_as": s.committed_as, "mem_available": s.mem_available}:
+                return
+    pytest.fail(f"CommitReader {got} never matched system_sample ({s.committed_as}, {s.mem_available})")

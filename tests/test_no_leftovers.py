@@ -344,21 +344,25 @@ SAMPLER_SCRIPT = textwrap.dedent(r'''
     ticks, raising = int(sys.argv[1]), sys.argv[2] == "1"
     n = [0]
 
-    def process_sample(pid, *, full=True):  # a fresh sample each tick, as /proc reads would give
-        n[0] += 1
-        k = n[0]
-        return metrics.ProcessSample(t=k, pid=pid, comm="malloc_test", state="S", virt=k << 20,
-                                     res=k << 12, shr=4096, rss_anon=k << 12, rss_file=4096, rss_shmem=0,
-                                     uss=None, pss=None, swap=0, minflt=k, majflt=0, pr=20, ni=0,
-                                     time_ticks=k, threads=1)
+    class ProcessReader:  # a fresh sample each tick, as /proc reads would give
+        def __init__(self, pid, *, full=False):
+            self.pid = pid
+        def read(self):
+            n[0] += 1
+            k = n[0]
+            return {"state": "S", "virt": k << 20, "res": k << 12, "shr": 4096, "rss_anon": k << 12,
+                    "rss_file": 4096, "rss_shmem": 0, "swap": 0, "uss": None, "pss": None,
+                    "minflt": k, "majflt": 0}
+        def close(self):
+            pass
 
-    def system_sample():
-        return metrics.SystemSample(t=n[0], mem_total=1 << 34, mem_free=1 << 33, mem_available=1 << 33,
-                                    buffers=0, cached=0, sreclaimable=0, swap_total=0, swap_free=0,
-                                    committed_as=(1 << 30) + n[0], commit_limit=1 << 33,
-                                    overcommit_memory=0, overcommit_ratio=50, overcommit_kbytes=0)
+    class CommitReader:
+        def read(self):
+            return {"committed_as": (1 << 30) + n[0], "mem_available": 1 << 33}
+        def close(self):
+            pass
 
-    metrics.process_sample, metrics.system_sample = process_sample, system_sample
+    metrics.ProcessReader, metrics.CommitReader = ProcessReader, CommitReader
 
     class FastStop(threading.Event):
         """The sampler's stop event without the sleep between ticks: hours pass in seconds."""

@@ -41,6 +41,8 @@ def test_stat_readers_keep_comm_with_spaces_and_parentheses(fake, comm):
     assert procfs.top_stat(42) == (comm, "R", 30, 10, 12, 999)
     [row] = procfs.top_rows_many([42])
     assert row[:7] == (42, comm, "R", 30, 10, 12, 999)
+    with metrics.ProcessReader(42) as r:
+        assert r.read()["state"] == "R"
 
 
 def test_kernel_thread_has_zero_memory_and_no_vm_lines(fake):
@@ -51,6 +53,9 @@ def test_kernel_thread_has_zero_memory_and_no_vm_lines(fake):
     assert "VmRSS" not in procfs.status(2)
     sample = metrics.process_sample(2, full=False)
     assert (sample.virt, sample.res, sample.shr, sample.rss_anon) == (0, 0, 0, None)
+    with metrics.ProcessReader(2, full=True) as r:  # no smaps_rollup opened for a kernel thread
+        got = r.read()
+    assert (got["virt"], got["res"], got["shr"], got["rss_anon"], got["pss"]) == (0, 0, 0, None, None)
 
 
 def test_statm_is_converted_from_pages_to_bytes(fake):
@@ -73,6 +78,9 @@ def test_status_without_rss_lines_gives_none_in_samples(fake):
     assert "Name" not in st and "VmRSS" not in st
     sample = metrics.process_sample(9, full=False)
     assert (sample.rss_anon, sample.rss_file, sample.rss_shmem, sample.swap) == (None, None, None, None)
+    with metrics.ProcessReader(9) as r:
+        got = r.read()
+    assert (got["rss_anon"], got["rss_file"], got["rss_shmem"], got["swap"]) == (None, None, None, None)
 
 
 def test_owner_uid_is_the_directory_owner(fake):
@@ -90,6 +98,9 @@ def test_missing_process_is_process_gone_for_every_reader(fake):
         assert info.value.pid == 4242
     assert procfs.top_rows_many([4242]) == []
     assert procfs.top_ticks_many([4242]) == {}
+    with pytest.raises(ProcessGone) as info:
+        metrics.ProcessReader(4242)
+    assert info.value.pid == 4242
 
 
 def test_garbled_stat_line_is_process_gone(fake):
@@ -100,6 +111,8 @@ def test_garbled_stat_line_is_process_gone(fake):
     with pytest.raises(ProcessGone):
         procfs.top_stat(11)
     assert procfs.top_rows_many([11]) == []
+    with pytest.raises(ProcessGone), metrics.ProcessReader(11) as r:
+        r.read()
 
 
 def _deny(monkeypatch, suffix: str):
@@ -122,6 +135,19 @@ def test_unreadable_file_is_access_denied(fake, monkeypatch):
         procfs.top_statm(60)
     assert info.value.pid == 60 and "statm" in str(info.value)
     assert procfs.top_rows_many([60]) == []
+    with pytest.raises(AccessDenied):
+        metrics.ProcessReader(60)
+
+
+def test_a_denied_smaps_rollup_leaves_uss_and_pss_unknown(fake, monkeypatch):
+    fake.add_process(61)
+    (fake.root / "61" / "smaps_rollup").write_text("Rss:  100 kB\nPss:  50 kB\n")
+    with metrics.ProcessReader(61, full=True) as r:
+        assert r.read()["pss"] == 50 * 1024
+    _deny(monkeypatch, "/61/smaps_rollup")
+    with metrics.ProcessReader(61, full=True) as r:
+        got = r.read()
+    assert (got["pss"], got["uss"]) == (None, None) and got["res"] > 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
@@ -159,9 +185,31 @@ def test_meminfo_without_memavailable_falls_back_to_memfree(fake):
     fake.set_meminfo(kib)
     assert "MemAvailable" not in procfs.meminfo()
     assert metrics.system_sample().mem_available == kib["MemFree"] * 1024
+    with metrics.CommitReader() as c:
+        assert c.read()["mem_available"] == kib["MemFree"] * 1024
     h = top.snapshot(0.001).header
     assert h.mem_avail == h.mem_free == kib["MemFree"] * 1024
     assert h.mem_used == (kib["MemTotal"] - kib["MemFree"]) * 1024
+
+
+def test_kept_open_meminfo_is_read_afresh_each_time(fake):
+    kib = dict(MEMINFO_KIB)
+    fake.set_meminfo(kib)
+    with metrics.CommitReader() as c:
+        first = c.read()
+        fake.set_meminfo(dict(kib, Committed_AS=kib["Committed_AS"] + 1000, MemAvailable=123))
+        assert c.read() == {"committed_as": first["committed_as"] + 1000 * 1024, "mem_available": 123 * 1024}
+
+
+@pytest.mark.parametrize(("data", "keys", "want"), [
+    (b"MemTotal:  1000 kB\nMemFree:  500 kB\n", [b"MemTotal", b"MemFree"], [1024000, 512000]),  # first line
+    (b"Pss_Anon:  7 kB\nPss:  9 kB\n", [b"Pss", b"Pss_Anon"], [9216, 7168]),  # a key that starts another
+    (b"A:  1 kB\nHugePages_Total:       3", [b"HugePages_Total"], [3]),  # no unit, no final newline
+    (b"A:  1 kB\nB:\nC: x kB\n", [b"B", b"C", b"D"], [None, None, None]),  # empty, garbled, absent
+    (b"XRssAnon:  5 kB\nRssAnon:  6 kB\n", [b"RssAnon"], [6144]),  # only at the start of a line
+])
+def test_pick_kib_finds_only_whole_keys(data, keys, want):
+    assert procfs.pick_kib(data, keys) == want
 
 
 def test_meminfo_keeps_counts_without_unit(fake):

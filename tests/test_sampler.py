@@ -99,10 +99,11 @@ def test_a_plain_pid_that_exits_is_noticed():
 
 
 def test_an_error_in_the_thread_becomes_status(monkeypatch):
-    def broken():
-        raise OSError("proc is gone")
+    class Broken(metrics.CommitReader):
+        def read(self):
+            raise OSError("proc is gone")
 
-    monkeypatch.setattr(metrics, "system_sample", broken)
+    monkeypatch.setattr(metrics, "CommitReader", Broken)
     s = Sampler(os.getpid(), hz=50).start()
     assert _wait(lambda: not s.alive)
     assert s.status == "error: OSError: proc is gone"
@@ -130,3 +131,33 @@ def test_bad_arguments_are_refused(kwargs):
 def test_an_unstarted_program_is_refused(built):
     with pytest.raises(ValueError, match="start"):
         Sampler(programs.malloc_test())
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_the_files_kept_open_are_closed_on_stop_and_when_the_program_exits(built):
+    fds_before = _open_fds()
+    with programs.malloc_test(interval_ms=1000, max_mib=2) as p:
+        fds = _open_fds()  # the program's pipes included
+        s = Sampler(p, hz=50, full=True).start()
+        assert _wait(lambda: s.ticks >= 3)
+        assert s.open_files == 5  # stat, statm, status, smaps_rollup, and meminfo for the system row
+        assert _open_fds() == fds + 5
+        s.stop()
+        assert s.open_files == 0 and _open_fds() == fds
+        s.start()  # sampling again opens them again
+        assert _wait(lambda: s.ticks >= 6) and s.open_files == 5
+    # the program has exited: the sampler notices, ends, and lets every file go
+    assert _wait(lambda: not s.alive) and p.pid in s.exits
+    assert s.open_files == 0 and _open_fds() == fds_before
+
+
+def test_many_samplers_started_and_stopped_leak_no_descriptors():
+    fds = _open_fds()
+    for _ in range(50):
+        s = Sampler(os.getpid(), hz=100).start()
+        assert _wait(lambda s=s: s.ticks >= 1)
+        s.stop()
+    assert _open_fds() == fds
