@@ -47,7 +47,7 @@ def ko(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def steps(built) -> pd.DataFrame:
+def run(built) -> MallocExperiment:
     """One real malloc_test run: 6 steps without memset, then 5 with it (the model behind the panel)."""
     m = MallocExperiment(interval_ms=60, max_mib=64, lang="en")
     try:
@@ -57,7 +57,12 @@ def steps(built) -> pd.DataFrame:
         m.wait_steps(len(m.step_table()) + 5)
     finally:
         m.stop()
-    return m.step_table()
+    return m
+
+
+@pytest.fixture(scope="module")
+def steps(run) -> pd.DataFrame:
+    return run.step_table()
 
 
 # --- malloc_test: the step table ----------------------------------------------------------
@@ -159,15 +164,34 @@ def test_top_row_of_a_gone_process_is_a_clear_error():
 
 # --- the book's units -----------------------------------------------------------------------
 
-def test_book_int_overflows_at_step_2048_and_ours_does_not(steps, en):
+def test_book_int_overflows_at_step_2048_and_ours_does_not(run, en):
     assert L._c_int(2047 * MiB) == 2047 * MiB
     assert L._c_int(2048 * MiB) == -(2**31)
-    t = L.book_vs_ours(steps)
+    shown = L.book_vs_ours(run)
+    t = shown.data
     assert t.loc[1, "book's program prints"] == "Allocated 1048576 MB"
-    assert t.loc[1, "malloc_test prints"] == "step n=1 requested=1048576 touched=0 ok=1"
+    # the very lines malloc_test printed (its own events, every key), in its documented format
+    printed = [e for e in run.program.events if e["event"] == "step"][:3]
+    assert len(printed) == 3
+    for ev in printed:
+        n = ev["n"]
+        line = t.loc[n, "malloc_test prints"]
+        assert re.fullmatch(rf"step n={n} requested={n * MiB} touched=0 ok=1 ns=0 minflt=\d+", line), line
+        assert line.endswith(f" minflt={ev['minflt']}") and t.loc[n, "source"] == "measured"
+        assert f">{line}<" in shown.to_html()  # shown whole in the notebook, not cut at 50 characters
+    assert [int(n) for n in t.index[:3]] == [1, 2, 3]
     assert t.loc[2048, "book's program prints"] == "Allocated -2147483648 MB"
     assert "requested=2147483648" in t.loc[2048, "malloc_test prints"]
     assert t.loc[2048, "source"] == "computed" and t.loc[1, "source"] == "measured"
+
+
+def test_book_vs_ours_takes_the_panel_not_its_step_table(steps, en):
+    with pytest.raises(TypeError, match="takes the panel"):
+        L.book_vs_ours(steps)
+    from kernel_helpers.recordings import RecordedPanel
+
+    t = L.book_vs_ours(RecordedPanel(lang="en")).data  # no /proc: the recording kept no lines
+    assert list(t.index) == [2047, 2048, 2049] and set(t["source"]) == {"computed"}
 
 
 def test_beyond_int_prints_the_real_line_in_bytes(built, en, capsys):

@@ -9,13 +9,7 @@ by RES and by PSS.  The chapter's prediction questions are registered at the bot
 
 from __future__ import annotations
 
-import functools
 import os
-
-try:
-    import pwd
-except ImportError:  # Windows: importing must still work (see recordings)
-    pwd = None  # type: ignore[assignment]
 import re
 import shutil
 import subprocess
@@ -29,6 +23,7 @@ import pandas as pd
 from .. import FAST, metrics, procfs, programs, quiz
 from ..i18n import pick
 from ..procfs import AccessDenied, ProcessGone
+from ..top import _user_name  # top's USER column: the login name, or the UID without a passwd entry
 
 MiB = 1 << 20
 KiB = 1 << 10
@@ -948,14 +943,6 @@ def arena_table(threads: int = ARENA_THREADS) -> pd.DataFrame:
 
 # --- memory hogs: RES vs PSS -------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1024)
-def _user(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
 @dataclass
 class Hogs:
     table: pd.DataFrame  # PID USER COMMAND RES SHR PSS USS (bytes; PSS/USS None when unreadable)
@@ -1017,7 +1004,7 @@ def memory_hogs() -> Hogs:
             if virt == 0:  # kernel thread
                 continue
             comm = _comm(pid)
-            user = _user(procfs.owner_uid(pid))
+            user = _user_name(procfs.owner_uid(pid))
         except (ProcessGone, AccessDenied):
             continue
         pss = uss = None

@@ -398,25 +398,37 @@ def _c_int(n: int) -> int:
     return n - (1 << 32) if n >= 1 << 31 else n
 
 
-def book_vs_ours(steps: pd.DataFrame, rows: int = 3, at: tuple[int, ...] = (2047, 2048, 2049)) -> pd.DataFrame:
-    """What the book's printf would print beside what malloc_test printed, for the first measured
-    steps; then the steps ``at``, where the book's int overflows (computed, marked as such)."""
+def book_vs_ours(panel, rows: int = 3, at: tuple[int, ...] = (2047, 2048, 2049)):
+    """What the book's printf would print beside the step lines malloc_test printed, for the first
+    ``rows`` successful steps of the panel's run; then the steps ``at``, where the book's int
+    overflows (computed, marked as such).
+
+    ``panel`` is the memory panel (or the MallocExperiment behind it).  Its lines come from the
+    program's own events, with every key it printed (``ns=`` and ``minflt=`` too), not rebuilt
+    from the step table.  A recorded panel (no /proc) kept no lines: only the computed rows show.
+    Returns a pandas Styler (it shows each line whole, where a DataFrame cuts text at 50
+    characters); the DataFrame is its ``.data``.
+    """
+    if isinstance(panel, pd.DataFrame):
+        raise TypeError("book_vs_ours() takes the panel, not its step table: the lines come from the "
+                        "program's events (lesson.book_vs_ours(panel))")
+    model = getattr(panel, "model", panel)
+    events = list(getattr(model, "events", None) or [])
+    printed = [ev for ev in events if ev.get("event") == "step" and ev.get("ok") == 1][:rows]
     recs = []
     col_n, col_book, col_ours, col_true, col_src = (
         pick("step", "단계"), pick("book's program prints", "책의 프로그램 출력"),
         pick("malloc_test prints", "malloc_test 출력"), pick("true total", "실제 합계"),
         pick("source", "출처"))
-    real = steps[steps["ok"].astype(bool)].head(rows) if len(steps) else steps
-    for _, s in real.iterrows():
-        n, req = int(s["step"]), int(s["requested"])
-        recs.append({col_n: n, col_book: f"Allocated {_c_int(n * MiB)} MB",
-                     col_ours: f"step n={n} requested={req} touched={int(s['touched'])} ok=1",
-                     col_true: fmt_bytes(req), col_src: pick("measured", "측정")})
+    for ev in printed:
+        n = int(ev["n"])
+        recs.append({col_n: n, col_book: f"Allocated {_c_int(n * MiB)} MB", col_ours: _line(ev),
+                     col_true: fmt_bytes(int(ev["requested"])), col_src: pick("measured", "측정")})
     for n in at:
         recs.append({col_n: n, col_book: f"Allocated {_c_int(n * MiB)} MB",
                      col_ours: f"step n={n} requested={n * MiB} ...", col_true: fmt_bytes(n * MiB),
                      col_src: pick("computed", "계산")})
-    return pd.DataFrame(recs).set_index(col_n)
+    return _left(pd.DataFrame(recs).set_index(col_n))
 
 
 def _line(ev: dict) -> str:

@@ -1,4 +1,4 @@
-"""What the four views share: a throttled redraw thread, display plumbing, and HTML helpers."""
+"""What the four views share: a throttled redraw thread, display and close plumbing, and HTML helpers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from ..metrics import METRICS
+from .models import registry
 
 # top columns without an entry in METRICS: described here, in both languages
 _EXTRA_COLUMNS = {
@@ -194,3 +195,27 @@ class DisplayMixin:
         self._displayed = True
         display(self.widget)
         return self
+
+
+class ClosingMixin:
+    """``close()`` for a view registered in ``models.registry`` under (``KIND``, ``key``).
+
+    Running the cell again (``registry.replace``) and ``close_all()`` call it.  It acts once:
+    it marks the view closed, runs the view's ``_teardown()`` (stop what the view started:
+    its program, sampler, threads) and then leaves the registry.
+    """
+
+    KIND: str
+    key: str
+    closed = False
+
+    def close(self) -> None:
+        """Stop everything this view started (program, sampler, threads); used when the cell runs again."""
+        if self.closed:
+            return
+        self.closed = True
+        self._teardown()
+        registry.discard(self.KIND, self.key, self)
+
+    def _teardown(self) -> None:
+        raise NotImplementedError

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from .. import overcommit, procfs
 from ..recordings import RecordedPanel
 from ..safety import fmt_bytes
-from ._common import DisplayMixin, Redrawer, column_help, esc, locked_figure_widget
+from ._common import ClosingMixin, DisplayMixin, Redrawer, column_help, esc, locked_figure_widget
 from .models import MallocExperiment, OvercommitStatus, registry
 
 KIND = "memory_panel"
@@ -51,13 +51,15 @@ def _l(key: str, lang: str) -> str:
     return ko if lang == "ko" else en
 
 
-class MemoryPanel(DisplayMixin):
+class MemoryPanel(ClosingMixin, DisplayMixin):
     """A live chart of malloc_test with start/stop, step, interval, memset, touch % and overcommit controls.
 
     Drive it from code as well: ``start()``, ``set_touch()``, ``wait_steps()``, ``stop()``,
     ``data()``, ``step_table()``.  Creating a panel with the same ``key`` (running the cell
     again) stops the previous one first: its program, sampler and threads.
     """
+
+    KIND = KIND
 
     def __init__(self, step_mib: int = 1, interval_ms: int = 1000, touch: bool = False,
                  touch_pct: int = 100, max_mib: int = 256, *, hz: float = 5.0, window: int = 600,
@@ -305,15 +307,11 @@ class MemoryPanel(DisplayMixin):
         self._draw()
         return final
 
-    def close(self) -> None:
-        """Stop everything this panel started (program, sampler, threads); used when the cell runs again."""
-        if self.closed:
-            return
-        self.closed = True
+    def _teardown(self) -> None:
+        """close(): stop the program, sampler and redraw thread; draw the final state once more."""
         self.model.close(replaced=True)
         self._redrawer.stop()
         self._draw()
-        registry.discard(KIND, self.key, self)
 
     def set_touch(self, on: bool | int, timeout: float = 2.0) -> dict | None:
         """memset on/off (or a percent), live; returns the program's acknowledgement event."""

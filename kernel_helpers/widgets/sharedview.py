@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from .. import procfs
 from ..recordings import RecordedSharedView
 from ..safety import MiB
-from ._common import DisplayMixin, column_help, esc, locked_figure_widget
+from ._common import ClosingMixin, DisplayMixin, column_help, esc, locked_figure_widget
 from .models import SharedExperiment, registry
 
 KIND = "shared_view"
@@ -38,8 +38,10 @@ def _l(key: str, lang: str) -> str:
     return ko if lang == "ko" else en
 
 
-class SharedView(DisplayMixin):
+class SharedView(ClosingMixin, DisplayMixin):
     """shared_mem with K children: a bar chart of RES/SHR/USS/PSS per process and of their sums."""
+
+    KIND = KIND
 
     def __init__(self, mib: int = 64, children: int = 2, private_mib: int = 0, *, lang: str | None = None,
                  key: str = "default", height: int = 380):
@@ -175,13 +177,10 @@ class SharedView(DisplayMixin):
         self._buttons()
         return text
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
+    def _teardown(self) -> None:
+        """close(): stop shared_mem and its children; the Start button stays disabled."""
         self.model.close()
         self._buttons()
-        registry.discard(KIND, self.key, self)
 
     def __repr__(self) -> str:
         return f"<SharedView key={self.key!r} {'running' if self.model.running else 'stopped'}>"

@@ -13,7 +13,7 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import top
-from ._common import DisplayMixin, column_help, esc
+from ._common import ClosingMixin, DisplayMixin, column_help, esc
 from .models import FILTER_FIELDS, SORTABLE, TopModel, TopView, registry
 
 KIND = "top_table"
@@ -75,8 +75,10 @@ def render_html(view: TopView, lang: str = "en") -> str:
             f"<thead><tr>{ths}</tr></thead><tbody>{''.join(rows_html)}</tbody></table>")
 
 
-class TopTable(DisplayMixin):
+class TopTable(ClosingMixin, DisplayMixin):
     """top in a notebook: header and process table, sortable, filterable, refreshing every ``interval`` s."""
+
+    KIND = KIND
 
     def __init__(self, interval: float = 2.0, sort: str = "%CPU", filter_text: str = "",
                  filter_field: str = "COMMAND", max_rows: int = 20, *, lang: str | None = None,
@@ -170,12 +172,9 @@ class TopTable(DisplayMixin):
         self.render()
         return self
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
+    def _teardown(self) -> None:
+        """close(): stop refreshing and release the kept-open /proc files."""
         self.pause()
-        registry.discard(KIND, self.key, self)
 
     # --- the code API ---
     def refresh(self, interval: float | None = None) -> TopView:

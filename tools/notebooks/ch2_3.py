@@ -222,7 +222,7 @@ The table puts the book's line next to ours for the first steps the panel measur
 보여 줍니다(실험 예산 때문에 패널을 거기까지 돌릴 수는 없습니다).
 """),
     code("""
-lesson.book_vs_ours(panel.step_table())
+lesson.book_vs_ours(panel)
 """),
     md("""
 To see a size past the 32-bit limit printed for real, the next cell asks `big_alloc` to reserve 3 GiB
