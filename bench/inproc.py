@@ -31,38 +31,31 @@ def _cpu() -> float:
 # --- 1. one top refresh -------------------------------------------------------------------------
 
 def ours_chained(k: int, delay: float) -> dict:
-    """The steady-state refresh: one read pass that reuses the previous pass's ticks (as top does).
+    """The steady-state refresh, ``top.Refresher.refresh()``: one read pass that reuses the
+    previous pass's ticks, as top does (what the TopTable widget and ``python -m
+    kernel_helpers.top -n N`` use)."""
+    from kernel_helpers import top
 
-    kernel_helpers.top has it as ``_finish(base, pids, files, chain=True)`` (what
-    ``python -m kernel_helpers.top -n N`` uses); it is private, so this is the one place the
-    bench reaches inside the module.
-    """
-    from kernel_helpers import procfs, top
-
-    files: dict[int, procfs.PidFiles] = {}
-    try:
-        base = top._sample_ticks(None, files)
+    with top.Refresher(first_interval=delay) as refresher:
         for _ in range(3):  # warm: files opened, user names cached
             time.sleep(delay)
-            snap, base = top._finish(base, None, files, chain=True)
+            snap = refresher.refresh()
         passes, renders = [], []
         for _ in range(k - 1):
             time.sleep(delay)
             c0 = _cpu()
-            snap, base = top._finish(base, None, files, chain=True)
+            snap = refresher.refresh()
             c1 = _cpu()
             snap.to_text(width=80)  # what top -b prints for every refresh: the whole table
             c2 = _cpu()
             passes.append(c1 - c0)
             renders.append(c2 - c1)
         rows = len(snap.table)
-    finally:
-        procfs.close_pid_files(files)
     return {"pass": sum(passes) / len(passes), "render": sum(renders) / len(renders), "rows": rows}
 
 
 def ours_public(k: int, delay: float) -> float:
-    """``top.snapshot(delay)``, the public call the TopTable widget makes: two read passes."""
+    """``top.snapshot(delay)``, a one-off snapshot: two read passes per call."""
     from kernel_helpers import top
 
     for _ in range(3):

@@ -160,8 +160,8 @@ references, each measured in the same run:
   top          procps top -b -d 0.1 -n K (CPU from its rusage), per refresh in steady state:
                (CPU of -n K - CPU of -n 1) / (K - 1), so its start-up does not count
   steady state ours: one read pass per refresh reusing the previous pass's ticks, as top does
-               (top._finish(..., chain=True), what `python -m kernel_helpers.top -n N` runs);
-               top.snapshot() is the public call the TopTable makes: two passes per refresh
+               (top.Refresher, what `python -m kernel_helpers.top -n N` runs);
+               top.snapshot(): a one-off call with no refresh before it, so two passes
   top -p       top -b -d 1/rate -p PID for the same seconds at the same time, steady state;
                ours is the CPU clock of the Sampler thread (idle malloc_test as the PID)
   rewrite      malloc_test's `rewrite` command: the same pages written again, resident

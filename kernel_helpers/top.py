@@ -3,7 +3,9 @@
 ``snapshot()`` samples every process twice, ``interval`` seconds apart, the way one refresh
 of procps-ng top does: the header numbers come from /proc/uptime, /proc/loadavg, utmp,
 /proc/stat and /proc/meminfo, each row from /proc/PID/stat and /proc/PID/statm plus the owner
-of /proc/PID. ``Snapshot.table`` keeps numbers as numbers (bytes, seconds, percent);
+of /proc/PID. ``Refresher`` is top's refresh loop: after its first refresh, each one reads
+/proc once and takes %CPU over the time since the previous one, as top does between frames.
+``Snapshot.table`` keeps numbers as numbers (bytes, seconds, percent);
 ``Snapshot.to_text()`` prints them in the layout of ``top -b -n 1`` (procps-ng 4.0.2).
 ``compare_with_top()`` runs the real top next to it. ``python -m kernel_helpers.top`` is a
 small ``top -b`` for the terminal.
@@ -37,7 +39,7 @@ from . import procfs
 from .procfs import ProcessGone
 
 __all__ = [
-    "Header", "Snapshot", "snapshot", "snapshot_row", "render", "compare_with_top",
+    "Header", "Snapshot", "snapshot", "snapshot_row", "Refresher", "render", "compare_with_top",
     "parse_top_batch", "sort_table", "release_files", "TopNotFound", "COLUMNS", "SORT_FIELDS", "main",
 ]
 
@@ -187,6 +189,14 @@ def release_files() -> None:
         procfs.close_pid_files(files)
 
 
+def _release(root: str, pids: Iterable[int] | None) -> None:
+    """Close the kept-open files of ``pids`` (of every process when None) under one /proc root."""
+    with _KEPT_LOCK:
+        kept = _KEPT.get(root, {})
+        gone = {pid: kept.pop(pid) for pid in (list(kept) if pids is None else pids) if pid in kept}
+    procfs.close_pid_files(gone)
+
+
 def _sample_ticks(pids: list[int] | None, files: dict[int, procfs.PidFiles]) -> _Base:
     """The first sample: the /proc/stat cpu line and each PID's ticks."""
     t = time.monotonic()
@@ -198,6 +208,8 @@ def _sample_ticks(pids: list[int] | None, files: dict[int, procfs.PidFiles]) -> 
 @functools.lru_cache(maxsize=4096)
 def _user_name(uid: int) -> str:
     """The login name for a UID, as top prints it (the number when there is no passwd entry)."""
+    if pwd is None:  # Windows: no passwd database
+        return str(uid)
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
@@ -271,21 +283,28 @@ _DTYPES = ("int64", "object", "int64", "int64", "int64", "int64", "int64", "obje
            "float64", "float64", "float64", "object", "int64", "int64")
 
 
-@functools.cache
-def _column_index() -> pd.Index:
-    return pd.Index(COLUMNS + HELPER_COLUMNS)  # immutable, so every table can share it
-
-
 def _table(rows: list[tuple]) -> pd.DataFrame:
-    """Build the DataFrame once, from one array per column (no per-row pandas work)."""
-    names = _column_index().copy()  # a copy of its own, so renaming one table touches no other
-    cols = list(zip(*rows, strict=True))[1:] if rows else [()] * len(names)
-    arrays = [np.array(c, dtype=d) for c, d in zip(cols, _DTYPES, strict=True)]
-    try:  # the constructor pandas' own from_records uses: ~6x faster than DataFrame(dict)
-        return pd.DataFrame._from_arrays(arrays, columns=names, index=pd.RangeIndex(len(rows)),
-                                         verify_integrity=False)
-    except (AttributeError, TypeError):  # a pandas without it: the public constructor
-        return pd.DataFrame(dict(zip(names, arrays, strict=True)), copy=False)
+    """Build the DataFrame once, from one array per column (no per-row pandas work).
+
+    Text columns stay ``object``, as under pandas 2: they reach the constructor as Series of that
+    dtype, so pandas 3 neither scans them nor converts them to its ``str`` dtype.
+    """
+    cols = list(zip(*rows, strict=True))[1:] if rows else [()] * len(_DTYPES)
+    index = pd.RangeIndex(len(rows))
+    data: dict[str, object] = {}
+    for name, col, dtype in zip(COLUMNS + HELPER_COLUMNS, cols, _DTYPES, strict=True):
+        values = np.array(col, dtype=dtype)
+        data[name] = (pd.Series(values, index=index, dtype=object, copy=False) if dtype == "object"
+                      else values)
+    return pd.DataFrame(data, index=index, copy=False)
+
+
+def _check_interval(interval: float, name: str = "interval") -> float:
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(interval).__name__}")
+    if not interval > 0:
+        raise ValueError(f"{name} must be > 0 seconds (%CPU needs two samples), got {interval}")
+    return interval
 
 
 def snapshot(interval: float = 0.5, pids: Iterable[int] | None = None) -> Snapshot:
@@ -295,10 +314,7 @@ def snapshot(interval: float = 0.5, pids: Iterable[int] | None = None) -> Snapsh
     pass 100). With ``pids`` the Tasks counts cover only those processes, as with top -p. A
     process that exits or hides itself during the snapshot is left out.
     """
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
-        raise TypeError(f"interval must be a number of seconds, not {type(interval).__name__}")
-    if not interval > 0:
-        raise ValueError(f"interval must be > 0 seconds (%CPU needs two samples), got {interval}")
+    _check_interval(interval)
     wanted = None if pids is None else _check_pids(pids)
     root = procfs.PROC_ROOT
     files = _take_files(root)
@@ -316,6 +332,114 @@ def snapshot_row(pid: int, interval: float = 0.2) -> pd.Series:
     if table.empty:
         raise ProcessGone(pid)
     return table.iloc[0]
+
+
+class Refresher:
+    """top's refresh loop: after the first :meth:`refresh`, each one is a single read pass.
+
+    procps top reads every process once per refresh and takes %CPU from the ticks it read the
+    refresh before. :func:`snapshot` has no refresh before, so it reads twice, ``interval``
+    apart; a Refresher keeps each pass's ticks as the start of the next interval::
+
+        with top.Refresher() as r:
+            for _ in range(3):
+                snap = r.refresh(2.0)  # %CPU over the 2 s since the previous refresh
+                print(snap.to_text(max_rows=5))
+
+    ``pids`` limits it to those processes, like top -p (and snapshot's ``pids``); a process
+    that exits is left out of the tables from then on. The first refresh has nothing to start
+    from, so it samples, waits ``first_interval`` seconds (or its ``interval``) and reads
+    again, just as ``snapshot()`` does.
+
+    The /proc files stay open between refreshes (about three descriptors per process, in the
+    set snapshot() uses, bounded by RLIMIT_NOFILE); each read pass takes them out of that set
+    and puts them back, so no two threads ever read through one descriptor. :meth:`close`, or
+    the end of a ``with`` block, closes them. Threads may share a Refresher: their refreshes
+    take turns.
+    """
+
+    def __init__(self, pids: Iterable[int] | None = None, first_interval: float = 0.5):
+        self.pids: tuple[int, ...] | None = None if pids is None else tuple(_check_pids(pids))
+        if self.pids == ():
+            raise ValueError("give at least one PID, e.g. Refresher([os.getpid()]), "
+                             "or pids=None for every process")
+        self.first_interval = _check_interval(first_interval, "first_interval")
+        self.refreshes = 0  # how many refresh() calls have returned a snapshot
+        self._base: _Base | None = None  # the previous pass: the start of the next interval
+        self._root: str | None = None  # the /proc root that pass read
+        self._closed = False
+        self._turn = threading.Lock()  # one refresh at a time
+        self._state = threading.Lock()  # _closed, and files going back to the shared set
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def refresh(self, interval: float | None = None) -> Snapshot:
+        """The next refresh of top: one pass over /proc, %CPU over the time since the last one.
+
+        With ``interval``, it first waits until ``interval`` seconds have passed since the
+        previous refresh read /proc (top's -d delay), so %CPU covers at least that; without, it
+        reads at once. The first refresh samples, waits ``interval`` (default
+        ``first_interval``) and reads again. Raises RuntimeError once :meth:`close` was called.
+        """
+        if interval is not None:
+            _check_interval(interval)
+        with self._turn:
+            if self._closed:
+                raise RuntimeError("this Refresher is closed; make a new one with top.Refresher()")
+            root = procfs.PROC_ROOT
+            wanted = None if self.pids is None else list(self.pids)
+            base = self._base if self._root == root else None  # a new /proc root starts afresh
+            if base is None:
+                base = self._with_files(root, lambda files: _sample_ticks(wanted, files))
+                time.sleep(self.first_interval if interval is None else interval)
+            elif interval is not None:
+                left = base.t + interval - time.monotonic()
+                if left > 0:
+                    time.sleep(left)
+            snap, self._base = self._with_files(
+                root, lambda files: _finish(base, wanted, files, chain=True))
+            self._root = root
+            self.refreshes += 1
+            return snap
+
+    def _with_files(self, root: str, read):
+        """``read(files)`` with the kept-open files taken out of the shared set for the pass."""
+        files = _take_files(root)
+        try:
+            return read(files)
+        finally:
+            with self._state:
+                mine: dict[int, procfs.PidFiles] = {}
+                if self._closed:  # close() ran meanwhile: these are not to be kept any more
+                    for pid in list(files) if self.pids is None else self.pids:
+                        if pid in files:
+                            mine[pid] = files.pop(pid)
+                _give_back(root, files)
+            procfs.close_pid_files(mine)
+
+    def close(self) -> None:
+        """Close the /proc files kept open for these processes (all of them when ``pids`` is None).
+
+        Later :meth:`refresh` calls raise RuntimeError. It does not wait for a refresh running
+        in another thread: that one finishes, then closes the files it read through.
+        """
+        with self._state:
+            self._closed = True
+            self._base = None
+            _release(self._root or procfs.PROC_ROOT, self.pids)
+
+    def __enter__(self) -> Refresher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        which = "all processes" if self.pids is None else f"pids={list(self.pids)}"
+        state = "closed" if self._closed else f"{self.refreshes} refreshes"
+        return f"<top.Refresher {which}, {state}>"
 
 
 # --- text, as top -b prints it -------------------------------------------------------------
@@ -687,26 +811,20 @@ def main(argv: list[str] | None = None) -> int:
                          "(it exited, or never existed); pick one from `ps -e` or leave out -p")
     width = args.w or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80)
     width = min(512, max(80, width))
-    files: dict[int, procfs.PidFiles] = {}
     try:
-        base = _sample_ticks(pids, files)
-        time.sleep(min(args.d, 0.5))  # the first frame needs an interval too; keep it short
-        for i in range(args.n):
-            if i:
-                time.sleep(args.d)
-            snap, base = _finish(base, pids, files, chain=True)
-            if i:
-                print()
-            print(render(snap, width=width, sort=args.o), flush=True)
+        # the first frame needs an interval too; keep it short, then one -d delay per frame
+        with Refresher(pids, first_interval=min(args.d, 0.5)) as refresher:
+            for i in range(args.n):
+                snap = refresher.refresh(args.d if i else None)
+                if i:
+                    print()
+                print(render(snap, width=width, sort=args.o), flush=True)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. piped into head
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    finally:
-        procfs.close_pid_files(files)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

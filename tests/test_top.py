@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -365,6 +366,214 @@ def test_open_files_stay_bounded_and_are_released():
     assert not top._KEPT and len(os.listdir("/proc/self/fd")) < 64
 
 
+# --- the refresher: top's refresh loop ---------------------------------------------------------
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+class Passes:
+    """Counts the read passes over /proc: first samples (ticks only) and full passes (rows)."""
+
+    def __init__(self, monkeypatch):
+        self.ticks = self.rows = 0
+        real_ticks, real_rows = procfs.top_ticks_many, procfs.top_rows_many
+
+        def ticks(*a, **kw):
+            self.ticks += 1
+            return real_ticks(*a, **kw)
+
+        def rows(*a, **kw):
+            self.rows += 1
+            return real_rows(*a, **kw)
+
+        monkeypatch.setattr(procfs, "top_ticks_many", ticks)
+        monkeypatch.setattr(procfs, "top_rows_many", rows)
+
+
+def test_refresher_rows_match_snapshot_for_steady_processes(zoo):
+    steady = [zoo[n] for n in ("sleeping", "stopped", "zombie", "niced", "nobody", "odd_comm", "long_comm")]
+    cols = ["VIRT", "RES", "SHR", "USER", "COMMAND", "PR", "NI", "S", "UID"]
+    with top.Refresher(steady, first_interval=0.02) as r:
+        first = r.refresh()
+        second = r.refresh(0.05)
+    snap = top.snapshot(0.02, steady)
+    for got in (first, second):
+        assert sorted(got.table["PID"]) == sorted(steady)
+        assert got.header.tasks_total == len(steady) and got.header.tasks_zombie == 1
+        pd.testing.assert_frame_equal(got.table.set_index("PID").loc[steady, cols],
+                                      snap.table.set_index("PID").loc[steady, cols])
+    assert (second.table["%CPU"] == 0).all()  # they sleep, are stopped or are zombies
+    assert second.to_text(summary=False) == snap.to_text(summary=False)
+
+
+def test_refresher_cpu_of_a_busy_child_covers_the_time_since_the_last_refresh(zoo):
+    idle = zoo["sleeping"]
+    os.kill(zoo["running"], signal.SIGSTOP)  # the zoo's busy loop would compete for the CPUs
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        with top.Refresher([child.pid, idle]) as r:
+            r.refresh(0.2)
+            ns0, t0 = _cpu_ns(child.pid), time.monotonic()
+            snap = r.refresh(1.0)
+            ns1, t1 = _cpu_ns(child.pid), time.monotonic()
+        row = snap.table.set_index("PID")
+        mine = row.loc[child.pid, "%CPU"]
+        scheduler = 100 * (ns1 - ns0) / 1e9 / (t1 - t0)
+        assert 1.0 <= snap.header.interval < 1.3, snap.header.interval  # waited 1 s since the last one
+        assert abs(mine - scheduler) <= 10, (mine, scheduler)  # ticks are samples: a tick or two off
+        if scheduler < 85:
+            pytest.skip(f"the busy child only got {scheduler:.0f}% of a CPU; the machine is busy")
+        assert mine >= 85, (mine, scheduler)
+        assert row.loc[idle, "%CPU"] == 0.0
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+        os.kill(zoo["running"], signal.SIGCONT)
+
+
+def test_refreshing_n_times_reads_proc_n_times_not_2n(monkeypatch):
+    passes = Passes(monkeypatch)
+    me = [os.getpid()]
+    with top.Refresher(me, first_interval=0.01) as r:
+        snaps = [r.refresh(0.02) for _ in range(5)]
+    assert (passes.ticks, passes.rows) == (1, 5)  # one first sample, then one pass per refresh
+    assert r.refreshes == 5 and all(list(s.table["PID"]) == me for s in snaps)
+    assert all(s.header.interval >= 0.02 for s in snaps[1:])
+    # snapshot() has no previous refresh: two passes every time
+    passes.ticks = passes.rows = 0
+    for _ in range(5):
+        top.snapshot(0.01, me)
+    assert (passes.ticks, passes.rows) == (5, 5)
+
+
+def test_refresh_without_interval_reads_at_once_over_the_time_since_the_last():
+    with top.Refresher([os.getpid()], first_interval=0.01) as r:
+        r.refresh()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        snap = r.refresh()
+        assert time.monotonic() - t0 < 0.2  # no waiting of its own
+        assert snap.header.interval >= 0.3
+
+
+def test_refresher_close_releases_descriptors():
+    top.release_files()
+    before = fd_count()
+    r = top.Refresher(first_interval=0.01)
+    rows = len(r.refresh().table)
+    r.refresh(0.01)
+    assert fd_count() > before + rows  # kept open between refreshes, about three per process
+    r.close()
+    assert r.closed and fd_count() <= before
+    assert not top._KEPT.get(procfs.PROC_ROOT)
+    with pytest.raises(RuntimeError, match="closed"):
+        r.refresh()
+    r.close()  # twice is fine
+    with top.Refresher([os.getpid()], first_interval=0.01) as r2:
+        r2.refresh()
+        assert fd_count() > before
+    assert r2.closed and fd_count() <= before
+
+
+def test_closing_a_refresher_for_some_pids_keeps_the_other_files():
+    top.release_files()
+    top.snapshot(0.01)  # the whole system's files, kept for the next snapshot
+    me = os.getpid()
+    with top.Refresher([me], first_interval=0.01) as r:
+        r.refresh()
+        kept = top._KEPT[procfs.PROC_ROOT]
+        assert me in kept and len(kept) > 5
+    kept = top._KEPT[procfs.PROC_ROOT]
+    assert me not in kept and len(kept) > 5
+    top.release_files()
+
+
+def test_close_from_another_thread_during_a_refresh():
+    top.release_files()
+    before = fd_count()
+    r = top.Refresher(first_interval=0.5)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("snap", r.refresh()))
+    t.start()
+    time.sleep(0.2)  # it took its first sample and waits
+    r.close()  # must not wait for it
+    assert t.is_alive()
+    t.join(10)
+    assert len(out["snap"].table) > 5  # the refresh that was running finished
+    assert fd_count() <= before and not top._KEPT.get(procfs.PROC_ROOT)  # and kept nothing open
+
+
+def test_threads_sharing_a_refresher_take_turns():
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(3):
+                results.append(r.refresh(0.02))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    with top.Refresher(first_interval=0.02) as r:
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert not errors and len(results) == 9 and r.refreshes == 9
+    assert all(s.table["PID"].is_unique and os.getpid() in set(s.table["PID"]) for s in results)
+    assert all(s.header.interval >= 0.02 for s in results)
+
+
+def test_refresher_leaves_out_a_process_that_exits():
+    p = subprocess.Popen(["sleep", "1000"])
+    wait_for(p.pid, lambda c, s, pr, ni: c == "sleep")
+    with top.Refresher([p.pid, os.getpid()], first_interval=0.01) as r:
+        assert set(r.refresh().table["PID"]) == {p.pid, os.getpid()}
+        p.kill()
+        p.wait(timeout=10)
+        assert list(r.refresh().table["PID"]) == [os.getpid()]
+        assert p.pid not in top._KEPT.get(procfs.PROC_ROOT, {})
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"pids": 1}, TypeError, "list of PIDs"), ({"pids": [0]}, ValueError, "positive"),
+    ({"pids": [True]}, TypeError, "int"), ({"pids": ["1"]}, TypeError, "int"),
+    ({"pids": []}, ValueError, "at least one PID"),
+    ({"first_interval": 0}, ValueError, "first_interval must be > 0"),
+    ({"first_interval": "1"}, TypeError, "first_interval must be a number"),
+])
+def test_refresher_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        top.Refresher(**kwargs)
+
+
+@pytest.mark.parametrize("interval, error", [(0, ValueError), (-1, ValueError), ("1", TypeError), (True, TypeError)])
+def test_refresh_rejects_a_bad_interval(interval, error):
+    with top.Refresher([os.getpid()]) as r, pytest.raises(error, match="interval"):
+        r.refresh(interval)
+    assert r.refreshes == 0
+
+
+def test_top_model_refreshes_through_one_refresher_and_releases_it(monkeypatch):
+    from kernel_helpers.widgets.models import TopModel
+
+    top.release_files()
+    before = fd_count()
+    passes = Passes(monkeypatch)
+    tm = TopModel(interval=0.1, lang="en")
+    for _ in range(3):
+        view = tm.refresh(0.05)
+    assert (passes.ticks, passes.rows) == (1, 3)
+    assert view.total == len(tm.snapshot.table) > 5 and tm.snapshot.header.interval >= 0.05
+    tm.release()
+    assert fd_count() <= before
+    tm.refresh(0.05)  # after a pause it starts afresh: a first sample again
+    assert (passes.ticks, passes.rows) == (2, 4)
+    tm.release()
+    assert fd_count() <= before
+
+
 # --- the data and the text --------------------------------------------------------------------
 
 def test_table_keeps_numbers_numeric():
@@ -374,6 +583,11 @@ def test_table_keeps_numbers_numeric():
         assert pd.api.types.is_integer_dtype(t[col]), col
     for col in ("%CPU", "%MEM", "TIME+"):
         assert pd.api.types.is_float_dtype(t[col]), col
+    for col in ("USER", "S", "COMMAND"):
+        assert t[col].dtype == object, col  # not pandas 3's inferred str dtype
+    empty = top._table([])  # e.g. top -p with every process gone: same columns and dtypes
+    assert empty.empty and list(empty.columns) == list(t.columns) and empty.dtypes.equals(t.dtypes)
+    assert isinstance(t.index, pd.RangeIndex) and list(t.index) == list(range(len(t)))
     me = t.set_index("PID").loc[os.getpid()]
     assert me["TIME+"] == pytest.approx(me["TICKS"] / procfs.CLK_TCK)
     assert me["%MEM"] == pytest.approx(100 * me["RES"] / procfs.meminfo()["MemTotal"])

@@ -925,7 +925,12 @@ class TopView:
 
 
 class TopModel:
-    """Sort, filter and highlight a ``top.snapshot()``: the logic of the live top table."""
+    """Refresh, sort, filter and highlight top's table: the logic of the live top table.
+
+    Refreshes go through one ``top.Refresher``, so each (after the first) is a single pass over
+    /proc with %CPU over the time since the previous one, as in top; :meth:`release` closes its
+    files and the next refresh starts afresh.
+    """
 
     def __init__(self, sort: str = "%CPU", filter_text: str = "", filter_field: str = "COMMAND",
                  max_rows: int = 25, interval: float = 2.0, lang: str | None = None,
@@ -937,6 +942,8 @@ class TopModel:
         self.set_interval(interval)
         self.extra_highlight: set[int] = set(highlight)
         self.snapshot: top.Snapshot | None = None
+        self._refresher: top.Refresher | None = None
+        self._refresher_lock = threading.Lock()
 
     def set_sort(self, sort: str) -> None:
         if sort not in SORTABLE:
@@ -967,13 +974,34 @@ class TopModel:
         return pids
 
     def refresh(self, interval: float | None = None) -> TopView:
-        """Take a new snapshot (blocking ``interval`` seconds, as top does between refreshes)."""
-        self.snapshot = top.snapshot(interval if interval is not None else self.interval)
+        """Refresh the table, first waiting until ``interval`` seconds (default: the model's) have
+        passed since the previous refresh, as top does between frames; %CPU covers that time.
+
+        The first refresh, and the first after :meth:`release`, samples twice ``interval`` apart.
+        """
+        wait = interval if interval is not None else self.interval
+        refresher = self._current_refresher()
+        try:
+            self.snapshot = refresher.refresh(wait)
+        except RuntimeError:
+            if not refresher.closed:
+                raise
+            self.snapshot = self._current_refresher().refresh(wait)  # released meanwhile: anew
         return self.view()
+
+    def _current_refresher(self) -> top.Refresher:
+        with self._refresher_lock:
+            if self._refresher is None:
+                self._refresher = top.Refresher()
+            return self._refresher
 
     def release(self) -> None:
         """Close the /proc files top keeps open between refreshes (about 3 per process)."""
-        top.release_files()
+        with self._refresher_lock:
+            refresher, self._refresher = self._refresher, None
+        if refresher is not None:
+            refresher.close()
+        top.release_files()  # and those that top.snapshot() calls left open
 
     def view(self) -> TopView:
         snap = self.snapshot

@@ -178,7 +178,7 @@ class TopTable(ClosingMixin, DisplayMixin):
 
     # --- the code API ---
     def refresh(self, interval: float | None = None) -> TopView:
-        """Take one snapshot now (blocking ``interval`` seconds) and show it."""
+        """Refresh now and show it, once ``interval`` seconds have passed since the previous refresh."""
         view = self.model.refresh(interval)
         self.refreshes += 1
         self.render(view)
