@@ -1,8 +1,8 @@
 """The chart path: how many points per second headless Chromium really draws from a MemoryPanel.
 
-One JupyterLab server of our own (127.0.0.1, a token, every Jupyter directory in a temp dir);
-per rate, a generated notebook starts a MemoryPanel sampling malloc_test at that rate. In the
-page, a counter listens to the plotly graph div: on every ``plotly_afterplot`` (and every 50 ms,
+One JupyterLab server of our own (tools/labserver.py: 127.0.0.1, a token, every Jupyter directory
+in a temp dir); per rate, a generated notebook starts a MemoryPanel sampling malloc_test at that
+rate. In the page, a counter listens to the plotly graph div: on every ``plotly_afterplot`` (and every 50 ms,
 in case an event is missed) it counts the x values newer than the newest one seen so far, so a
 window that drops old points does not hide new ones. Points drawn per second = that count over
 the measuring time, against the rate asked for. The kernel's CPU in that time is recorded too.
@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 
-from bench.common import CHROMIUM, CHROMIUM_ARGS, RESULTS, free_port, http_status, say
+from bench.common import RESULTS, say
+from tools.labserver import CHROMIUM, LabServer, launch_chromium
 
 COUNTER_JS = """() => {
   const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -68,82 +65,6 @@ def _notebook(path: Path, hz: float | None) -> None:
     nbformat.write(nb, path)
 
 
-class Lab:
-    """A JupyterLab server for the bench, stopped (with its kernels) by its PID on exit."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> Lab:
-        root = self.root
-        (root / "notebooks").mkdir()
-        settings = root / "lab-settings"
-        settings.mkdir()
-        (settings / "overrides.json").write_text(json.dumps({
-            "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}))
-        env = dict(os.environ)
-        for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "user-settings"),
-                          ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")):
-            (root / sub).mkdir()
-            env[name] = str(root / sub)
-        env.update(TOPLAB_LANG="en")
-        env.pop("TOPLAB_FAST", None)
-        self.port, self.token = free_port(), secrets.token_hex(16)
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root / 'notebooks'}",
-               "--LabApp.expose_app_in_browser=True", f"--LabApp.app_settings_dir={settings}"]
-        if os.geteuid() == 0:
-            cmd.append("--allow-root")
-        self.log = open(root / "lab.log", "w")  # noqa: SIM115 - closed in __exit__
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=root)
-        self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 90
-        while http_status(f"{self.base}/api/status?token={self.token}") != 200:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.3)
-        return self
-
-    def kernel_pids(self) -> list[int]:
-        if self.proc is None:
-            return []
-        return [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)
-                if "ipykernel" in " ".join(c.cmdline())]
-
-    def delete_sessions(self) -> None:
-        """Shut down every kernel of this server (their malloc_test dies with them)."""
-        with urllib.request.urlopen(f"{self.base}/api/sessions?token={self.token}", timeout=10) as r:
-            sessions = json.load(r)
-        for s in sessions:
-            req = urllib.request.Request(f"{self.base}/api/sessions/{s['id']}?token={self.token}", method="DELETE")
-            urllib.request.urlopen(req, timeout=20).close()
-
-    def __exit__(self, *exc: object) -> None:
-        p = self.proc
-        if p is None:
-            return
-        req = urllib.request.Request(f"{self.base}/api/shutdown?token={self.token}", method="POST", data=b"")
-        try:
-            urllib.request.urlopen(req, timeout=10).close()
-        except OSError:
-            pass
-        for sig, wait in ((None, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-            if sig is not None and p.poll() is None:
-                p.send_signal(sig)  # our own server, by its PID
-            try:
-                p.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        self.log.close()
-        self.proc = None
-
-
 def _cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -181,7 +102,7 @@ def _run_all(page) -> None:
     raise RuntimeError("notebook:run-all-cells did not start the notebook after 3 tries")
 
 
-def _measure(lab: Lab, browser, name: str, seconds: float, warmup: float, chart: bool = True) -> dict:
+def _measure(lab: LabServer, browser, name: str, seconds: float, warmup: float, chart: bool = True) -> dict:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -241,12 +162,13 @@ def chart_bench(rates: list[float], seconds: float, warmup: float = 3.0) -> dict
         return {"skipped": f"no Chromium at {CHROMIUM} (apt-get install chromium, or set TOPLAB_CHROMIUM)"}
     out = []
     with tempfile.TemporaryDirectory(prefix="toplab-bench-chart-") as tmp:
-        with Lab(Path(tmp)) as lab:
+        # the panel at its real pace (no TOPLAB_FAST), messages in English
+        with LabServer(Path(tmp), env={"TOPLAB_LANG": "en", "TOPLAB_FAST": None}) as lab:
             for hz in rates:
-                _notebook(Path(tmp) / "notebooks" / f"chart_{hz:g}hz.ipynb", hz)
-            _notebook(Path(tmp) / "notebooks" / "idle.ipynb", None)
+                _notebook(lab.notebooks / f"chart_{hz:g}hz.ipynb", hz)
+            _notebook(lab.notebooks / "idle.ipynb", None)
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                browser = launch_chromium(p)
                 try:
                     say(f"idle notebook page for {min(seconds, 15):g} s")
                     idle = _measure(lab, browser, "idle.ipynb", min(seconds, 15), warmup, chart=False)
@@ -260,7 +182,7 @@ def chart_bench(rates: list[float], seconds: float, warmup: float = 3.0) -> dict
                             res = _measure(lab, browser, name, seconds, warmup)
                             res["first_try"] = f"{type(e).__name__}: {str(e)[:300]}"
                         res["hz"] = hz
-                        res["kernel_redraw"] = _stats(Path(tmp) / "notebooks" / f"chart_{hz:g}hz.stats.json")
+                        res["kernel_redraw"] = _stats(lab.notebooks / f"chart_{hz:g}hz.stats.json")
                         out.append(res)
                 finally:
                     browser.close()

@@ -7,14 +7,11 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,9 +20,6 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 RESULTS = BENCH / "results"
 VENV_BIN = Path(sys.executable).parent
-CHROMIUM = os.environ.get("TOPLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 @dataclass
@@ -134,6 +128,9 @@ def _first_line(cmd: list[str]) -> str:
 
 
 def machine_info() -> dict:
+    # imported here: the in-process workers import this module and need none of tools.labserver
+    from tools.labserver import CHROMIUM
+
     cpu = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.lower().startswith(("model name", "hardware", "cpu model")):
@@ -153,23 +150,7 @@ def machine_info() -> dict:
     }
 
 
-# --- HTTP, ports, workers --------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_status(url: str, timeout: float = 2.0) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return 0
-
+# --- workers ---------------------------------------------------------------------------------
 
 def run_worker(module: str, *args: object, timeout: float = 1800) -> dict:
     """Run ``python -m bench.<module> args...`` in a fresh process; it prints one JSON object last."""

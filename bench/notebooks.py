@@ -16,21 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import REPO, VENV_BIN, free_port, http_status, median, say, spread
+from bench.common import REPO, VENV_BIN, median, say, spread
+from tools.labserver import free_port, http_status
+from tools.nbrun import notebook_errors
 
 NB_ROOT = REPO / "notebooks"
 CELL_TIMEOUT = 300
-
-
-def _errors(nb) -> list[str]:
-    out = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "raises-exception" in cell.metadata.get("tags", []):
-            continue
-        for o in cell.get("outputs", []):
-            if o.output_type == "error":
-                out.append(f"{o.ename}: {o.evalue}")
-    return out
 
 
 def execute(path: Path) -> dict:
@@ -48,7 +39,7 @@ def execute(path: Path) -> dict:
     except Exception as e:  # reported with the time, not raised: a benchmark reports
         error = f"{type(e).__name__}: {str(e)[:300]}"
     seconds = time.monotonic() - t0
-    errors = _errors(nb) + ([error] if error else [])
+    errors = notebook_errors(nb) + ([error] if error else [])
     name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else path.name
     return {"notebook": name, "seconds": seconds, "errors": errors,
             "cells": sum(1 for c in nb.cells if c.cell_type == "code"), "slowest_cells": _slowest_cells(nb)}

@@ -1,9 +1,10 @@
 """The live widgets in a real JupyterLab, driven by headless Chromium (Debian's, through playwright).
 
-One JupyterLab server on 127.0.0.1 (a free port, a token, every Jupyter directory in a temp
-dir, the news toast turned off by an overrides.json), one notebook that shows the memory
-panel and the top table.  The test runs all cells, clicks the real memset toggle in the page
-and watches RES rise, checks the top table lists the program, and fails on any console error.
+One JupyterLab server on 127.0.0.1 (tools/labserver.py: a free port, a token, every Jupyter
+directory in a temp dir, the news toast turned off by an overrides.json), one notebook that
+shows the memory panel and the top table.  The test runs all cells, clicks the real memset
+toggle in the page and watches RES rise, checks the top table lists the program, and fails on
+any console error.
 Screenshots and the measured redraw figures go to test-artifacts/browser/ (gitignored).
 """
 
@@ -11,28 +12,23 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from kernel_helpers.safety import MiB
 
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # for tools/, shared with the benchmark (`python -m bench.run` runs from REPO)
+from tools.labserver import CHROMIUM, LabServer, launch_chromium  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("TOPLAB_CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 # the cells from here on (what-if, shared view) run after the panel checks: each plotly widget
 # ships a 5 MB ES module that a busy browser needs seconds to load
@@ -76,22 +72,6 @@ def _need_chromium() -> None:
     pytest.skip(msg)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 2.0) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return 0
-
-
 def _write_notebook(path: Path) -> None:
     import nbformat
 
@@ -105,61 +85,20 @@ def _write_notebook(path: Path) -> None:
 def lab(tmp_path_factory, built):
     """A JupyterLab server of our own; shut down (by its PID) at the end, with its kernels."""
     _need_chromium()
-    root = tmp_path_factory.mktemp("lab")
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
-    _write_notebook(notebooks / "live_panel.ipynb")
-    settings = root / "lab-settings"
-    settings.mkdir()
-    (settings / "overrides.json").write_text(json.dumps({
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-    }))
-    env = dict(os.environ)
-    for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                      ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "user-settings"),
-                      ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")):
-        (root / sub).mkdir()
-        env[name] = str(root / sub)
-    env.update(TOPLAB_FAST="1", TOPLAB_LANG="en")
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={notebooks}", "--LabApp.expose_app_in_browser=True",
-           f"--LabApp.app_settings_dir={settings}",
-           "--KernelManager.transport=ipc"]  # unix sockets: no TCP port race with other kernels
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(root / "lab.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while _get(f"{base}/api/status?token={token}") != 200:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            log.close()
-            pytest.fail(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-3000:]}")
-        time.sleep(0.3)
-    state = {"base": base, "token": token, "proc": proc, "root": root, "pids": []}
+    server = LabServer(tmp_path_factory.mktemp("lab"), env={"TOPLAB_FAST": "1", "TOPLAB_LANG": "en"},
+                       args=["--KernelManager.transport=ipc"],  # unix sockets: no TCP port race with other kernels
+                       start_timeout=60)
+    server.notebooks.mkdir()
+    _write_notebook(server.notebooks / "live_panel.ipynb")
+    try:
+        server.start()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    state = {"base": server.base, "token": server.token, "server": server, "pids": []}
     try:
         yield state
     finally:
-        req = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST", data=b"")
-        try:
-            urllib.request.urlopen(req, timeout=10).close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGTERM)  # our own server, by its PID
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+        server.stop()
     # the kernel died with the server; its C programs die with the kernel (PR_SET_PDEATHSIG)
     left = [pid for pid in state["pids"] if not _gone(pid)]
     assert not left, f"C programs the notebook started are still running: {left}"
@@ -269,7 +208,7 @@ def test_panel_chart_toggle_and_top_table_in_a_real_browser(lab):
     metrics: dict[str, object] = {}
     mark = _Timeline()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -12,6 +13,10 @@ import pytest
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # for tools/, shared with the benchmark (`python -m bench.run` runs from REPO)
+from tools.nbrun import notebook_errors as _errors  # noqa: E402 - test_unprivileged imports it from here
+
 NB_ROOT = REPO / "notebooks"
 NOTEBOOKS = sorted(p for p in NB_ROOT.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 EN = sorted(NB_ROOT.glob("en/*.ipynb"))
@@ -59,19 +64,6 @@ def test_links_between_notebooks_resolve(path):
             for target, _ in LINK.findall(cell.source):
                 if "://" not in target:
                     assert (path.parent / target).resolve().exists(), f"{path.name} links to missing {target}"
-
-
-def _errors(nb) -> list[str]:
-    out = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "raises-exception" in cell.metadata.get("tags", []):
-            continue
-        for o in cell.get("outputs", []):
-            if o.output_type == "error":
-                out.append(f"{o.ename}: {o.evalue} in cell: {cell.source[:120]}")
-            elif o.output_type == "stream" and o.name == "stderr" and "Traceback" in o.text:
-                out.append(f"traceback on stderr in cell: {cell.source[:120]}\n{o.text[-800:]}")
-    return out
 
 
 @pytest.mark.notebook
