@@ -46,8 +46,8 @@ lab: venv build ## open JupyterLab on the start page (prints the URL)
 test: venv build ## build everything, then run the whole test suite
 	$(PY) -m pytest -q -rs
 
-lint: venv ## ruff over the package and tests
-	$(VENV)/bin/ruff check kernel_helpers tests
+lint: venv ## ruff over the package, tests, tools and benchmarks
+	$(VENV)/bin/ruff check kernel_helpers tests tools bench
 
 bench: venv build ## measure the lab next to top: table + bench/results/*.json (BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -8,19 +8,13 @@ import subprocess
 import time
 
 import pytest
+from polling import wait_until
 
 from kernel_helpers import metrics, programs
 from kernel_helpers.safety import MiB
 from kernel_helpers.sampler import COLUMNS, Sampler
 
-
-def _wait(cond, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
+_wait = wait_until
 
 
 def test_samples_arrive_at_about_the_rate_asked(built):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 
 from kernel_helpers import overcommit, programs
 from kernel_helpers.safety import GiB, MiB
@@ -48,13 +49,7 @@ def _gone(pid: int, within: float = 3.0) -> bool:
     return False
 
 
-def _wait(cond, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
+_wait = wait_until
 
 
 @pytest.fixture(autouse=True)
