@@ -594,6 +594,22 @@ def test_table_keeps_numbers_numeric():
     assert list(t["%CPU"]) == sorted(t["%CPU"], reverse=True)
 
 
+def test_the_fast_table_constructor_and_the_public_one_build_the_same_frame(monkeypatch):
+    """_table uses pandas' private _from_arrays when it is there; without it (a future pandas) the
+    public constructor must give the very same frame: values, dtypes, columns and index."""
+    rows = []
+    real = top._table
+    monkeypatch.setattr(top, "_table", lambda r: (rows.append(r), real(r))[1])
+    fast = top.snapshot(0.01).table
+    monkeypatch.setattr(top, "_table", real)
+    monkeypatch.delattr(pd.DataFrame, "_from_arrays", raising=False)
+    public = top._table(rows[-1])
+    pd.testing.assert_frame_equal(fast, public, check_dtype=True, check_index_type=True, check_column_type=True)
+    assert len(public) > 10 and public["COMMAND"].dtype == object
+    empty = top._table([])
+    assert empty.empty and empty.dtypes.equals(fast.dtypes)
+
+
 def test_snapshot_row_shows_one_process():
     row = top.snapshot_row(os.getpid(), 0.01)
     assert row["PID"] == os.getpid() and row["COMMAND"] == procfs.stat(os.getpid()).comm
