@@ -176,7 +176,7 @@ def process_sample(pid: int, *, full: bool = True) -> ProcessSample:
 
 _STATUS_KEYS = (b"RssAnon", b"RssFile", b"RssShmem", b"VmSwap")
 _SMAPS_KEYS = (b"Pss", b"Private_Clean", b"Private_Dirty")
-_COMMIT_KEYS = (b"Committed_AS", b"MemAvailable", b"MemFree")
+_COMMIT_KEYS = (b"Committed_AS", b"MemAvailable")
 
 
 class ProcessReader:
@@ -262,10 +262,13 @@ class CommitReader:
         self._file = procfs.KeptFile(f"{procfs.PROC_ROOT}/meminfo")
 
     def read(self) -> dict:
-        committed, available, free = procfs.pick_kib(self._file.read(), _COMMIT_KEYS)
-        if free is None:
-            raise OSError(f"{self._file.path} has no MemFree line")
-        return {"committed_as": committed or 0, "mem_available": free if available is None else available}
+        data = self._file.read()
+        committed, available = procfs.pick_kib(data, _COMMIT_KEYS)
+        if available is None:  # before kernel 3.14
+            [available] = procfs.pick_kib(data, (b"MemFree",))
+            if available is None:
+                raise OSError(f"{self._file.path} has no MemFree line")
+        return {"committed_as": committed or 0, "mem_available": available}
 
     def close(self) -> None:
         self._file.close()

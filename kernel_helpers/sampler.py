@@ -22,7 +22,6 @@ DEFAULT_HZ = 5.0
 DEFAULT_MAXLEN = 600  # two minutes at 5 Hz
 COLUMNS = ("t", "pid", "virt", "res", "shr", "rss_anon", "rss_file", "rss_shmem", "uss", "pss",
            "minflt", "majflt", "state", "committed_as", "mem_available")
-_PROCESS_COLUMNS = tuple(c for c in COLUMNS if c not in ("t", "pid", "committed_as", "mem_available"))
 
 
 class Sampler:
@@ -68,11 +67,18 @@ class Sampler:
         # files kept open between ticks (see metrics.ProcessReader); opened at the first tick
         self._readers: dict[int, metrics.ProcessReader] = {}
         self._commit: metrics.CommitReader | None = None
+        self._pairs_cache: list[tuple[int | Program, int]] | None = None
 
     # --- control ---
     @property
     def pids(self) -> list[int]:
         return [t.pid if isinstance(t, Program) else t for t in self.targets]  # type: ignore[misc]
+
+    def _pairs(self) -> list[tuple[int | Program, int]]:
+        """(target, pid) per target; a started Program keeps its PID, so this is worked out once."""
+        if self._pairs_cache is None:
+            self._pairs_cache = list(zip(self.targets, self.pids, strict=True))
+        return self._pairs_cache
 
     @property
     def alive(self) -> bool:
@@ -132,7 +138,8 @@ class Sampler:
                 self._commit = metrics.CommitReader()
             sys_row = self._commit.read()
         rows = []
-        for target, pid in zip(self.targets, self.pids, strict=True):
+        t = now - self.t0
+        for target, pid in self._pairs():
             if pid in self.exits:
                 continue
             try:
@@ -152,9 +159,8 @@ class Sampler:
                 self._close_reader(pid)
                 self.exits[pid] = self._how_it_ended(target, pid, zombie=True)
                 continue
-            row = {k: ps[k] for k in _PROCESS_COLUMNS}
-            row.update(sys_row, t=now - self.t0, pid=pid)
-            rows.append(row)
+            ps.update(sys_row, t=t, pid=pid)  # the reader's dict becomes the row (swap rides along)
+            rows.append(ps)
         with self._lock:
             self.buffer.extend(rows)
         self.ticks += 1
