@@ -309,6 +309,12 @@ goes like this:
 The fault is *minor* because no disk was involved. A *major* fault has to wait for I/O: reading a
 file page that is not in the page cache, or bringing a page back from swap.
 
+What does a fault cost? On the machine this chapter was written on (a 2-core AMD EPYC virtual machine,
+kernel 6.18), `make bench` measured about 1.6 µs to write a fresh 4 KiB page, fault included, and
+about 0.5 µs to write the same page again: the fault itself costs about 1.1 µs. So writing 1 GiB for
+the first time means 262,144 faults and roughly 0.3 s of kernel work before any of the data is used.
+`make bench` measures it on your machine too (the "first write of a 4 KiB page" row).
+
 One caveat for other machines: from kernel 6.2 the RSS counters behind RES are kept per CPU and read
 approximately, so small RES changes could show up late; kernels 6.16 and later (and 6.12-stable)
 add them up exactly again. The page-fault counts are always exact.
@@ -334,6 +340,12 @@ add them up exactly again. The page-fault counts are always exact.
 
 디스크가 관여하지 않았으므로 이 폴트는 *마이너* 폴트입니다. *메이저* 폴트는 I/O를 기다려야 하는 경우로,
 페이지 캐시에 없는 파일 페이지를 읽거나 스왑에 나간 페이지를 다시 들여올 때 생깁니다.
+
+폴트 한 번은 얼마나 들까요? 이 장을 쓴 기계(코어 2개짜리 AMD EPYC 가상 머신, 커널 6.18)에서 `make bench`로
+재 보니, 새 4 KiB 페이지에 처음 쓰는 데 폴트를 포함해 약 1.6 µs, 같은 페이지에 다시 쓰는 데 약 0.5 µs가
+걸렸습니다. 폴트 자체가 약 1.1 µs인 셈입니다. 그러니 1 GiB를 처음 쓰면 폴트가 262,144번 일어나고, 데이터를
+쓰기도 전에 커널이 약 0.3초를 일합니다. 여러분의 기계에서도 `make bench`로 잴 수 있습니다("first write of a
+4 KiB page" 줄).
 
 다른 기계에서 볼 때 주의할 점이 하나 있습니다. 커널 6.2부터 RES의 바탕인 RSS 카운터를 CPU별로 나눠 두고
 근사값으로 읽기 때문에, 작은 RES 변화가 늦게 보일 수 있습니다. 커널 6.16 이후(그리고 6.12-stable)는 다시
