@@ -119,12 +119,30 @@ def test_busy_process_is_bounded_by_the_cpus_and_killed_after_measuring():
     assert quiz.get("2.1-irix").judge(res) == 0
 
 
+def _idle_cpus(seconds: float = 1.0) -> float:
+    """How many CPUs' worth of time was idle over the last ``seconds`` (from /proc/stat, now, not
+    the load average, which lags by minutes after the tests before this one)."""
+    a = procfs.cpu_ticks()
+    time.sleep(seconds)
+    b = procfs.cpu_ticks()
+    total = sum(b.values()) - sum(a.values())
+    idle = (b["id"] + b["wa"]) - (a["id"] + a["wa"])
+    return (os.cpu_count() or 1) * idle / total if total > 0 else 0.0
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two CPUs to pass 100%")
 def test_two_busy_threads_pass_100_percent_on_an_idle_enough_machine():
-    if os.getloadavg()[0] > (os.cpu_count() or 1) - 1:
-        pytest.skip("the machine is too busy for two threads to get a CPU each")
-    best = max(ch2_1.busy_process(threads=2, show=False).ours for _ in range(2))
-    assert best > 110
+    measured = []
+    for _ in range(6):  # wait for a quiet moment: two CPUs nearly idle just before the run
+        if _idle_cpus() < 1.8:
+            continue
+        ours = ch2_1.busy_process(threads=2, show=False).ours
+        if ours > 110:
+            return
+        measured.append(ours)
+    if measured:
+        pytest.fail(f"two busy threads on a machine with two idle CPUs showed %CPU {measured}, never > 110")
+    pytest.skip("the machine never had two idle CPUs for two threads to get one each")
 
 
 # --- the real top and the command line ----------------------------------------------------------
