@@ -74,6 +74,8 @@ SIMULATION = textwrap.dedent(r'''
                     "traces": [t.name for t in p.figure.data], "points": len(p.figure.data[0].x),
                     "title": p.figure.layout.title.text, "phases": sorted(set(df["memset"])),
                     "steps": len(steps), "start": p.start() is p}
+    from kernel_helpers.lessons import ch2_3 as _ch2_3
+    out["panel"]["run_steps"] = len(_ch2_3.run_steps(p, 3))  # chapter 2.3's cell, on the recording
     v = shared_view(mib=64, children=2)
     out["shared"] = {"type": type(v).__name__, "label": v.label, "roles": list(v.table()["role"]),
                      "traces": [t.name for t in v.figure.data], "sums": v.sums()}
@@ -196,6 +198,7 @@ def test_without_linux_the_memory_panel_shows_the_labelled_recording(platform, r
     assert p["banner"].startswith("RECORDING, not a live measurement"), p["banner"]
     assert p["traces"] == ["VIRT", "RES", "SHR"] and p["points"] > 20, p
     assert p["phases"] == ["off", "on"] and p["steps"] == 2 * recordings.MALLOC_STEPS and p["start"], p
+    assert p["run_steps"] == p["steps"], p
 
 
 @pytest.mark.parametrize("platform", ["darwin", "win32"])

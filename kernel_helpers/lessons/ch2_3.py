@@ -230,8 +230,9 @@ def faults_per_step(steps: pd.DataFrame) -> float:
 def run_steps(panel, n: int = STEPS, timeout: float | None = None) -> pd.DataFrame:
     """Let the panel's malloc_test make ``n`` more steps (blocking); returns its step table."""
     done = len(panel.step_table())
-    if timeout is None:
-        timeout = 10 + 3 * n * panel.model.interval_ms / 1000
+    if timeout is None:  # a recorded panel (no /proc) has no model and answers at once
+        interval_ms = getattr(getattr(panel, "model", None), "interval_ms", 0)
+        timeout = 10 + 3 * n * interval_ms / 1000
     return panel.wait_steps(done + n, timeout=timeout)
 
 
