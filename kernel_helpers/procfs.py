@@ -76,24 +76,26 @@ def _path(*parts: object) -> str:
     return os.path.join(PROC_ROOT, *map(str, parts))
 
 
+def _raise_for(e: OSError, path: str, pid: int | None) -> None:
+    """Raise what a failed open or read of ``path`` means here: NotOnLinux (no /proc at all),
+    ProcessGone (ENOENT, ESRCH: it exited), AccessDenied (EACCES, EPERM), or ``e`` itself."""
+    gone = isinstance(e, (FileNotFoundError, ProcessLookupError))  # ProcessLookupError is ESRCH
+    if gone and not have_proc():  # checked only when a read fails: macOS, Windows, or no procfs mounted
+        raise NotOnLinux(path) from None
+    if pid is not None and gone:
+        raise ProcessGone(pid) from e
+    if pid is not None and isinstance(e, PermissionError):
+        raise AccessDenied(pid, path) from e
+    raise e
+
+
 def _read(path: str, pid: int | None = None) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read()
-    except (FileNotFoundError, ProcessLookupError) as e:
-        if not have_proc():  # checked only when a read fails: macOS, Windows, or no procfs mounted
-            raise NotOnLinux(path) from None
-        if pid is None:
-            raise
-        raise ProcessGone(pid) from e
-    except PermissionError as e:
-        if pid is None:
-            raise
-        raise AccessDenied(pid, path) from e
-    except OSError as e:  # ESRCH from a process that died mid-read
-        if pid is not None and e.errno == 3:
-            raise ProcessGone(pid) from e
-        raise
+    except OSError as e:
+        _raise_for(e, path, pid)
+        raise  # not reached: _raise_for always raises
 
 
 def _kv_kib(text: str) -> dict[str, int]:
@@ -455,33 +457,17 @@ class KeptFile:
         self.path, self.pid, self.fd = path, pid, -1
         try:
             self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except (FileNotFoundError, ProcessLookupError) as e:
-            if not have_proc():
-                raise NotOnLinux(path) from None
-            if pid is None:
-                raise
-            raise ProcessGone(pid) from e
-        except PermissionError as e:
-            if pid is None:
-                raise
-            raise AccessDenied(pid, path) from e
+        except OSError as e:
+            _raise_for(e, path, pid)
 
     def read(self, size: int = 16384) -> bytes:
         """The whole file as it is now (``size`` bounds it: the files read here are a few KiB)."""
         try:
             data = os.pread(self.fd, size, 0)
-        except ProcessLookupError as e:  # ESRCH: reaped since the open
-            if self.pid is None:
-                raise
-            raise ProcessGone(self.pid) from e
-        except PermissionError as e:
-            if self.pid is None:
-                raise
-            raise AccessDenied(self.pid, self.path) from e
-        except OSError as e:
+        except OSError as e:  # ESRCH: reaped since the open
             if e.errno == errno.EBADF:
                 raise ValueError(f"{self.path} was closed") from None
-            raise
+            _raise_for(e, self.path, self.pid)
         if not data and self.pid is not None:
             raise ProcessGone(self.pid, f"{self.path} was empty")
         return data
