@@ -334,6 +334,34 @@ def test_running_a_demo_cell_ten_times_leaves_one_demo_running(rerun_kernel, dem
     _check_demo_threads_end(kc)
 
 
+def test_closing_the_tab_and_running_the_panel_again_leaves_one_demo(built):
+    """Closing a notebook tab drops the front end's connection; the kernel and its demo live on.
+    Reopening the notebook connects a new client to the same kernel; running the cell there
+    replaces the demo the closed tab left, so one runs, not two."""
+    code, _threads = RERUNS["memory_panel"]
+    with _kernel() as (km, kc):
+        _run(kc, PRELUDE)
+        first = _tree(_demo_info(_run(kc, code))["pids"])
+        kc.stop_channels()  # the tab is closed: no client is connected any more
+        time.sleep(0.5)
+        assert all(_running(pid, ct) for pid, ct in first.items()), "the demo should outlive its tab"
+        kc2 = km.client()  # the notebook is opened again, on the same kernel
+        kc2.start_channels()
+        try:
+            kc2.wait_for_ready(timeout=60)
+            second = _tree(_demo_info(_run(kc2, code))["pids"])
+            _elapsed, left = _left_after(time.monotonic(), first, None, None)
+            assert not left, "the closed tab's demo still runs after the cell ran again: " + "; ".join(left)
+            assert all(_running(pid, ct) for pid, ct in second.items())
+            census = _thread_census(kc2)
+            assert all(census.get(name, 0) <= 1 for name in DEMO_THREADS), census
+            _run(kc2, "from kernel_helpers.widgets import close_all\nclose_all()\n")
+            _elapsed, left = _left_after(time.monotonic(), second, None, None)
+            assert not left, left
+        finally:
+            kc2.stop_channels()
+
+
 # --- a sampler left running for hours -------------------------------------------------------------
 
 SAMPLER_SCRIPT = textwrap.dedent(r'''
