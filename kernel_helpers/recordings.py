@@ -223,7 +223,16 @@ class _Recorded:
 
     recording: Recording
     lang: str | None
-    live: str
+    live: str  # the program recorded, and the name of its recording
+
+    def __init__(self, *args: object, lang: str | None = None, **kwargs: object):
+        # the live widget's arguments are accepted and ignored: the recording is what it is
+        self.recording = load(self.live)
+        self.lang = lang
+        self.figure = self._figure()
+
+    def _figure(self):
+        raise NotImplementedError
 
     @property
     def label(self) -> str:
@@ -256,11 +265,6 @@ class RecordedPanel(_Recorded):
     """
 
     live = "malloc_test"
-
-    def __init__(self, *args: object, lang: str | None = None, **kwargs: object):
-        self.recording = load("malloc_test")
-        self.lang = lang
-        self.figure = self._figure()
 
     def _figure(self):
         import plotly.graph_objects as go
@@ -317,11 +321,6 @@ class RecordedSharedView(_Recorded):
     """``shared_view()`` without /proc: shared_mem's recorded RES, SHR, USS and PSS per process."""
 
     live = "shared_mem"
-
-    def __init__(self, *args: object, lang: str | None = None, **kwargs: object):
-        self.recording = load("shared_mem")
-        self.lang = lang
-        self.figure = self._figure()
 
     def _figure(self):
         import plotly.graph_objects as go
