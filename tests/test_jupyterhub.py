@@ -64,7 +64,7 @@ print("TOPLAB_PIDS " + json.dumps({"pid": os.getpid(), "server_pid": os.getppid(
 PROBE = """
 import importlib.metadata as _md, sys
 from kernel_helpers import FAST, overcommit, safety
-from kernel_helpers.lessons.ch2_3 import MemoryCage
+from kernel_helpers.cgroup import MemoryCage
 _b = safety.budget()
 print("TOPLAB_PROBE " + json.dumps({
     "budget": _b.bytes, "reason": _b.reason, "parts": _b.parts, "mem_limit": os.environ.get("MEM_LIMIT"),
