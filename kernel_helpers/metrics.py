@@ -138,6 +138,10 @@ class ProcessSample:
     ni: int
     time_ticks: int
     threads: int
+    # Rss summed by a page-table walk (smaps_rollup), exact on every kernel; statm's RES above is
+    # a cached counter that lags by up to 64 pages per thread before 6.2 and about 32 per CPU in
+    # 6.2-6.15 (FACTS: "RES ... is a cached counter"). None when not read (``full=False``) or denied.
+    rss_exact: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -158,11 +162,12 @@ def process_sample(pid: int, *, full: bool = True) -> ProcessSample:
     st = procfs.stat(pid)
     virt, res, shr = procfs.statm(pid)
     stt = procfs.status(pid)
-    uss = pss = None
+    uss = pss = rss_exact = None
     if full and procfs.HAS_SMAPS_ROLLUP and not st.is_kernel_thread:  # ESRCH for kthreads
         try:
             sm = procfs.smaps_rollup(pid)
             pss = sm.get("Pss")
+            rss_exact = sm.get("Rss")
             uss = sm.get("Private_Clean", 0) + sm.get("Private_Dirty", 0)
         except AccessDenied:
             pass  # needs ptrace access: other users' processes without root
@@ -171,11 +176,12 @@ def process_sample(pid: int, *, full: bool = True) -> ProcessSample:
         rss_anon=stt.get("RssAnon"), rss_file=stt.get("RssFile"), rss_shmem=stt.get("RssShmem"),
         uss=uss, pss=pss, swap=stt.get("VmSwap"), minflt=st.minflt, majflt=st.majflt,
         pr=st.priority, ni=st.nice, time_ticks=st.utime + st.stime, threads=st.num_threads,
+        rss_exact=rss_exact,
     )
 
 
 _STATUS_KEYS = (b"RssAnon", b"RssFile", b"RssShmem", b"VmSwap")
-_SMAPS_KEYS = (b"Pss", b"Private_Clean", b"Private_Dirty")
+_SMAPS_KEYS = (b"Pss", b"Private_Clean", b"Private_Dirty", b"Rss")
 _COMMIT_KEYS = (b"Committed_AS", b"MemAvailable")
 
 
@@ -183,7 +189,7 @@ class ProcessReader:
     """One process read again and again, for a sampler: the figures of :func:`process_sample`.
 
     ``read()`` returns a dict with ``state``, ``virt``, ``res``, ``shr``, ``rss_anon``, ``rss_file``,
-    ``rss_shmem``, ``swap``, ``uss``, ``pss``, ``minflt`` and ``majflt``, the same values
+    ``rss_shmem``, ``swap``, ``uss``, ``pss``, ``rss_exact``, ``minflt`` and ``majflt``, the same values
     process_sample() gives. It keeps /proc/PID/stat, statm and status (and smaps_rollup with
     ``full``) open and picks out only these keys, so a tick costs a fraction of a fresh
     process_sample(). The files stay bound to this process: once it is reaped, read() raises
@@ -229,15 +235,16 @@ class ProcessReader:
         page = procfs.PAGE_SIZE
         virt, res, shr = (int(m[0]) * page, int(m[1]) * page, int(m[2]) * page) if len(m) >= 3 else (0, 0, 0)
         anon, file, shmem, swap = procfs.pick_kib(self._status.read(), _STATUS_KEYS)
-        uss = pss = None
+        uss = pss = rss_exact = None
         if self._smaps is not None and state != "Z":  # a zombie has no memory map left to sum
             try:
-                pss, clean, dirty = procfs.pick_kib(self._smaps.read(), _SMAPS_KEYS)
+                pss, clean, dirty, rss_exact = procfs.pick_kib(self._smaps.read(), _SMAPS_KEYS)
                 uss = (clean or 0) + (dirty or 0)
             except AccessDenied:
                 pass
         return {"state": state, "virt": virt, "res": res, "shr": shr, "rss_anon": anon, "rss_file": file,
-                "rss_shmem": shmem, "swap": swap, "uss": uss, "pss": pss, "minflt": minflt, "majflt": majflt}
+                "rss_shmem": shmem, "swap": swap, "uss": uss, "pss": pss, "rss_exact": rss_exact,
+                "minflt": minflt, "majflt": majflt}
 
     def close(self) -> None:
         for f in self._files:

@@ -21,7 +21,7 @@ from .programs import Program
 DEFAULT_HZ = 5.0
 DEFAULT_MAXLEN = 600  # two minutes at 5 Hz
 COLUMNS = ("t", "pid", "virt", "res", "shr", "rss_anon", "rss_file", "rss_shmem", "uss", "pss",
-           "minflt", "majflt", "state", "committed_as", "mem_available")
+           "rss_exact", "minflt", "majflt", "state", "committed_as", "mem_available")
 
 
 class Sampler:

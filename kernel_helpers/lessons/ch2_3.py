@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, overcommit, procfs, programs, quiz, safety
+from .. import FAST, kernelcase, overcommit, procfs, programs, quiz, safety
 from ..cgroup import MemoryCage
 from ..i18n import pick
 from ..metrics import process_sample
@@ -68,7 +68,12 @@ COMMIT_REPEATS = 3
 RLIMIT_MIB = 32
 OOM_LIMIT_MIB = 64
 OOM_INTERVAL_MS = 20 if FAST else 100
-MALLOC_HEADER = 16  # glibc's chunk header on 64-bit: prev_size + size, 8 bytes each
+# glibc (malloc/malloc.c sysmalloc): an mmapped chunk is ALIGN_UP(request2size(n) + SIZE_SZ, page),
+# i.e. the request + 24 bytes on 64-bit; the pointer malloc returns sits 16 bytes into the mapping.
+MMAP_OVERHEAD = 24
+CHUNK_OFFSET = 16
+# Book figure: its screenshot shows RES frozen at 1640 KiB while VIRT climbs 1028 KiB a step.
+BOOK_FROZEN_RES_KIB = 1640
 
 
 def _kib(n: float) -> float:
@@ -98,8 +103,15 @@ def machine():
         "cage": cage_ok, "cage_why": cage_why, "budget": budget.bytes,
     }
     yes, no = pick("yes", "예"), pick("no", "아니오")
+    thp = kernelcase.thp_mode()
+    lag = kernelcase.res_counter()
+    info.update(kernel=os.uname().release, thp=thp, res_lags=lag.lags)
     rows = [
+        (pick("Kernel", "커널"), os.uname().release),
         (pick("Page size", "페이지 크기"), fmt_bytes(st.page_size)),
+        (pick("Transparent huge pages", "투명 huge page (THP)"),
+         thp or pick("not available", "없음")),
+        (pick("top's RES counter (probe)", "top의 RES 카운터 (측정)"), lag.describe()),
         ("RAM (MemTotal)", fmt_bytes(st.mem_total)),
         (pick("Swap (SwapTotal)", "스왑 (SwapTotal)"), fmt_bytes(st.swap_total)),
         ("vm.overcommit_memory", f"{s.mode}: {overcommit.MODE_NAMES[s.mode][pick('en', 'ko') == 'ko']}"),
@@ -168,8 +180,9 @@ def _exit_text(desc: str) -> str:
 # --- malloc_test: the step table --------------------------------------------------------
 
 def mmap_size(request: int = MiB, page: int = PAGE) -> int:
-    """What one malloc(request) above the mmap threshold maps: request + 16-byte header, whole pages."""
-    return -(-(request + MALLOC_HEADER) // page) * page
+    """What one malloc(request) above the mmap threshold maps: request + 24 bytes, whole pages."""
+    nb = max(32, (request + 8 + 15) & ~15)  # request2size: + SIZE_SZ, 16-byte aligned
+    return -(-(nb + 8) // page) * page  # + SIZE_SZ again for an mmapped chunk, then whole pages
 
 
 def _usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
@@ -186,11 +199,82 @@ def _phases(steps: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"malloc": df[~written] if len(df) else df, "memset": df[written] if len(df) else df}
 
 
+def _exact(df: pd.DataFrame) -> pd.Series | None:
+    """The exact Rss change per step (smaps_rollup), or None where it could not be read."""
+    if "d_rss_exact" not in df or df["d_rss_exact"].isna().all():
+        return None
+    return df["d_rss_exact"].dropna()
+
+
+@dataclass(frozen=True)
+class ResLag:
+    """How top's RES (statm, a cached counter) compares with the exact Rss over the same steps."""
+
+    steps: int
+    statm_per_step: float  # median statm RES change per step, bytes
+    exact_per_step: float | None  # median smaps_rollup Rss change per step, bytes (None: unreadable)
+    statm_total: float  # statm RES change over all the steps
+    exact_total: float | None
+
+    @property
+    def lagging(self) -> bool:
+        """statm RES missed at least a page over these steps: the counter lags on this kernel."""
+        if self.exact_total is None:
+            return False
+        return abs(self.statm_total - self.exact_total) >= PAGE
+
+    @property
+    def missed_pages(self) -> int:
+        return 0 if self.exact_total is None else round((self.exact_total - self.statm_total) / PAGE)
+
+
+def res_lag(steps: pd.DataFrame, part: str = "malloc") -> ResLag:
+    """Compare statm RES with the exact Rss over the ``part`` steps ("malloc" or "memset")."""
+    df = _phases(steps)[part]
+    if len(df) == 0:
+        raise ValueError(f"no {part} steps measured yet (run the experiment first)")
+    ex = _exact(df)
+    return ResLag(len(df), float(df["d_res"].median()), None if ex is None else float(ex.median()),
+                  float(df["d_res"].sum()), None if ex is None else float(ex.sum()))
+
+
+def explain_lag(steps: pd.DataFrame, part: str = "malloc") -> str:
+    """Say whether top's RES kept up with the exact Rss on this kernel, with the figures."""
+    lag = res_lag(steps, part)
+    kernel = os.uname().release
+    if lag.exact_total is None:
+        return _say(
+            "The exact Rss (/proc/PID/smaps_rollup) is not readable here, so RES is shown as top shows it.",
+            "정확한 Rss(/proc/PID/smaps_rollup)를 여기서는 읽을 수 없어서, RES는 top이 보여 주는 값 그대로입니다.")
+    if not lag.lagging:
+        return _say(
+            f"On this kernel ({kernel}) top's RES kept up: over {lag.steps} steps statm RES moved "
+            f"{_kib(lag.statm_total):,.0f} KiB and the exact Rss {_kib(lag.exact_total):,.0f} KiB. Kernels "
+            "before 6.16 (6.1, 6.8, 6.12 before its late stable updates) can show RES late: see the note below.",
+            f"이 커널({kernel})에서는 top의 RES가 제때 따라왔습니다. {lag.steps}단계 동안 statm RES는 "
+            f"{_kib(lag.statm_total):,.0f} KiB, 정확한 Rss는 {_kib(lag.exact_total):,.0f} KiB 움직였습니다. "
+            "6.16보다 오래된 커널(6.1, 6.8, 늦은 안정판 업데이트 이전의 6.12)에서는 RES가 늦게 보일 수 있습니다. "
+            "아래 설명을 보세요.")
+    return _say(
+        f"On this kernel ({kernel}) top's RES lagged: over {lag.steps} steps statm RES moved "
+        f"{_kib(lag.statm_total):,.0f} KiB while the exact Rss (smaps_rollup) grew {_kib(lag.exact_total):,.0f} KiB, "
+        f"and the minor faults agree with the exact figure. RES in statm is a cached counter: this kernel "
+        f"batches each thread's changes and publishes them only every 64 page faults, so {lag.missed_pages} "
+        f"page(s) are not in top's RES yet. The book's screenshot, RES frozen at {BOOK_FROZEN_RES_KIB} KiB "
+        "while VIRT climbs 1028 KiB a second, shows the same lag.",
+        f"이 커널({kernel})에서는 top의 RES가 늦었습니다. {lag.steps}단계 동안 statm RES는 "
+        f"{_kib(lag.statm_total):,.0f} KiB 움직였지만, 정확한 Rss(smaps_rollup)는 {_kib(lag.exact_total):,.0f} KiB "
+        "늘었고 마이너 폴트 수도 정확한 값과 맞습니다. statm의 RES는 캐시된 카운터입니다. 이 커널은 스레드마다 "
+        f"변화를 모아 두었다가 페이지 폴트 64번마다 한 번씩 반영하므로, 아직 {lag.missed_pages}페이지가 top의 RES에 "
+        f"들어가지 않았습니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 {BOOK_FROZEN_RES_KIB} KiB에 멈춰 있는 책의 "
+        "스크린숏도 같은 지연을 보여 줍니다.")
+
+
 def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
     """'malloc only' vs 'malloc + memset', from the measured steps: medians per step.
 
-    Columns: steps counted, VIRT, RES and Committed_AS change per step (KiB), minor faults per
-    step. The first step is left out (it also pays for the first run of the code path).
+    Columns: steps counted, VIRT, RES (top's, from statm), the exact Rss (smaps_rollup) and
+    Committed_AS change per step (KiB), minor faults per step. The first step is left out (it also pays for the first run of the code path).
     Committed_AS is machine-wide, so other processes move it too: the median shrugs them off.
     """
     rows = []
@@ -202,7 +286,9 @@ def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
             pick("experiment", "실험"): labels[key],
             pick("steps", "단계 수"): len(df),
             pick("VIRT per step (KiB)", "단계당 VIRT (KiB)"): _kib(df["d_virt"].median()),
-            pick("RES per step (KiB)", "단계당 RES (KiB)"): _kib(df["d_res"].median()),
+            pick("RES per step, top (KiB)", "단계당 RES, top (KiB)"): _kib(df["d_res"].median()),
+            pick("Rss per step, exact (KiB)", "단계당 Rss, 정확한 값 (KiB)"):
+                _kib(_exact(df).median()) if _exact(df) is not None else math.nan,
             pick("minor faults per step", "단계당 마이너 폴트"): df["d_minflt"].median(),
             pick("Committed_AS per step (KiB, machine-wide)", "단계당 Committed_AS (KiB, 기계 전체)"):
                 _kib(df["d_committed"].median()) if "d_committed" in df else math.nan,
@@ -211,11 +297,13 @@ def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
 
 
 def res_per_step(steps: pd.DataFrame) -> float:
-    """Median RES growth (bytes) of the malloc-only steps."""
+    """Median growth (bytes) of resident memory over the malloc-only steps, from the exact Rss
+    (smaps_rollup) where readable: statm's RES lags on many kernels (see :func:`res_lag`)."""
     df = _phases(steps)["malloc"]
     if len(df) == 0:
         raise ValueError("no malloc-only steps measured yet (run the experiment first)")
-    return float(df["d_res"].median())
+    ex = _exact(df)
+    return float(df["d_res"].median() if ex is None else ex.median())
 
 
 def faults_per_step(steps: pd.DataFrame) -> float:
@@ -245,6 +333,7 @@ def step_view(steps: pd.DataFrame, rows: int = STEPS + 3) -> pd.DataFrame:
         "RES (KiB)": (df["res"] // KiB).astype("Int64"),
         "ΔVIRT (KiB)": (df["d_virt"] // KiB).astype("Int64"),
         "ΔRES (KiB)": (df["d_res"] // KiB).astype("Int64"),
+        pick("ΔRss exact (KiB)", "ΔRss 정확한 값 (KiB)"): (df["d_rss_exact"] // KiB).astype("Int64"),
         pick("Δ minor faults", "Δ 마이너 폴트"): df["d_minflt"].astype("Int64"),
         "ΔCommitted_AS (KiB)": (df["d_committed"] // KiB).astype("Int64"),
     })
@@ -265,18 +354,24 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
     parts = []
     if len(ph["malloc"]):
         m = ph["malloc"]
-        v, r, f = m["d_virt"].median(), m["d_res"].median(), m["d_minflt"].median()
+        ex = _exact(m)
+        v, f = m["d_virt"].median(), m["d_minflt"].median()
+        r = m["d_res"].median() if ex is None else ex.median()
         c = m["d_committed"].median() if "d_committed" in m else math.nan
         fault_word = pick("minor fault" if f == 1 else "minor faults", "마이너 폴트")
         parts.append(pick(
             f"Without memset, each {fmt_bytes(step_bytes)} malloc added {_kib(v):,.0f} KiB of VIRT "
-            f"(the arithmetic says {fmt_bytes(step_bytes)} + {MALLOC_HEADER} B header, rounded up to "
-            f"{fmt_bytes(PAGE)} pages = {_kib(expect):,.0f} KiB), but only {_kib(r):,.0f} KiB of RES and "
-            f"{f:.0f} {fault_word}: glibc wrote the chunk header, so exactly one page became real.",
+            f"(the arithmetic says {fmt_bytes(step_bytes)} + {MMAP_OVERHEAD} B of chunk overhead, rounded up to "
+            f"{fmt_bytes(PAGE)} pages = {_kib(expect):,.0f} KiB), but only {_kib(r):,.0f} KiB of resident memory "
+            f"(exact Rss) and {f:.0f} {fault_word}: glibc wrote the chunk header, so "
+            + ("exactly one page became real." if round(r / PAGE) == 1 and f == 1 else
+               f"{round(r / PAGE)} page(s) became real."),
             f"memset 없이 {fmt_bytes(step_bytes)}씩 malloc할 때마다 VIRT는 {_kib(v):,.0f} KiB 늘었습니다"
-            f"(계산으로는 {fmt_bytes(step_bytes)} + 헤더 {MALLOC_HEADER}바이트를 {fmt_bytes(PAGE)} 페이지 "
-            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 RES는 {_kib(r):,.0f} KiB, {fault_word}는 "
-            f"{f:.0f}회뿐입니다. glibc가 청크 헤더를 쓰면서 페이지 하나만 실제 메모리가 되었습니다."))
+            f"(계산으로는 {fmt_bytes(step_bytes)} + 청크 오버헤드 {MMAP_OVERHEAD}바이트를 {fmt_bytes(PAGE)} 페이지 "
+            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 상주 메모리(정확한 Rss)는 {_kib(r):,.0f} KiB, "
+            f"{fault_word}는 {f:.0f}회뿐입니다. glibc가 청크 헤더를 쓰면서 "
+            + ("페이지 하나만 실제 메모리가 되었습니다." if round(r / PAGE) == 1 and f == 1 else
+               f"{round(r / PAGE)}페이지가 실제 메모리가 되었습니다.")))
         if abs(c - v) <= 0.1 * v:
             parts.append(pick(
                 f"Committed_AS, the machine's total of promises, rose by {_kib(c):,.0f} KiB per step (median): "
@@ -293,17 +388,20 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
                 "섞였습니다. 아래 Committed_AS 절에서 더 짧은 구간으로 다시 잽니다."))
     if len(ph["memset"]):
         m = ph["memset"]
-        r, f = m["d_res"].median(), m["d_minflt"].median()
+        ex = _exact(m)
+        f = m["d_minflt"].median()
+        r = m["d_res"].median() if ex is None else ex.median()
         data_pages = step_bytes // PAGE
         extra = f - data_pages
         parts.append(pick(
-            f"With memset, each step added {_kib(r):,.0f} KiB of RES and cost {f:.0f} minor faults: "
-            f"{data_pages} for the {data_pages} pages of data memset wrote (one per {fmt_bytes(PAGE)} page), "
-            f"and {extra:.0f} for the page holding malloc's header, which the 16 bytes push the data into.",
+            f"With memset, each step added {_kib(r):,.0f} KiB of resident memory (exact Rss) and cost {f:.0f} "
+            f"minor faults: {data_pages} for the {data_pages} pages of data memset wrote (one per "
+            f"{fmt_bytes(PAGE)} page), and {extra:.0f} more because the data starts {CHUNK_OFFSET} bytes into "
+            "the mapping, after malloc's header, so its last bytes spill into one more page.",
             f"memset을 켜면 단계마다 RES가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 났습니다. "
             f"{data_pages}회는 memset이 쓴 데이터 {data_pages}페이지 몫({fmt_bytes(PAGE)} 페이지마다 한 번)이고, "
-            f"{extra:.0f}회는 malloc 헤더가 있는 페이지 몫입니다. 16바이트 헤더 때문에 데이터가 그 페이지까지 "
-            "밀려 들어갑니다."))
+            f"나머지 {extra:.0f}회는 데이터가 malloc 헤더 뒤, 매핑의 {CHUNK_OFFSET}바이트 지점부터 시작하는 탓에 "
+            "마지막 몇 바이트가 페이지 하나를 더 차지하기 때문입니다."))
     if not parts:
         parts.append(pick("No steps measured yet.", "아직 측정한 단계가 없습니다."))
     text = "\n".join(parts)

@@ -24,10 +24,20 @@ from .models import (
     WhatIfModel,
     registry,
 )
-from .panel import MemoryPanel, memory_panel
-from .sharedview import SharedView, shared_view
-from .toptable import TopTable, top_table
-from .whatif import WhatIf, overcommit_whatif
+
+# The views (ipywidgets, plotly) load on first use, so the models import without them: the claim
+# checks run MallocExperiment inside bare kernels under qemu, where only the models' needs exist.
+_VIEWS = {"MemoryPanel": "panel", "memory_panel": "panel", "SharedView": "sharedview",
+          "shared_view": "sharedview", "TopTable": "toptable", "top_table": "toptable",
+          "WhatIf": "whatif", "overcommit_whatif": "whatif"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _VIEWS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_VIEWS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 FAST: bool = os.environ.get("TOPLAB_FAST", "").strip().lower() in ("1", "true", "yes")
 

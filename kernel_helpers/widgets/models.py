@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import metrics, overcommit, programs, top
+from .. import metrics, overcommit, procfs, programs, top
 from ..i18n import LANGS, current_lang
 from ..procfs import AccessDenied, ProcessGone
 from ..programs import Program, ProgramError
@@ -391,20 +391,23 @@ class OvercommitControl:
 # --- the malloc experiment ------------------------------------------------------------------
 
 STEP_COLUMNS = ("step", "t", "ok", "errno", "touch", "requested", "touched", "virt", "res", "shr",
-                "minflt", "committed_as", "d_virt", "d_res", "d_shr", "d_minflt", "d_committed",
-                "d_touched", "meaning")
+                "rss_exact", "minflt", "committed_as", "d_virt", "d_res", "d_shr", "d_rss_exact", "d_minflt",
+                "d_committed", "d_touched", "meaning")
 
 
 def _measure(pid: int) -> dict | None:
-    """VIRT/RES/SHR/minflt of ``pid`` and Committed_AS, read now; None if the process is gone."""
+    """VIRT/RES/SHR/minflt of ``pid``, its exact Rss (smaps_rollup) and Committed_AS, read now;
+    None if the process is gone. RES is top's figure (statm); on kernels before 6.16 it is a
+    cached counter that can lag, so the exact Rss rides beside it (nan where unreadable)."""
     try:
-        ps = metrics.process_sample(pid, full=False)
+        ps = metrics.process_sample(pid, full=True)
     except (ProcessGone, AccessDenied):
         return None
     if ps.state == "Z":
         return None
     sysm = metrics.system_sample()
     return {"virt": ps.virt, "res": ps.res, "shr": ps.shr, "minflt": ps.minflt,
+            "rss_exact": float("nan") if ps.rss_exact is None else ps.rss_exact,
             "committed_as": sysm.committed_as}
 
 
@@ -528,7 +531,7 @@ class MallocExperiment:
         try:  # the program waits for 'go': nothing it does is missed while the rest is set up
             self._baseline = self._last = _measure(prog.pid)  # type: ignore[arg-type]
             self.overcommit_status = self.overcommit.status(step, self.max_mib * MiB, apply=True)
-            sampler = Sampler(prog, hz=self.hz, maxlen=self.window, system=True,
+            sampler = Sampler(prog, hz=self.hz, maxlen=self.window, system=True, full=True,
                               on_sample=lambda rows: self._notify())
         except BaseException:
             prog.stop()
@@ -734,7 +737,7 @@ class MallocExperiment:
         row: dict = {"step": n, "t": round(self._rel(t), 3), "ok": ok, "errno": ev.get("errno", ""),
                      "touch": "none" if not self.touch else ("all" if self.touch_pct == 100 else self.touch_pct),
                      "requested": int(ev.get("requested", 0)), "touched": touched}
-        for k in ("virt", "res", "shr", "minflt", "committed_as"):
+        for k in ("virt", "res", "shr", "rss_exact", "minflt", "committed_as"):
             row[k] = now[k] if now else float("nan")
             row["d_" + ("committed" if k == "committed_as" else k)] = (
                 now[k] - prev[k] if now and k in prev else float("nan"))
@@ -846,6 +849,18 @@ class MallocExperiment:
             rows = list(self._steps)
         return pd.DataFrame(rows, columns=list(STEP_COLUMNS))
 
+    def res_lags(self) -> bool:
+        """Did top's RES (statm) differ from the exact Rss (smaps_rollup) after some step of this run?
+
+        Both are read together right after a step, while malloc_test sleeps, so a difference of a
+        page or more is the kernel's cached RSS counter lagging (kernels before 6.16), not a race.
+        """
+        with self._cond:
+            rows = list(self._steps)
+        page = procfs.PAGE_SIZE
+        return any(r["rss_exact"] == r["rss_exact"] and abs(r["rss_exact"] - r["res"]) >= page  # nan-safe
+                   for r in rows)
+
     def data(self) -> pd.DataFrame:
         """Every sample in the window (the Sampler's DataFrame: ``t`` in seconds, sizes in bytes)."""
         if self.sampler is None:
@@ -872,6 +887,8 @@ class MallocExperiment:
             "t": [r["t"] for r in rows],
             "virt": [r["virt"] / MiB for r in rows],
             "res": [r["res"] / MiB for r in rows],
+            # the exact Rss (smaps_rollup) beside top's RES: they differ where the kernel's counter lags
+            "rss_exact": [None if r.get("rss_exact") is None else r["rss_exact"] / MiB for r in rows],
             "shr": [r["shr"] / MiB for r in rows],
             "committed": [(r["committed_as"] - c0) / MiB if r.get("committed_as") is not None else None
                           for r in rows],

@@ -31,6 +31,7 @@ _LABELS = {
     "ratio": ("ratio %", "ratio %"), "x": ("seconds since start", "시작 후 초"),
     "y1": ("MiB", "MiB"), "y2": ("Committed_AS Δ MiB", "Committed_AS Δ MiB"),
     "y3": ("minor faults", "마이너 폴트"),
+    "rss_exact": ("RES, exact (smaps_rollup)", "RES 정확한 값 (smaps_rollup)"),
     "touch_tip": ("Write (memset) each new block: sends 'touch on' / 'touch off' to the running program",
                   "새 블록을 memset으로 쓰기: 실행 중인 프로그램에 'touch on' / 'touch off'를 보냅니다"),
     "since": ("since start (whole system)", "시작 이후 (시스템 전체)"),
@@ -108,6 +109,11 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         fig.add_trace(go.Scatter(x=[], y=[], name="events", mode="markers+text", textposition="top center",
                                  textfont={"size": 11}, marker={"size": 11}, hovertemplate="%{text}<extra></extra>",
                                  showlegend=False), row=1, col=1)
+        # Trace 6: the exact Rss, drawn only where top's RES (a cached counter on kernels before 6.16) lags it.
+        fig.add_trace(go.Scatter(x=[], y=[], name=_l("rss_exact", lang), mode="lines", visible=False,
+                                 line={"color": _COLOURS["res"], "dash": "dash", "width": 1.5},
+                                 hovertemplate=_l("rss_exact", lang) + " %{y:.2f} MiB<extra></extra>"),
+                      row=1, col=1)
         fig.update_layout(height=height, margin={"l": 60, "r": 60, "t": 40, "b": 80}, uirevision="keep",
                           legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
                           title={"text": self.model.title(), "x": 0.01, "y": 0.99, "font": {"size": 13}},
@@ -225,6 +231,11 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
             fig.data[3].y = [None if v is None else round(v, 2) for v in c["committed"]]
             fig.data[4].x = t
             fig.data[4].y = c["minflt"]
+            exact = c.get("rss_exact") or []
+            if exact and (fig.data[6].visible or getattr(m, "res_lags", lambda: False)()):  # shown for good
+                fig.data[6].visible = True
+                fig.data[6].x = t
+                fig.data[6].y = [None if e is None else round(e, 3) for e in exact]
             ev = fig.data[5]
             ev.x = [mk["t"] for mk in marks]
             ev.y = [round(mk["y"], 3) for mk in marks]

@@ -1,0 +1,109 @@
+"""Which case this kernel is in, where kernels differ in what a reader sees: measured, not assumed.
+
+- ``res_counter()``: does top's RES (``/proc/PID/statm``) keep up with the exact Rss? Before 6.2
+  each thread batches its RSS changes and publishes them every 64 page faults; 6.2-6.15 keep
+  per-CPU counters that statm reads approximately; 6.16 (and late stable updates of older
+  branches) sum them exactly. A probe tells which, by letting ``malloc_test`` take one page
+  fault per step and comparing statm with ``smaps_rollup`` (a page-table walk, exact).
+- ``thp_mode()``: transparent huge pages (``always`` on Debian's kernels, ``madvise`` on Ubuntu's).
+- ``cgroup_version()``: the memory controller's cgroup version, or None.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+from dataclasses import dataclass
+
+from . import procfs
+from .i18n import pick
+
+__all__ = ["ResCounter", "cgroup_version", "res_counter", "thp_mode"]
+
+THP_PATH = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def thp_mode(path: str = THP_PATH) -> str | None:
+    """'always', 'madvise' or 'never' (the bracketed choice), or None where the kernel has no THP."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    if "[" not in text:
+        return None
+    return text[text.index("[") + 1: text.index("]")]
+
+
+def cgroup_version(root: str = "/sys/fs/cgroup") -> int | None:
+    """1 or 2 for the hierarchy that has the memory controller mounted at ``root``, else None."""
+    if os.path.isfile(os.path.join(root, "memory", "memory.limit_in_bytes")):
+        return 1
+    try:
+        with open(os.path.join(root, "cgroup.controllers")) as f:
+            if "memory" in f.read().split():
+                return 2
+    except OSError:
+        pass
+    return None
+
+
+@dataclass(frozen=True)
+class ResCounter:
+    """The probe's result: how far statm's RES trailed the exact Rss after ``faults`` one-page faults."""
+
+    kernel: str
+    faults: int  # minor faults the probe caused (one per step)
+    statm_delta: int  # statm RES change over the probe, bytes
+    exact_delta: int | None  # smaps_rollup Rss change, bytes (None: not readable here)
+
+    @property
+    def lags(self) -> bool:
+        return self.exact_delta is not None and abs(self.exact_delta - self.statm_delta) >= procfs.PAGE_SIZE
+
+    def describe(self) -> str:
+        """One line for the chapter's machine table, in the notebook's language."""
+        if self.exact_delta is None:
+            return pick("not measured (smaps_rollup unreadable)", "측정하지 못함 (smaps_rollup을 읽을 수 없음)")
+        kib = 1024
+        if self.lags:
+            return pick(f"lags: after {self.faults} one-page faults statm RES moved {self.statm_delta // kib} KiB, "
+                        f"the exact Rss {self.exact_delta // kib} KiB",
+                        f"늦음: 한 페이지짜리 폴트 {self.faults}번 뒤 statm RES는 {self.statm_delta // kib} KiB, "
+                        f"정확한 Rss는 {self.exact_delta // kib} KiB 움직임")
+        return pick(f"exact: after {self.faults} one-page faults statm RES and the exact Rss both moved "
+                    f"{self.statm_delta // kib} KiB",
+                    f"정확함: 한 페이지짜리 폴트 {self.faults}번 뒤 statm RES와 정확한 Rss가 똑같이 "
+                    f"{self.statm_delta // kib} KiB 움직임")
+
+
+@functools.cache
+def res_counter(steps: int = 16) -> ResCounter:
+    """Measure whether statm's RES lags on this kernel (about 0.5 s; cached for the process).
+
+    ``malloc_test`` mallocs 1 MiB per step without memset: one page fault per step, fewer than the
+    64 a batching kernel waits for. Read after it has finished its steps and sleeps.
+    """
+    from . import programs  # programs pulls in the safety watchdog: only when probing
+
+    if not 0 < steps < 64:
+        raise ValueError(f"steps must be between 1 and 63 (fewer faults than a kernel batch), got {steps}")
+    with programs.malloc_test(step_mib=1, interval_ms=5, max_mib=steps, wait_go=True) as p:
+        pid = p.pid
+        assert pid is not None
+        statm0, exact0, flt0 = _read(pid)
+        p.send("go")
+        p.wait_for("cap", timeout=60)  # all steps made; it allocates nothing more and sleeps
+        statm1, exact1, flt1 = _read(pid)
+    exact = None if exact0 is None or exact1 is None else exact1 - exact0
+    return ResCounter(platform.release(), flt1 - flt0, statm1 - statm0, exact)
+
+
+def _read(pid: int) -> tuple[int, int | None, int]:
+    res = procfs.statm(pid)[1]
+    try:
+        exact = procfs.smaps_rollup(pid).get("Rss") if procfs.HAS_SMAPS_ROLLUP else None
+    except procfs.AccessDenied:
+        exact = None
+    return res, exact, procfs.stat(pid).minflt
