@@ -71,20 +71,49 @@ def test_mmap_size_is_request_plus_header_rounded_up_to_pages():
     assert L.mmap_size(MiB, 4096) == 1028 * KiB
     assert L.mmap_size(MiB, 65536) == 1088 * KiB  # arm64 with 64 KiB pages
     assert L.mmap_size(64 * MiB, 4096) == 64 * MiB + 4 * KiB
+    # glibc maps the request + 24 bytes (not 16): the boundary sits 24 bytes below a page multiple
+    assert L.mmap_size(4096 - 24, 4096) == 4096 and L.mmap_size(4096 - 23, 4096) == 8192
+
+
+def _lag_steps(d_res: int, d_exact: int, n: int = 8) -> pd.DataFrame:
+    return pd.DataFrame({
+        "step": range(1, n + 1), "ok": [True] * n, "d_virt": [1028 * KiB] * n, "d_res": [d_res] * n,
+        "d_rss_exact": [d_exact] * n, "d_minflt": [1] * n, "d_touched": [0] * n, "d_committed": [1028 * KiB] * n,
+    })
+
+
+def test_a_frozen_statm_res_is_called_a_lag_and_the_quiz_uses_the_exact_figure(en, capsys):
+    frozen = _lag_steps(0, PAGE)  # Debian 12's 6.1: statm RES frozen, smaps_rollup +1 page per step
+    lag = L.res_lag(frozen)
+    assert lag.lagging and lag.missed_pages == 7 and lag.statm_per_step == 0 and lag.exact_per_step == PAGE
+    text = L.explain_lag(frozen)
+    assert "lagged" in text and "1640 KiB" in text and "7 page(s)" in text
+    assert L.res_per_step(frozen) == PAGE  # judged on the exact Rss, not on the frozen counter
+    assert "exactly one page became real" in L.explain_steps(frozen, part="malloc")
+
+
+def test_a_counter_that_keeps_up_is_said_to_keep_up(en):
+    text = L.explain_lag(_lag_steps(PAGE, PAGE))
+    assert "kept up" in text and not L.res_lag(_lag_steps(PAGE, PAGE)).lagging
+
+
+def test_the_lag_verdict_speaks_korean(ko):
+    text = L.explain_lag(_lag_steps(0, PAGE))
+    assert "늦었습니다" in text and "1640 KiB" in text
 
 
 def test_untouched_steps_grow_virt_by_the_mapping_and_res_by_one_page(steps, en):
     s = L.step_summary(steps)
     row = s.loc["malloc only"]
     assert row["VIRT per step (KiB)"] == L.mmap_size(MiB) / KiB
-    assert row["RES per step (KiB)"] == PAGE / KiB
+    assert row["Rss per step, exact (KiB)"] == PAGE / KiB
     assert row["minor faults per step"] == 1
     assert L.res_per_step(steps) == PAGE
 
 
 def test_memset_steps_fault_once_per_page_plus_the_header(steps, en):
     row = L.step_summary(steps).loc["malloc + memset"]
-    assert row["RES per step (KiB)"] == L.mmap_size(MiB) / KiB
+    assert row["Rss per step, exact (KiB)"] == L.mmap_size(MiB) / KiB
     assert L.faults_per_step(steps) == MiB // PAGE + 1
 
 

@@ -1197,11 +1197,12 @@ def _register() -> None:
                  ("Exactly 0: nothing is written", "정확히 0: 아무것도 쓰지 않으니까")],
         judge=lambda r: 0 if r >= MiB / 2 else (2 if r <= 0 else 1),
         explain=lambda r: (
-            f"RES grew by {fmt_bytes(r)} per step. malloc only reserved address space (VIRT); the kernel "
-            "gives a physical page only when a page is first written, and glibc wrote just the 16-byte chunk "
-            "header at the start of each block.",
-            f"RES는 단계마다 {fmt_bytes(r)} 늘었습니다. malloc은 주소 공간(VIRT)을 예약했을 뿐이고, 커널은 "
-            "페이지에 처음 쓸 때에야 물리 페이지를 줍니다. glibc가 쓴 것은 블록 맨 앞의 16바이트 청크 헤더뿐입니다."),
+            f"Resident memory grew by {fmt_bytes(r)} per step (the exact Rss, counted from the page tables). "
+            "malloc only reserved address space (VIRT); the kernel gives a physical page only when a page is "
+            "first written, and glibc wrote just the 16-byte chunk header at the start of each block.",
+            f"상주 메모리는 단계마다 {fmt_bytes(r)} 늘었습니다(페이지 테이블을 훑어 센 정확한 Rss). malloc은 "
+            "주소 공간(VIRT)을 예약했을 뿐이고, 커널은 페이지에 처음 쓸 때에야 물리 페이지를 줍니다. glibc가 쓴 "
+            "것은 블록 맨 앞의 16바이트 청크 헤더뿐입니다."),
     ))
     reg(quiz.Question(
         id="2.3-faults-per-mib",

@@ -78,7 +78,8 @@ memory it gets. Running `top -b -n 1 | grep -i malloc` again and again, the book
 
 `malloc_test` is that program, rewritten so that it reports every step on its standard output, in bytes.
 The panel below draws its VIRT, RES and SHR five times a second from `/proc/PID/statm`, the same file
-`top` reads; the lower chart shows how much Committed_AS has changed (more on that later) and how many
+`top` reads (if this kernel's RES counter lags, a dashed line adds the exact figure; more on that
+below); the lower chart shows how much Committed_AS has changed (more on that later) and how many
 minor page faults the process has taken. The panel has its own buttons: you can start, pause and stop
 it, and switch `memset` on and off while it runs. The cells below drive it from code, so the chapter
 also runs without anyone clicking.
@@ -92,8 +93,8 @@ Before you start it, make a prediction.
 않는 것을 확인했습니다.
 
 `malloc_test`는 그 프로그램을 다시 작성한 것으로, 단계마다 표준 출력에 바이트 단위로 보고합니다. 아래
-패널은 `top`이 읽는 바로 그 파일인 `/proc/PID/statm`에서 1초에 다섯 번 VIRT, RES, SHR을 읽어 그립니다.
-아래쪽 차트는 Committed_AS가 얼마나 변했는지(뒤에서 다룹니다)와 프로세스가 겪은 마이너 페이지 폴트 수를
+패널은 `top`이 읽는 바로 그 파일인 `/proc/PID/statm`에서 1초에 다섯 번 VIRT, RES, SHR을 읽어 그립니다
+(이 커널의 RES 카운터가 늦게 따라오면 정확한 값을 점선으로 덧그립니다. 뒤에서 다룹니다). 아래쪽 차트는 Committed_AS가 얼마나 변했는지(뒤에서 다룹니다)와 프로세스가 겪은 마이너 페이지 폴트 수를
 보여 줍니다. 패널에는 자체 버튼이 있어서 시작, 일시정지, 중지를 할 수 있고, 실행 중에 `memset`을 켜고 끌
 수도 있습니다. 아래 셀들은 패널을 코드로 조작하므로, 아무도 클릭하지 않아도 이 장이 끝까지 실행됩니다.
 
@@ -126,6 +127,45 @@ the totals, and what each step changed. Now check your prediction against the me
 """),
     code("""
 q.check(lesson.res_per_step(panel.step_table()));
+"""),
+    md("""
+The verdict above is judged on exact figures: the minor faults, and the **exact Rss** column
+(`ΔRss exact`), which the kernel computes by walking the process's page tables
+(`/proc/PID/smaps_rollup`). `top`'s RES column is something else: a counter the kernel keeps up to date
+as pages come and go, and reads back cheaply. On many kernels that counter is **cached** and can trail
+the truth:
+
+- before 6.2 (Debian 12's 6.1, Ubuntu 22.04's 5.15, RHEL 9's 5.14), each thread collects its RSS changes
+  and hands them to the process's counter only every 64 page faults, so a process that takes one fault
+  a step can show the same RES for dozens of steps;
+- from 6.2 to 6.15 (Ubuntu 24.04's 6.8, WSL2's 6.6) the counter is split per CPU and `statm` adds the
+  parts up approximately, off by up to about 32 pages per CPU;
+- 6.16 and later, and late stable updates of older branches, add the parts up exactly.
+
+The book's own screenshot is this effect: RES sits at 1640 KiB in every row while VIRT climbs by 1028 KiB
+a second. A page *did* become resident at every step; the counter `top` reads simply had not caught up.
+The cell below compares the two over the steps you just ran and says which case this kernel is in
+(the machine table at the top of the chapter ran the same probe).
+""", """
+위 판정은 정확한 값으로 내린 것입니다. 마이너 폴트 수와 **정확한 Rss** 열(`ΔRss 정확한 값`)인데, 이 값은
+커널이 프로세스의 페이지 테이블을 실제로 훑어서 계산합니다(`/proc/PID/smaps_rollup`). `top`의 RES 열은
+성격이 다릅니다. 페이지가 들고 날 때마다 커널이 갱신해 두었다가 싸게 읽어 주는 카운터입니다. 많은 커널에서
+이 카운터는 **캐시된** 값이라 실제보다 늦게 따라옵니다.
+
+- 6.2 이전(데비안 12의 6.1, 우분투 22.04의 5.15, RHEL 9의 5.14)에는 스레드마다 RSS 변화를 모아 두었다가
+  페이지 폴트 64번마다 한 번씩 프로세스의 카운터에 넘깁니다. 그래서 단계마다 폴트가 한 번뿐인 프로세스는
+  수십 단계 동안 같은 RES를 보여 줄 수 있습니다.
+- 6.2부터 6.15까지(우분투 24.04의 6.8, WSL2의 6.6)는 카운터를 CPU별로 나눠 두고 `statm`이 그 조각들을
+  근사적으로 더하므로, CPU 하나당 32페이지 정도까지 어긋날 수 있습니다.
+- 6.16 이후, 그리고 예전 브랜치의 늦은 안정판 업데이트는 조각들을 정확히 더합니다.
+
+책의 스크린숏이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든 줄에서 1640 KiB에 머물러
+있습니다. 단계마다 페이지 하나가 실제로 상주 메모리가 되었지만, `top`이 읽는 카운터가 아직 따라잡지 못한
+것입니다. 아래 셀은 방금 실행한 단계들에서 두 값을 비교하고, 이 커널이 어느 경우인지 알려 줍니다(이 장
+맨 위의 기계 표도 같은 측정을 했습니다).
+"""),
+    code("""
+lesson.explain_lag(panel.step_table());
 """),
     # ------------------------------------------------------------------ top beside
     md("""
@@ -166,12 +206,15 @@ Two facts about glibc's `malloc()` explain the staircase:
    default) is not carved out of the heap: `malloc()` asks the kernel for a fresh anonymous mapping
    with `mmap()`. (The threshold moves up after a program frees such a block, up to 32 MiB on 64-bit
    systems; `malloc_test` never frees, so every step is its own `mmap()`.)
-2. **Every block starts with a 16-byte header.** glibc stores the chunk's size in front of the
-   memory it hands out, so the mapping must hold 1 MiB + 16 bytes. The kernel maps whole pages only:
-   with 4 KiB pages, 1 MiB + 16 bytes needs 257 pages, which is 1028 KiB. That is the book's 1028.
+2. **Every block carries 24 bytes of bookkeeping.** glibc puts a 16-byte header (the chunk's size and
+   flags) in front of the memory it hands out, rounds the chunk to 16 bytes, and sizes an mmapped
+   chunk one word larger again: the mapping holds the request + 24 bytes, and the pointer `malloc()`
+   returns sits 16 bytes into it. The kernel maps whole pages only: with 4 KiB pages, 1 MiB + 24 bytes
+   needs 257 pages, which is 1028 KiB. That is the book's 1028.
 
-RES grows by one page per step because writing the header is a write: the first page of each block
-becomes real, the other 256 stay promises. The very first step costs a little more (the first run of
+Resident memory grows by one page per step because writing the header is a write: the first page of
+each block becomes real, the other 256 stay promises. (That is the exact Rss column; the section above
+explains why `top`'s RES may show it late.) The very first step costs a little more (the first run of
 a code path also faults in some program text), so the summaries below leave it out.
 
 The cell below prints the same reasoning with this machine's page size and the steps just measured.
@@ -184,12 +227,15 @@ glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
    주지 않고, `malloc()`이 `mmap()`으로 커널에 새 익명 매핑을 요청합니다. (프로그램이 이런 블록을 해제하면
    임곗값이 올라가며 64비트에서는 최대 32 MiB까지 커집니다. `malloc_test`는 해제하지 않으므로 단계마다
    `mmap()`이 한 번씩 일어납니다.)
-2. **모든 블록 앞에는 16바이트 헤더가 붙습니다.** glibc는 내주는 메모리 바로 앞에 청크 크기를 적어 두므로,
-   매핑은 1 MiB + 16바이트를 담아야 합니다. 커널은 페이지 단위로만 매핑하므로, 4 KiB 페이지에서
-   1 MiB + 16바이트에는 페이지 257개, 즉 1028 KiB가 필요합니다. 이것이 책에 나온 1028입니다.
+2. **모든 블록에는 관리용 24바이트가 붙습니다.** glibc는 내주는 메모리 앞에 16바이트 헤더(청크 크기와
+   플래그)를 두고, 청크를 16바이트 단위로 맞춘 뒤, mmap으로 받는 청크에는 한 워드(8바이트)를 더 잡습니다.
+   그래서 매핑은 요청 + 24바이트를 담고, `malloc()`이 돌려주는 포인터는 매핑의 16바이트 지점을 가리킵니다.
+   커널은 페이지 단위로만 매핑하므로, 4 KiB 페이지에서 1 MiB + 24바이트에는 페이지 257개, 즉 1028 KiB가
+   필요합니다. 이것이 책에 나온 1028입니다.
 
-RES가 단계마다 한 페이지씩 느는 것은 헤더를 적는 일도 쓰기이기 때문입니다. 각 블록의 첫 페이지는 실제
-메모리가 되고, 나머지 256페이지는 약속으로 남습니다. 맨 첫 단계는 조금 더 듭니다(코드 경로를 처음 실행할
+상주 메모리가 단계마다 한 페이지씩 느는 것은 헤더를 적는 일도 쓰기이기 때문입니다. 각 블록의 첫 페이지는
+실제 메모리가 되고, 나머지 256페이지는 약속으로 남습니다. (정확한 Rss 열의 이야기입니다. `top`의 RES가 이를
+늦게 보여 줄 수 있는 이유는 앞 절에서 설명했습니다.) 맨 첫 단계는 조금 더 듭니다(코드 경로를 처음 실행할
 때 프로그램 코드 일부가 폴트로 올라옵니다). 그래서 아래 요약에서는 첫 단계를 뺍니다.
 
 아래 셀은 같은 추론을 이 기계의 페이지 크기와 방금 잰 단계들로 다시 출력합니다.
@@ -315,9 +361,9 @@ about 0.5 µs to write the same page again: the fault itself costs about 1.1 µs
 the first time means 262,144 faults and roughly 0.3 s of kernel work before any of the data is used.
 `make bench` measures it on your machine too (the "first write of a 4 KiB page" row).
 
-One caveat for other machines: from kernel 6.2 the RSS counters behind RES are kept per CPU and read
-approximately, so small RES changes could show up late; kernels 6.16 and later (and 6.12-stable)
-add them up exactly again. The page-fault counts are always exact.
+Step 5 says "counts the page in the process's RES": precisely, it updates the RSS counter that `top`
+later reads as RES, which on kernels before 6.16 may publish the change late (the lag measured above).
+The page-fault counters are exact on every kernel.
 """, """
 ## 페이지 폴트 하나를 단계별로 따라가기
 
@@ -347,9 +393,9 @@ add them up exactly again. The page-fault counts are always exact.
 쓰기도 전에 커널이 약 0.3초를 일합니다. 여러분의 기계에서도 `make bench`로 잴 수 있습니다("first write of a
 4 KiB page" 줄).
 
-다른 기계에서 볼 때 주의할 점이 하나 있습니다. 커널 6.2부터 RES의 바탕인 RSS 카운터를 CPU별로 나눠 두고
-근사값으로 읽기 때문에, 작은 RES 변화가 늦게 보일 수 있습니다. 커널 6.16 이후(그리고 6.12-stable)는 다시
-정확히 더합니다. 페이지 폴트 횟수는 언제나 정확합니다.
+5단계의 "RES에 더한다"는 정확히 말하면, `top`이 나중에 RES로 읽어 갈 RSS 카운터를 갱신한다는 뜻입니다.
+6.16보다 오래된 커널에서는 이 갱신이 늦게 드러날 수 있습니다(앞에서 잰 지연입니다). 페이지 폴트 카운터는
+어느 커널에서나 정확합니다.
 """),
     # ------------------------------------------------------------------ zero page
     md("""
@@ -384,6 +430,12 @@ read in the whole system and counted in nobody's RES. The second read costs noth
 in place. The first write to each page faults again; this time the kernel replaces the zero page with a
 fresh page of the process's own (copy-on-write from the zero page), and RES grows by the full amount.
 
+One setting is pinned for this demo: the program asks for ordinary 4 KiB pages with
+`madvise(MADV_NOHUGEPAGE)`. Where transparent huge pages are set to `always` (Debian's kernels; the
+machine table at the top shows this machine's setting), a read of a large, aligned stretch could
+otherwise map a 2 MiB *huge* zero page with a single fault, and a write could fault in 2 MiB at once,
+which would blur the one-fault-per-page picture this table is meant to show.
+
 This is why a program can allocate a huge, mostly empty array and read it cheaply, and why the kernel
 documentation names "sparse arrays … relying on the virtual memory consisting almost entirely of zero
 pages" as the classic case for overcommit mode 1, which comes next.
@@ -393,6 +445,12 @@ pages" as the classic case for overcommit mode 1, which comes next.
 함께 쓰며, 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
 때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
 페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 RES가 전부 늘어납니다.
+
+이 실험에서는 설정 하나를 고정해 두었습니다. 프로그램이 `madvise(MADV_NOHUGEPAGE)`로 보통의 4 KiB 페이지를
+요청합니다. 투명 huge page(THP)가 `always`인 곳(데비안 커널의 기본값입니다. 이 기계의 설정은 장 맨 위의 기계
+표에 나옵니다)에서는 그러지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *huge* 제로 페이지가
+매핑되고, 쓸 때도 2 MiB가 한꺼번에 들어올 수 있습니다. 그러면 이 표가 보여 주려는 '페이지마다 폴트 한 번'이
+흐려집니다.
 
 그래서 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가 곧
 이어 볼 오버커밋 모드 1의 대표적인 쓰임으로 "가상 메모리가 거의 전부 제로 페이지로 이루어져 있다고 믿는
@@ -716,8 +774,10 @@ MemAvailable hardly moves: the cage holds.
 
 - **VIRT** counts address space a process has reserved; **RES** counts the pages that are in RAM now.
   `malloc()` grows the first; only **writes** grow the second.
-- glibc serves requests of 128 KiB or more with their own `mmap()`: 1 MiB + a 16-byte header, rounded up
-  to whole pages, is 1028 KiB with 4 KiB pages. Writing the header makes one page resident.
+- glibc serves requests of 128 KiB or more with their own `mmap()`: 1 MiB + 24 bytes of bookkeeping,
+  rounded up to whole pages, is 1028 KiB with 4 KiB pages. Writing the header makes one page resident.
+- `top`'s RES is a cached counter on kernels before 6.16: it can trail the truth (the book's RES frozen at
+  1640 KiB). Minor faults and `smaps_rollup`'s Rss are exact.
 - **Demand paging**: the first write to each page is a minor **page fault**; the kernel finds a zeroed
   page, maps it, and the CPU retries the write. 1 MiB of `memset` costs 256 faults with 4 KiB pages.
 - Reading never-written anonymous memory maps the shared **zero page**: faults, but no RES.
@@ -733,8 +793,10 @@ MemAvailable hardly moves: the cage holds.
 
 - **VIRT**는 프로세스가 예약한 주소 공간을, **RES**는 지금 RAM에 있는 페이지를 셉니다. `malloc()`은
   앞의 것을 늘리고, 뒤의 것은 **쓰기**만 늘립니다.
-- glibc는 128 KiB 이상의 요청을 따로 `mmap()`해서 처리합니다. 1 MiB + 16바이트 헤더를 페이지 단위로 올리면
-  4 KiB 페이지에서 1028 KiB입니다. 헤더를 쓰면서 페이지 하나가 상주 메모리가 됩니다.
+- glibc는 128 KiB 이상의 요청을 따로 `mmap()`해서 처리합니다. 1 MiB + 관리용 24바이트를 페이지 단위로
+  올리면 4 KiB 페이지에서 1028 KiB입니다. 헤더를 쓰면서 페이지 하나가 상주 메모리가 됩니다.
+- 6.16보다 오래된 커널에서 `top`의 RES는 캐시된 카운터라서 실제보다 늦을 수 있습니다(책에서 1640 KiB에 멈춘
+  RES). 마이너 폴트 수와 `smaps_rollup`의 Rss는 정확합니다.
 - **요구 페이징**: 페이지마다 첫 쓰기는 마이너 **페이지 폴트**입니다. 커널이 0으로 채운 페이지를 찾아
   매핑하면 CPU가 쓰기를 다시 시도합니다. 4 KiB 페이지에서 1 MiB를 `memset`하면 폴트가 256번 납니다.
 - 한 번도 쓰지 않은 익명 메모리를 읽으면 공유 **제로 페이지**가 매핑됩니다. 폴트는 나지만 RES는 늘지
@@ -761,8 +823,8 @@ MemAvailable hardly moves: the cage holds.
    p.start(); lesson.run_steps(p, 3); p.stop()
    lesson.step_view(p.step_table())
    ```
-   VIRT grows by 64 MiB + 4 KiB per step (64 MiB + 16 bytes, rounded up to a page), RES by 4 KiB and one
-   minor fault: the header is still the only thing written.
+   VIRT grows by 64 MiB + 4 KiB per step (64 MiB + 24 bytes, rounded up to a page), the exact Rss by 4 KiB,
+   with one minor fault: the header is still the only thing written.
    </details>
 
 2. **Half a memset.** `panel.set_touch(50)` writes the first half of each block. Predict RES and minor
@@ -774,8 +836,8 @@ MemAvailable hardly moves: the cage holds.
    p.start(); p.set_touch(50); lesson.run_steps(p, 5); p.stop()
    lesson.step_view(p.step_table())
    ```
-   With 4 KiB pages: 128 pages of data plus the header page, so RES grows by about 516 KiB and there are
-   129 minor faults per step.
+   With 4 KiB pages: 128 pages of data plus one more (the data starts 16 bytes in), so the exact Rss grows
+   by 516 KiB and there are 129 minor faults per step.
    </details>
 
 3. **Mode 2 on paper.** On this machine, what `overcommit_ratio` would mode 2 need for a single 16 GiB
@@ -825,8 +887,8 @@ MemAvailable hardly moves: the cage holds.
    p.start(); lesson.run_steps(p, 3); p.stop()
    lesson.step_view(p.step_table())
    ```
-   VIRT는 단계마다 64 MiB + 4 KiB(64 MiB + 16바이트를 페이지 단위로 올림), RES는 4 KiB 늘고 마이너 폴트는 한
-   번입니다. 여전히 쓴 것은 헤더뿐입니다.
+   VIRT는 단계마다 64 MiB + 4 KiB(64 MiB + 24바이트를 페이지 단위로 올림), 정확한 Rss는 4 KiB 늘고 마이너
+   폴트는 한 번입니다. 여전히 쓴 것은 헤더뿐입니다.
    </details>
 
 2. **절반만 memset.** `panel.set_touch(50)`은 블록마다 앞쪽 절반만 씁니다. 단계마다 RES와 마이너 폴트를
@@ -838,8 +900,8 @@ MemAvailable hardly moves: the cage holds.
    p.start(); p.set_touch(50); lesson.run_steps(p, 5); p.stop()
    lesson.step_view(p.step_table())
    ```
-   4 KiB 페이지라면 데이터 128페이지와 헤더 페이지 하나이므로, 단계마다 RES는 약 516 KiB 늘고 마이너 폴트는
-   129번입니다.
+   4 KiB 페이지라면 데이터 128페이지에 한 페이지가 더해지므로(데이터가 16바이트 지점부터 시작합니다), 단계마다
+   정확한 Rss는 516 KiB 늘고 마이너 폴트는 129번입니다.
    </details>
 
 3. **종이 위의 모드 2.** 이 기계에서 지금 16 GiB짜리 `malloc()` 하나가 모드 2를 통과하려면
