@@ -10,8 +10,14 @@ reused PID cannot fool it) and restores the settings, then exits, when any of th
 - the settings, once seen changed, are back to the originals (someone restored them);
 - ``--max-seconds`` pass, or the guard gets SIGTERM.
 
+With ``--lock-fd``, the guard has inherited the descriptor of the machine-wide lock that
+``temporarily()`` holds (an flock belongs to the open file description, so it stays taken while
+either process has it open): if the watched process dies, nobody else can change the settings
+until the guard has put them back and exited.  It then removes the ``--state`` file, which
+recorded the originals for the case that the guard dies too.
+
 It prints one line, ``armed ...``, when it is watching; exit status 0 means the settings are
-the originals, 1 that restoring failed.
+the originals, 1 that restoring failed, 2 that the lock descriptor was missing.
 """
 
 from __future__ import annotations
@@ -109,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
     got_term: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: got_term.append(signum))
 
+    if args.lock_fd is not None:
+        try:
+            os.fstat(args.lock_fd)  # kept open, never unlocked here: exiting lets go of our share
+        except OSError as e:
+            _complain(f"--lock-fd {args.lock_fd} is not an open descriptor ({e.strerror}); not arming")
+            return 2
     starttime = args.starttime if args.starttime is not None else _starttime(args.pid)
     watched = Watched(args.pid, starttime if starttime is not None else -1)
     deadline = time.monotonic() + args.max_seconds
@@ -132,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
                     poller.unregister(0)  # EOF: the parent closed the pipe or died
                 elif b"done" in data:
                     reason = "done"
-        if reason is None and not watched.alive():
+        died = reason is None and not watched.alive()
+        if died:
             reason = f"process {args.pid} is gone"
         if reason is None and got_term:
             reason = "SIGTERM"
@@ -145,7 +158,14 @@ def run(args: argparse.Namespace) -> int:
             elif now == original and seen_changed and not args.keep_watching:
                 reason = "already restored"
         if reason is not None:
-            return 0 if now == original else _restore(original)
+            code = 0 if now == original else _restore(original)
+            if died and code == 0 and args.state:
+                # the holder cannot remove its state file any more: the originals are back, so do it
+                try:
+                    overcommit._remove_state(args.state, pid=args.pid)
+                except OSError as e:  # the next holder repairs from it instead: harmless
+                    _complain(f"could not remove {args.state}: {e}")
+            return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--proc-root", default="", help="read and write vm settings under this /proc")
     p.add_argument("--keep-watching", action="store_true",
                    help="do not exit when the settings come back; only on done, death or time")
+    p.add_argument("--lock-fd", type=int, help="inherited descriptor of the machine-wide lock, kept open")
+    p.add_argument("--state", default="", help="state file to remove after restoring for a dead process")
     args = p.parse_args(argv)
     if args.pid <= 0 or args.ratio < 0 or args.kbytes < 0 or not args.max_seconds > 0:
         p.error("--pid and --max-seconds must be positive, --ratio and --kbytes 0 or more")

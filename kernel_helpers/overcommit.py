@@ -6,10 +6,20 @@ does.  ``temporarily()`` changes the mode for one ``with`` block and leaves a gu
 (``kernel_helpers._overcommit_guard``) that puts the old settings back even if the Jupyter
 kernel is killed with SIGKILL.  Readers without root get ``rlimit_as_preexec()``: RLIMIT_AS
 (``ulimit -v``), the per-process limit under which malloc returns NULL with ENOMEM.
+
+The settings are machine-wide, so changes are exclusive across processes: ``temporarily()``
+holds an ``flock`` on a lock file (``lock_paths()``) for its whole block, shares it with its
+guard, and records the original settings in a state file next to it before changing anything.
+Another process waits for the lock (``WAIT_SECONDS``), then gets ``OvercommitBusyError``
+naming the holder.  Whoever takes the lock after a holder and its guard both died puts the
+recorded original back first (``repair_stale()``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import math
 import operator
 import os
@@ -18,9 +28,12 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import procfs
@@ -30,14 +43,19 @@ try:  # Unix only; the package must still import elsewhere
     import resource
 except ImportError:  # pragma: no cover
     resource = None  # type: ignore[assignment]
+try:  # Unix only, like resource
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 KiB = 1024
 
 __all__ = [
     "MODE_NAMES", "Settings", "CommitState", "Prediction", "OvercommitPermissionError",
-    "Temporary", "settings", "commit_state", "commit_headroom", "predict", "can_change",
-    "change_method", "set_mode", "restore", "temporarily", "rlimit_as_preexec", "counter_slack",
-    "resync_committed", "SMALL_PROCESS_VM", "SMALL_PROCESS_COMMIT", "GUARD_MAX_SECONDS",
+    "OvercommitBusyError", "Temporary", "settings", "commit_state", "commit_headroom", "predict",
+    "can_change", "change_method", "set_mode", "restore", "temporarily", "rlimit_as_preexec",
+    "counter_slack", "resync_committed", "repair_stale", "lock_paths", "SMALL_PROCESS_VM",
+    "SMALL_PROCESS_COMMIT", "GUARD_MAX_SECONDS", "WAIT_SECONDS", "LOCK_DIR_ENV",
 ]
 
 MODE_NAMES = {
@@ -52,12 +70,14 @@ SMALL_PROCESS_VM = 2560 * KiB  # total_vm of a small C program such as big_alloc
 # for big_alloc on glibc 2.36), before its big request: not yet in Committed_AS when we read it.
 SMALL_PROCESS_COMMIT = 380 * KiB
 GUARD_MAX_SECONDS = 4 * 3600.0  # the guard restores and exits after this long, whatever happens
+WAIT_SECONDS = 10.0  # how long a change waits for another process's temporarily() block to end
+LOCK_DIR_ENV = "KERNEL_HELPERS_LOCK_DIR"  # set it to a directory shared by everything that changes them
 METHODS = ("malloc", "mmap")
 _MALLOC_HEADER = 8  # glibc: SIZE_SZ; an mmapped chunk is ALIGN_UP(request2size(n) + SIZE_SZ, page)
 _CAP_SYS_ADMIN = 21
 # x86-64 user space is 47 bits (TASK_SIZE_MAX = 2^47 - one page) unless mmap is given a high
 # hint; a larger request fails in every mode.  Other architectures: not checked.
-ADDRESS_SPACE: int | None = (1 << 47) - 4096 if platform.machine() in ("x86_64", "AMD64") else None
+ADDRESS_SPACE: int | None = (1 << 47) - procfs.PAGE_SIZE if platform.machine() in ("x86_64", "AMD64") else None
 _PKG_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -105,7 +125,7 @@ class CommitState:
     committed_as: int  # Committed_AS (exact sum; the check itself reads an approximation)
     admin_reserve: int  # vm.admin_reserve_kbytes, kept free for callers without CAP_SYS_ADMIN
     user_reserve: int  # vm.user_reserve_kbytes, cap of the per-process reserve
-    page_size: int = procfs.PAGE_SIZE
+    page_size: int = field(default_factory=lambda: procfs.PAGE_SIZE)  # read when made, not at import
 
     @property
     def headroom(self) -> int:
@@ -454,9 +474,25 @@ def _command(mode: int, ratio: int | None, kbytes: int | None) -> str:
     return " ".join(words)
 
 
+def _read_only_mount(path: str) -> bool:
+    """True when ``path`` sits on a read-only mount (a container's /proc/sys): no one here can write it."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def change_method() -> tuple[str | None, str]:
-    """How this process can change the settings: ("write" | "sudo" | None, why)."""
+    """How this process can change the settings: ("write" | "sudo" | None, why).
+
+    sudo is tried only by a user other than root, and only where /proc/sys is mounted
+    read-write: it cannot lift a read-only mount, and gives root nothing root lacks.
+    """
     path = _sysctl_path("overcommit_memory")
+    root = os.geteuid() == 0
+    if _read_only_mount(path):
+        return None, (f"{path} is on a read-only mount (a container, most likely), so nobody here can "
+                      "change it, not even root or sudo")
     if os.access(path, os.W_OK):
         try:
             # Opening for write runs the same permission check as a write (sysctl_perm),
@@ -465,10 +501,12 @@ def change_method() -> tuple[str | None, str]:
             return "write", f"{path} is writable by this user"
         except OSError as e:
             why = f"{path} cannot be opened for writing: {e.strerror}"
-    elif os.geteuid() == 0:
+    elif root:
         why = f"{path} is read-only even for root here (a container, most likely)"
     else:
         why = f"{path} is writable only by root, and this is uid {os.geteuid()}"
+    if root:
+        return None, why  # sudo would run as this same root
     sudo = shutil.which("sudo")
     if sudo is None:
         return None, why + "; sudo is not installed"
@@ -543,29 +581,39 @@ def set_mode(mode: int, ratio: int | None = None, kbytes: int | None = None) -> 
 
     Needs root (or passwordless sudo); otherwise raises OvercommitPermissionError naming the
     sysctl command to run.  Prefer ``temporarily()``, which also puts everything back.
+    Outside a ``temporarily()`` block of this process it takes the machine-wide lock for the
+    write, so it waits for (or, after ``WAIT_SECONDS``, refuses with OvercommitBusyError) a
+    block of another process instead of changing the settings under it.
     """
     m = _check_mode(mode)
     r, k = _check_limits(ratio, kbytes)
     method, why = change_method()
     if method is None:
         raise OvercommitPermissionError(_command(m, r, k), why)
-    current = settings()
-    target = Settings(m, r if r is not None else (0 if k else current.ratio),
-                      k if k is not None else (0 if r is not None else current.kbytes))
     try:
-        return _apply(target, method)
-    except PermissionError as e:  # EACCES/EPERM at write time (an LSM, a user namespace)
+        with _machine_lock():
+            current = settings()
+            target = Settings(m, r if r is not None else (0 if k else current.ratio),
+                              k if k is not None else (0 if r is not None else current.kbytes))
+            return _apply(target, method)
+    except OSError as e:  # EACCES/EPERM/EROFS at write time (an LSM, a user namespace, a remount)
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
         raise OvercommitPermissionError(_command(m, r, k), str(e)) from e
 
 
 def restore(original: Settings) -> Settings:
-    """Put back settings saved earlier with ``settings()``, in the order the kernel needs."""
+    """Put back settings saved earlier with ``settings()``, in the order the kernel needs.
+
+    Takes the machine-wide lock like ``set_mode()``.
+    """
     if not isinstance(original, Settings):
         raise TypeError(f"original must be a Settings (from settings()), not {type(original).__name__}")
     _check_mode(original.mode)
     if original.ratio < 0 or original.kbytes < 0:
         raise ValueError(f"not restorable: {original}")
-    return _apply(original)
+    with _machine_lock():
+        return _apply(original)
 
 
 def resync_committed() -> None:
@@ -574,6 +622,7 @@ def resync_committed() -> None:
     Writing 2 to vm.overcommit_memory again folds the per-CPU deltas (mm/util.c
     overcommit_policy_handler), so predict() and the kernel agree to the page right after.
     Needs the same privilege as set_mode(); refuses outside mode 2 (writing 2 would switch).
+    Checks and writes under the machine-wide lock, so another process cannot switch between.
     """
     if settings().mode != 2:
         raise RuntimeError("resync_committed() works only in mode 2 (the counter is exact enough "
@@ -581,7 +630,336 @@ def resync_committed() -> None:
     method, why = change_method()
     if method is None:
         raise OvercommitPermissionError(_command(2, None, None), why)
-    _write([("overcommit_memory", 2)], method)
+    with _machine_lock():
+        if settings().mode != 2:
+            raise RuntimeError("resync_committed(): another process left mode 2 meanwhile")
+        _write([("overcommit_memory", 2)], method)
+
+
+# --- one change at a time on this machine: a lock file and a state file ---------------------
+#
+# Who may change vm.overcommit_* is decided by an exclusive flock on the lock file, held by a
+# temporarily() block from before it reads the original until after it put it back.  Its guard
+# inherits the same open file description, so the lock stays taken until the guard exits too:
+# a holder killed with SIGKILL keeps it, through the guard, until its settings are back.  The
+# state file records the original (and who holds the lock) before the first change and is
+# removed after the restore: finding it while holding the lock means the previous holder and
+# its guard both died in between, and the original it records is put back first.
+
+_LOCK_NAME = "kernel_helpers-overcommit.lock"
+_STATE_NAME = "kernel_helpers-overcommit.state"
+_BOOT_ID = "/proc/sys/kernel/random/boot_id"  # the real /proc: a state file is about this boot
+
+
+def lock_paths() -> tuple[str, str]:
+    """(lock file, state file): where every process on this machine takes its turn to change the settings.
+
+    They live in /dev/shm: on every Linux, a tmpfs (empty after a reboot, which also resets
+    the settings), writable by root.  A fake /proc tree (tests) gets its own pair inside it.
+    Containers share the kernel, hence the settings, but usually not /dev/shm: privileged
+    containers that may change the settings must mount one directory in common and set
+    KERNEL_HELPERS_LOCK_DIR to it (or share the host's IPC namespace, --ipc=host).
+    """
+    d = os.environ.get(LOCK_DIR_ENV, "")
+    if not d:
+        if os.path.normpath(procfs.PROC_ROOT) != "/proc":
+            d = procfs.PROC_ROOT
+        else:
+            d = next((x for x in ("/dev/shm", "/run/lock") if os.path.isdir(x)), tempfile.gettempdir())
+    return os.path.join(d, _LOCK_NAME), os.path.join(d, _STATE_NAME)
+
+
+class _MachineLock:
+    """The exclusive flock on the lock file, held through one open file description ``fd``."""
+
+    def __init__(self, fd: int, lock_path: str, state_path: str):
+        self.fd: int | None = fd
+        self.lock_path = lock_path
+        self.state_path = state_path
+
+    def release(self) -> None:
+        """Let go (call only once the guard that shares ``fd`` has exited)."""
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _open_lock(path: str) -> int:
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC  # no symlink planted in a world-writable directory
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644)
+    except PermissionError:  # another user's file (sudo users): flock works on a read-only descriptor
+        return os.open(path, os.O_RDONLY | flags)
+
+
+def _flock_within(fd: int, seconds: float) -> bool:
+    """Wait in a blocking flock() on a helper thread for at most ``seconds``; True once the lock is ours.
+
+    A blocked flock() is woken the moment the holder lets go, before a holder that comes straight
+    back for another turn (polling with LOCK_NB would let it starve us).  On giving up, the
+    thread keeps ``fd`` and closes it, letting go at once, whenever it gets the lock.
+    """
+    done = threading.Event()
+    mutex = threading.Lock()
+    error: OSError | None = None
+    abandoned = False
+
+    def waiter() -> None:
+        nonlocal error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as e:
+            error = e
+        with mutex:
+            if abandoned:
+                os.close(fd)
+            else:
+                done.set()
+
+    threading.Thread(target=waiter, name="toplab-overcommit-lock", daemon=True).start()
+    try:
+        done.wait(seconds)
+    except BaseException:  # interrupted (Ctrl-C): give up, and let go if we just got it
+        with mutex:
+            if done.is_set():
+                os.close(fd)
+            else:
+                abandoned = True
+        raise
+    with mutex:
+        if not done.is_set():
+            abandoned = True
+            return False
+    if error is not None:
+        os.close(fd)
+        raise error
+    return True
+
+
+def _acquire(wait: float) -> _MachineLock:
+    """Take the machine-wide lock, waiting up to ``wait`` seconds; else raise OvercommitBusyError."""
+    if fcntl is None:  # pragma: no cover
+        raise OSError("changing vm.overcommit_* needs Linux (fcntl.flock)")
+    lock_path, state_path = lock_paths()
+    fd = _open_lock(lock_path)
+    t0 = time.monotonic()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return _MachineLock(fd, lock_path, state_path)
+    except BlockingIOError:
+        pass
+    except BaseException:
+        os.close(fd)
+        raise
+    if wait > 0 and _flock_within(fd, wait):  # _flock_within owns fd from here
+        return _MachineLock(fd, lock_path, state_path)
+    if wait <= 0:
+        os.close(fd)
+    raise OvercommitBusyError.from_files(lock_path, state_path, time.monotonic() - t0)
+
+
+def _boot_id() -> str:
+    try:
+        with open(_BOOT_ID) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _command_line(pid: int) -> str:
+    """The first words of a process's command line, to name it in a message ('' if unreadable)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read(4096).split(b"\0")
+    except OSError:
+        return ""
+    text = " ".join(w.decode(errors="replace") for w in words if w)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _write_state(lock: _MachineLock, original: Settings) -> None:
+    """Record ``original`` and this process as the holder, atomically (a reader sees all or nothing)."""
+    rec = {"original": [original.mode, original.ratio, original.kbytes], "pid": os.getpid(),
+           "starttime": _own_starttime(), "since": time.time(), "boot_id": _boot_id(),
+           "command": _command_line(os.getpid())}
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(lock.state_path), prefix=_STATE_NAME + ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o644)  # readable by everyone: a waiter names the holder from it
+            json.dump(rec, f)
+        os.replace(tmp, lock.state_path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_state(path: str) -> tuple[dict | None, str]:
+    """(record, "") from the state file, with ``original`` as Settings; (None, why) if absent or not trusted."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None, ""
+    except OSError as e:
+        return None, f"unreadable ({e.strerror})"
+    with os.fdopen(fd, "rb") as f:
+        owner = os.fstat(f.fileno()).st_uid
+        data = f.read(8192)
+    if owner not in (0, os.geteuid()):  # anyone can write in /dev/shm: trust only root (or ourselves)
+        return None, f"owned by uid {owner}, not by root"
+    try:
+        rec = json.loads(data)
+        mode, ratio, kbytes = (int(x) for x in rec["original"])
+        rec["pid"] = int(rec["pid"])
+    except (ValueError, TypeError, KeyError):
+        return None, "not a state file written by kernel_helpers"
+    if mode not in MODE_NAMES or ratio < 0 or kbytes < 0:
+        return None, f"impossible settings {rec['original']}"
+    if rec.get("boot_id") and rec["boot_id"] != _boot_id():
+        return None, "written before the last reboot (the settings were reset then)"
+    rec["original"] = Settings(mode, ratio, kbytes)
+    return rec, ""
+
+
+def _remove_state(path: str, pid: int | None = None) -> None:
+    """Remove the state file (only if it names ``pid``, when given)."""
+    if pid is not None:
+        rec, _ = _read_state(path)
+        if rec is None or rec["pid"] != pid:
+            return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _repair_stale(lock: _MachineLock) -> Settings | None:
+    """With the lock held: put back the original a dead holder recorded; returns it, or None.
+
+    A holder removes its state file before letting go, and a guard whose holder died removes
+    it after restoring; so a state file found now means both died before putting the settings
+    back (or failed to).  A file that cannot be trusted is removed with a warning, not obeyed.
+    """
+    rec, problem = _read_state(lock.state_path)
+    if rec is None:
+        if problem:
+            warnings.warn(f"ignored {lock.state_path}: {problem}", RuntimeWarning, stacklevel=4)
+            with contextlib.suppress(OSError):
+                os.unlink(lock.state_path)
+        return None
+    original: Settings = rec["original"]
+    left = settings()
+    _apply(original)
+    _remove_state(lock.state_path)
+    if left != original:
+        who = f"process {rec['pid']}" + (f" ({rec['command']})" if rec.get("command") else "")
+        warnings.warn(f"vm.overcommit_* had been left at {left} by {who}, which ended without "
+                      f"putting it back (and so did its guard): restored {original}",
+                      RuntimeWarning, stacklevel=4)
+    return original
+
+
+@contextlib.contextmanager
+def _machine_lock(wait: float | None = None) -> Iterator[None]:
+    """Hold the machine-wide lock around a one-off change, unless this process holds it already."""
+    if _held is not None:  # inside this process's temporarily() block (the panel's later changes)
+        yield
+        return
+    lock = _acquire(WAIT_SECONDS if wait is None else wait)
+    try:
+        _repair_stale(lock)
+        yield
+    finally:
+        lock.release()
+
+
+def repair_stale(wait: float | None = None) -> Settings | None:
+    """Put back settings left changed by a process that died mid-change together with its guard.
+
+    Returns the settings put back, or None when there was nothing to repair (or this process
+    may not change the settings, or holds them itself).  Every change does this first anyway;
+    a lesson can call it at its start to clean up at once.  Waits like ``temporarily()``.
+    """
+    if _held is not None or change_method()[0] is None:
+        return None
+    lock = _acquire(WAIT_SECONDS if wait is None else wait)
+    try:
+        return _repair_stale(lock)
+    finally:
+        lock.release()
+
+
+def _lock_holder_pid(lock_path: str) -> int | None:
+    """The PID /proc/locks shows for the flock on ``lock_path`` (the process that took it), if any."""
+    try:
+        st = os.stat(lock_path)
+        with open("/proc/locks") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in lines:  # "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; waiters have "->"
+        parts = line.split()
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == where:
+            with contextlib.suppress(ValueError):
+                return int(parts[4])
+    return None
+
+
+class OvercommitBusyError(RuntimeError):
+    """Another process's temporarily() block holds vm.overcommit_* changed: nothing was changed here.
+
+    ``holder_pid`` is that process (None if unknown), ``held_for`` for how many seconds it has
+    held them (None if unknown), ``original`` what it will put back, ``waited`` how long this
+    process waited for it.  ``describe("ko")`` says the same in Korean.
+    """
+
+    def __init__(self, holder_pid: int | None, waited: float, *, held_for: float | None = None,
+                 command: str = "", original: Settings | None = None, lock_path: str = ""):
+        self.holder_pid = holder_pid
+        self.waited = waited
+        self.held_for = held_for
+        self.command = command
+        self.original = original
+        self.lock_path = lock_path
+        super().__init__(self.describe("en"))
+
+    @classmethod
+    def from_files(cls, lock_path: str, state_path: str, waited: float) -> OvercommitBusyError:
+        """Name the holder from the state file, else from /proc/locks."""
+        rec, _ = _read_state(state_path)
+        if rec is not None:
+            since = rec.get("since")
+            held = max(0.0, time.time() - since) if isinstance(since, (int, float)) else None
+            return cls(rec["pid"], waited, held_for=held, command=str(rec.get("command") or ""),
+                       original=rec["original"], lock_path=lock_path)
+        return cls(_lock_holder_pid(lock_path), waited, lock_path=lock_path)
+
+    def describe(self, lang: str = "en") -> str:
+        """The message in 'en' or 'ko': who holds the settings, and what to do."""
+        ko = lang == "ko"
+        if self.holder_pid is None:
+            who = (f"PID를 알 수 없음, /proc/locks에서 {self.lock_path} 참고" if ko
+                   else f"PID unknown, see /proc/locks for {self.lock_path}")
+        else:
+            who = (f"프로세스 {self.holder_pid}" if ko else f"process {self.holder_pid}")
+            who += f", `{self.command}`" if self.command else ""
+        if self.held_for is not None:
+            who += f", {self.held_for:.0f}초째" if ko else f", for {self.held_for:.0f} s"
+        if self.original is not None:
+            back = f"vm.overcommit_memory={self.original.mode}"
+            who += f"; 끝나면 {back}로 되돌림" if ko else f"; it puts back {back} when it ends"
+        if ko:
+            return (f"다른 프로세스가 vm.overcommit_*를 바꿔 둔 상태라 여기서는 아무것도 바꾸지 않았습니다: 그 "
+                    f"프로세스의 temporarily() 블록이 이미 실행 중입니다({who}). {self.waited:.1f}초 기다렸습니다. "
+                    "다른 노트북이라면(2.3장의 메모리 패널은 실행되는 동안 모드를 유지합니다) 그 노트북의 패널을 "
+                    "멈추거나 기다린 뒤 다시 실행하세요.")
+        return (f"vm.overcommit_* is held changed by another process, so nothing was changed here: its "
+                f"temporarily() block is already active ({who}). Waited {self.waited:.1f} s for it. If that "
+                "is another notebook (chapter 2.3's memory panel keeps its mode while it runs), stop that "
+                "notebook's panel or wait, then run this again.")
 
 
 # --- temporarily, with a guard that survives the kernel --------------------------------
@@ -592,17 +970,27 @@ def _own_starttime() -> int:
     return int(text[text.rfind(")") + 2:].split()[19])
 
 
-def _start_guard(original: Settings, max_seconds: float, timeout: float = 15.0) -> subprocess.Popen:
-    """Start the guard in its own session (a SIGINT or killpg of the kernel's group misses it)."""
+def _start_guard(original: Settings, max_seconds: float, lock: _MachineLock | None = None,
+                 timeout: float = 15.0) -> subprocess.Popen:
+    """Start the guard in its own session (a SIGINT or killpg of the kernel's group misses it).
+
+    With ``lock``, the guard inherits the lock's descriptor (so the lock outlives this process
+    until the guard has restored) and watches for the whole block (--keep-watching).
+    """
     cmd = [sys.executable, "-m", "kernel_helpers._overcommit_guard",
            "--pid", str(os.getpid()), "--starttime", str(_own_starttime()),
            "--mode", str(original.mode), "--ratio", str(original.ratio),
            "--kbytes", str(original.kbytes), "--max-seconds", str(max_seconds),
            "--proc-root", procfs.PROC_ROOT]
+    fds: tuple[int, ...] = ()
+    if lock is not None and lock.fd is not None:
+        cmd += ["--lock-fd", str(lock.fd), "--state", lock.state_path, "--keep-watching"]
+        fds = (lock.fd,)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PKG_PARENT, env.get("PYTHONPATH")) if p)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, env=env, cwd="/")
+                            stderr=subprocess.PIPE, start_new_session=True, env=env, cwd="/",
+                            pass_fds=fds)
     assert proc.stdout is not None
     poller = select.poll()  # not select(): a kernel may hold more than 1024 files open (top.py keeps /proc files)
     poller.register(proc.stdout, select.POLLIN)
@@ -627,27 +1015,43 @@ def _stop_guard(proc: subprocess.Popen) -> None:
 
 
 _active_lock = threading.Lock()
-_active: Temporary | None = None
+_active: Temporary | None = None  # this process's temporarily() block, from __enter__ to __exit__
+_held: _MachineLock | None = None  # the machine-wide lock, while that block holds it
+
+
+def _settings_or_none() -> Settings | None:
+    try:
+        return settings()
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Temporary:
     """``with temporarily(2, ratio=50) as t:`` changes the settings and puts them back afterwards.
 
     ``t.original`` holds what was set before, ``t.applied`` what is set inside, ``t.guard_pid``
-    the guard process that restores ``original`` if this process dies inside the block.
+    the guard process that restores ``original`` if this process dies inside the block,
+    ``t.repaired`` what was put back first because an earlier holder had died (else None).
     """
 
-    def __init__(self, mode: int, ratio: int | None, kbytes: int | None, max_seconds: float):
+    def __init__(self, mode: int, ratio: int | None, kbytes: int | None, max_seconds: float,
+                 wait: float | None = None):
         self.mode = _check_mode(mode)
         self.ratio, self.kbytes = _check_limits(ratio, kbytes)
         if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) \
                 or not 0 < max_seconds < math.inf:
             raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
+        wait = WAIT_SECONDS if wait is None else wait
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < math.inf:
+            raise ValueError(f"wait must be 0 or more seconds, got {wait!r}")
         self.max_seconds = float(max_seconds)
+        self.wait = float(wait)
         self.original: Settings | None = None
         self.applied: Settings | None = None
+        self.repaired: Settings | None = None
         self.guard_pid: int | None = None
         self._guard: subprocess.Popen | None = None
+        self._lock: _MachineLock | None = None
 
     def __enter__(self) -> Temporary:
         global _active
@@ -660,48 +1064,73 @@ class Temporary:
             method, why = change_method()
             if method is None:
                 raise OvercommitPermissionError(_command(self.mode, self.ratio, self.kbytes), why)
-            self.original = settings()
-            self._guard = _start_guard(self.original, self.max_seconds)
-            self.guard_pid = self._guard.pid
-            try:
-                self.applied = set_mode(self.mode, self.ratio, self.kbytes)
-            except BaseException:
-                try:
-                    _apply(self.original)
-                finally:
-                    _stop_guard(self._guard)
-                raise
+            self._take_turn()
         except BaseException:
             _active = None
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        global _active
+    def _take_turn(self) -> None:
+        """Lock, repair, read the original, record it, arm the guard, then change: in that order."""
+        global _held
+        self._lock = _acquire(self.wait)
         try:
-            assert self.original is not None
-            _apply(self.original)
+            self.repaired = _repair_stale(self._lock)
+            self.original = settings()
+            _write_state(self._lock, self.original)
+            self._guard = _start_guard(self.original, self.max_seconds, self._lock)
+            self.guard_pid = self._guard.pid
+            _held = self._lock  # set_mode() below and inside the block: no second lock
+            self.applied = set_mode(self.mode, self.ratio, self.kbytes)
+        except BaseException:
+            self._let_go()
+            raise
+
+    def _let_go(self) -> None:
+        """Restore, stop the guard, drop the state file once the original is back, release the lock."""
+        global _held
+        try:
+            if self.original is not None:
+                _apply(self.original)
         finally:
             try:
                 if self._guard is not None:
                     _stop_guard(self._guard)  # it restores too if the line above failed
             finally:
-                _active = None
+                lock, self._lock = self._lock, None
+                try:
+                    if lock is not None and self.original is not None \
+                            and _settings_or_none() == self.original:
+                        _remove_state(lock.state_path)  # else the next holder repairs from it
+                finally:
+                    _held = None
+                    if lock is not None:
+                        lock.release()  # only now: the guard, which shared it, has exited
+
+    def __exit__(self, *exc: object) -> None:
+        global _active
+        try:
+            assert self.original is not None
+            self._let_go()
+        finally:
+            _active = None
 
     def __repr__(self) -> str:
         return f"Temporary(original={self.original}, applied={self.applied}, guard_pid={self.guard_pid})"
 
 
 def temporarily(mode: int, ratio: int | None = None, kbytes: int | None = None, *,
-                max_seconds: float = GUARD_MAX_SECONDS) -> Temporary:
+                max_seconds: float = GUARD_MAX_SECONDS, wait: float | None = None) -> Temporary:
     """A context manager: these settings inside the block, the old ones after it.
 
     The old ones come back on normal exit, on an exception, and (through a guard process in
     its own session) when this process is killed, even with SIGKILL; after ``max_seconds``
-    the guard restores them anyway.  Keep mode-2 blocks short on a shared machine: while
-    strict, every process there can get ENOMEM.
+    the guard restores them anyway.  The block holds the machine-wide lock throughout: if
+    another process's block holds it, entering waits up to ``wait`` seconds (default
+    ``WAIT_SECONDS``), then raises OvercommitBusyError naming that process.  Keep mode-2
+    blocks short on a shared machine: while strict, every process there can get ENOMEM.
     """
-    return Temporary(mode, ratio, kbytes, max_seconds)
+    return Temporary(mode, ratio, kbytes, max_seconds, wait)
 
 
 # --- the per-process analogue, without privileges --------------------------------------

@@ -280,8 +280,13 @@ class OvercommitControl:
 
     The first real change enters ``overcommit.temporarily()`` (whose guard process restores the
     setting even if the kernel is killed); later changes inside the demo use ``set_mode``;
-    ``release()`` leaves the block, which puts the original settings back.
+    ``release()`` leaves the block, which puts the original settings back.  While another
+    process (another notebook) holds the settings, the change waits ``WAIT_SECONDS`` (a widget
+    callback must not hang), then reports who holds them instead of applying.
     """
+
+    WAIT_SECONDS = 2.0
+    _BUSY_ELSEWHERE = ("NOT APPLIED: {err}", "적용하지 않음: {err}")
 
     def __init__(self, lang: str | None = None):
         self.lang = check_lang(lang)
@@ -360,9 +365,12 @@ class OvercommitControl:
                 text = _t("oc_pending", self.lang, mode=mode, ratio=self._ratio_text(ratio))
                 return OvercommitStatus(mode, ratio, True, False, text)
             if self._temp is None:
-                temp = overcommit.temporarily(mode, ratio)
+                temp = overcommit.temporarily(mode, ratio, wait=self.WAIT_SECONDS)
                 try:
                     temp.__enter__()
+                except overcommit.OvercommitBusyError as e:  # another process's block (another notebook)
+                    text = self._BUSY_ELSEWHERE[self.lang == "ko"].format(err=e.describe(self.lang))
+                    return OvercommitStatus(mode, ratio, False, False, text)
                 except RuntimeError as e:  # another temporarily() block is active in this process
                     return OvercommitStatus(mode, ratio, False, False, _t("oc_busy", self.lang, err=e))
                 self._temp = temp
@@ -1090,6 +1098,7 @@ _WHATIF: dict[str, tuple[str, str]] = {
                "{left}만 남겨, 하한 {floor}보다 작습니다. 예측만 보여줍니다."),
     "busy": ("Not run: another demo in this kernel holds vm.overcommit_memory changed ({err}).",
              "실행하지 않음: 이 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다 ({err})."),
+    "busy_elsewhere": ("Not run: {err}", "실행하지 않음: {err}"),
 }
 
 
@@ -1154,12 +1163,15 @@ class WhatIfModel:
                 return not_run(_w("unsafe", lang, ratio=ratio if ratio is not None else cur.ratio,
                                   left=fmt_bytes(max(0, left)), floor=fmt_bytes(MIN_COMMIT_HEADROOM)))
         ctx: contextlib.AbstractContextManager = (
-            overcommit.temporarily(mode, ratio) if needs_change else contextlib.nullcontext())
+            overcommit.temporarily(mode, ratio, wait=OvercommitControl.WAIT_SECONDS) if needs_change
+            else contextlib.nullcontext())
         try:
             with ctx:
                 pred = overcommit.predict(nbytes, mode, ratio)  # the figures right before the run
                 with programs.big_alloc(nbytes) as prog:
                     ev = prog.wait_for("result", timeout=timeout)
+        except overcommit.OvercommitBusyError as e:  # another process (another notebook) holds the mode
+            return not_run(_w("busy_elsewhere", lang, err=e.describe(lang)))
         except RuntimeError as e:
             if "already active" in str(e):
                 return not_run(_w("busy", lang, err=e))
