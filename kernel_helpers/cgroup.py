@@ -1,7 +1,9 @@
 """A memory cage: a temporary memory cgroup with a hard limit for one child process (v1 and v2).
 
 Used by chapter 2.3's OOM demo; any chapter may use it. Creating one needs root or a delegated
-cgroup hierarchy; ``MemoryCage.available()`` says whether it works here and, if not, why.
+cgroup v2 subtree; ``MemoryCage.available()`` says whether it works here and, if not, why.
+The mount points are module constants (``CGROUP_V1``, ``CGROUP_V2``) and this process's cgroup
+is read from ``procfs.PROC_ROOT``/self/cgroup, so tests can point all of them at a fake tree.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import os
 import re
 import signal
 import time
+from dataclasses import dataclass
 
+from . import procfs
 from .i18n import pick
 from .safety import MiB
 
@@ -21,7 +25,9 @@ __all__ = ["CGROUP_V1", "CGROUP_V2", "MemoryCage"]
 
 CGROUP_V1 = "/sys/fs/cgroup/memory"
 CGROUP_V2 = "/sys/fs/cgroup"
-_STALE = re.compile(r"^toplab-(\d+)(?:-\d+)?$")
+_STALE = re.compile(r"^toplab-(\d+)(?:-\d+)?$")  # a cage: toplab-<pid of the kernel>[-n]
+_LEAF = re.compile(r"^toplab-lab-(\d+)$")  # v2 leaf mode: where our cgroup's processes wait
+_MOVE_ROUNDS = 20  # moving every process out of a cgroup: new forks may land there meanwhile
 
 
 def _write(path: str, value: str) -> None:
@@ -37,6 +43,10 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _words(path: str) -> list[str]:
+    return (_read(path) or "").split()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -47,64 +57,290 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _procs(d: str) -> list[int]:
+    return [int(x) for x in _words(os.path.join(d, "cgroup.procs")) if x.isdigit()]
+
+
+def _owner(pid: int) -> int | None:
+    """The effective UID of ``pid`` (owner of /proc/PID), or None once it is gone."""
+    try:
+        return os.stat(os.path.join(procfs.PROC_ROOT, str(pid))).st_uid
+    except OSError:
+        return None
+
+
+def _own_cgroup_v2() -> str | None:
+    """This process's cgroup v2 path ('/user.slice/...'), from the '0::' line of /proc/self/cgroup."""
+    for line in (_read(os.path.join(procfs.PROC_ROOT, "self", "cgroup")) or "").splitlines():
+        if line.startswith("0::"):
+            return line[3:].strip() or "/"
+    return None
+
+
+def _can_make_cages_in(d: str) -> bool:
+    """We may create a child cgroup in ``d`` and move our child from our cgroup into it.
+
+    Moving a process needs write access to cgroup.procs of the common ancestor of the source
+    and the destination (Documentation/admin-guide/cgroup-v2.rst, "Delegation Containment"),
+    which is ``d`` itself when ``d`` is our cgroup or one of its ancestors.
+    """
+    return os.access(d, os.W_OK | os.X_OK) and os.access(os.path.join(d, "cgroup.procs"), os.W_OK)
+
+
+def _gives_memory(d: str) -> bool:
+    return "memory" in _words(os.path.join(d, "cgroup.subtree_control"))
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where cages can be made here, or why not (both languages)."""
+
+    version: int | None
+    root: str | None  # the hierarchy's mount point
+    base: str | None  # the cgroup the cages are made in
+    leaf: bool = False  # v2: our processes must first move into a leaf child of ``base``
+    en: str = ""
+    ko: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.base is not None
+
+    def why(self) -> str:
+        return pick(self.en, self.ko)
+
+
+def _plan() -> _Site:
+    """Decide where a cage can go on this machine: cgroup v1, or v2 at the root, under a
+    delegated ancestor that already gives memory to its children, or in leaf mode."""
+    if os.path.isfile(os.path.join(CGROUP_V1, "memory.limit_in_bytes")):
+        root = CGROUP_V1
+        if os.access(root, os.W_OK | os.X_OK):
+            return _Site(1, root, root, en=f"cgroup v1 memory controller at {root}, writable",
+                         ko=f"{root}의 cgroup v1 메모리 컨트롤러에 쓸 수 있음")
+        return _not_writable(1, root)
+    root = CGROUP_V2
+    if "memory" not in _words(os.path.join(root, "cgroup.controllers")):
+        return _Site(None, None, None,
+                     en=f"no memory cgroup controller is mounted at {CGROUP_V2}",
+                     ko=f"{CGROUP_V2}에 메모리 cgroup 컨트롤러가 마운트되어 있지 않습니다")
+    if _read_only_mount(root):
+        return _not_writable(2, root)  # delegation cannot help either
+    # 1. the top of the hierarchy, as root: what earlier versions did
+    if _gives_memory(root) and _can_make_cages_in(root):
+        return _Site(2, root, root, en=f"cgroup v2 memory controller at {root}, writable",
+                     ko=f"{root}의 cgroup v2 메모리 컨트롤러에 쓸 수 있음")
+    rel = _own_cgroup_v2()
+    own = os.path.normpath(os.path.join(root, (rel or "/").lstrip("/")))
+    if rel is None or not os.path.isdir(own):
+        if not os.access(root, os.W_OK):
+            return _not_writable(2, root)
+        return _no_memory_for_children(root)
+    # 2. the nearest ancestor (or our own cgroup) that already gives memory to its children and
+    #    lets us create cgroups there: nothing of ours moves, only the child goes into the cage
+    d = own
+    while d != root and d.startswith(root + os.sep):
+        if _gives_memory(d) and _can_make_cages_in(d):
+            return _Site(2, root, d,
+                         en=f"cgroup v2: {_rel(d, root)} is writable by uid {os.geteuid()} and gives memory to its "
+                            "children; the cage goes there (nothing of this kernel moves)",
+                         ko=f"cgroup v2: {_rel(d, root)}은(는) uid {os.geteuid()}가 쓸 수 있고 자식에게 메모리 "
+                            "컨트롤러를 열어 둡니다. 케이지를 그 아래에 만듭니다 (이 커널은 옮기지 않음)")
+        d = os.path.dirname(d)
+    # 3. our own cgroup is delegated to us but holds processes ("no internal processes"):
+    #    leaf mode, for the length of the `with` block
+    return _leaf_site(root, own, rel or "/")
+
+
+def _rel(d: str, root: str) -> str:
+    """``d`` as /proc/PID/cgroup shows it: relative to the hierarchy's mount point."""
+    return "/" if d == root else "/" + os.path.relpath(d, root)
+
+
+def _read_only_mount(path: str) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _not_writable(version: int, root: str) -> _Site:
+    if _read_only_mount(root):  # a container's cgroups: nobody here can create one, root or not
+        who_en, who_ko = "mounted read-only here", "읽기 전용으로 마운트됨"
+    elif os.geteuid():
+        who_en, who_ko = "not root", "root가 아님"
+    else:
+        who_en, who_ko = "read-only here", "읽기 전용"
+    return _Site(version, root, None,
+                 en=f"cgroup v{version} at {root} is not writable ({who_en}); creating a memory cgroup needs "
+                    "root or a delegated cgroup v2 subtree",
+                 ko=f"{root}의 cgroup v{version}에 쓸 수 없습니다({who_ko}). 메모리 cgroup을 만들려면 root "
+                    "권한이나 위임받은 cgroup v2 하위 트리가 필요합니다")
+
+
+def _no_memory_for_children(root: str) -> _Site:
+    return _Site(2, root, None,
+                 en="cgroup v2: the root cgroup does not enable the memory controller for its children "
+                    "(cgroup.subtree_control)",
+                 ko="cgroup v2: 루트 cgroup이 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
+                    "(cgroup.subtree_control)")
+
+
+_NEEDS_EN = ("; a memory cage needs root or a delegated cgroup v2 subtree (systemd Delegate=yes, for "
+             "example `systemd-run --user --scope -p Delegate=yes jupyter lab`)")
+_NEEDS_KO = (". 메모리 케이지를 만들려면 root 권한이나 위임받은 cgroup v2 하위 트리가 필요합니다 (systemd "
+             "Delegate=yes, 예: `systemd-run --user --scope -p Delegate=yes jupyter lab`)")
+
+
+def _leaf_site(root: str, own: str, rel: str) -> _Site:
+    """Leaf mode in our own cgroup, if it is delegated to us; else why no cage can be made."""
+    uid = os.geteuid()
+    files = [own] + [os.path.join(own, f) for f in ("cgroup.procs", "cgroup.subtree_control")]
+    if own == root or not all(os.access(f, os.W_OK) for f in files):
+        if own == root and os.geteuid() == 0 and os.access(root, os.W_OK):
+            return _no_memory_for_children(root)
+        return _Site(2, root, None,
+                     en=f"cgroup v2: this kernel's cgroup {rel} is not delegated to uid {uid} (not writable), "
+                        "and no cgroup above it both gives memory to its children and is writable" + _NEEDS_EN,
+                     ko=f"cgroup v2: 이 커널의 cgroup {rel}이(가) uid {uid}에게 위임되어 있지 않고(쓸 수 없음), "
+                        "그 위에도 자식에게 메모리를 열어 주면서 쓸 수 있는 cgroup이 없습니다" + _NEEDS_KO)
+    if "memory" not in _words(os.path.join(own, "cgroup.controllers")):
+        return _Site(2, root, None,
+                     en=f"cgroup v2: this kernel's cgroup {rel} is delegated to uid {uid}, but its parent does not "
+                        f"pass it the memory controller (memory is missing from {rel}/cgroup.controllers); ask "
+                        "for Delegate=memory, or MemoryAccounting=yes on the unit",
+                     ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) uid {uid}에게 위임되어 있지만, 부모가 메모리 "
+                        f"컨트롤러를 넘겨주지 않았습니다 ({rel}/cgroup.controllers에 memory가 없음). "
+                        "Delegate=memory나 유닛의 MemoryAccounting=yes를 요청하세요")
+    kind = (_read(os.path.join(own, "cgroup.type")) or "domain").strip()
+    if kind != "domain":
+        return _Site(2, root, None,
+                     en=f"cgroup v2: this kernel's cgroup {rel} is of type '{kind}', not 'domain', so it cannot "
+                        "hold a memory cgroup",
+                     ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) 'domain'이 아니라 '{kind}' 유형이라 메모리 "
+                        "cgroup을 둘 수 없습니다")
+    procs = _procs(own)
+    others = [p for p in procs if _owner(p) not in (uid, None)]
+    if others:
+        shown = ", ".join(map(str, others[:5])) + (", ..." if len(others) > 5 else "")
+        return _Site(2, root, None,
+                     en=f"cgroup v2: this kernel's cgroup {rel} is delegated to uid {uid}, but it also holds "
+                        f"processes of other users (PID {shown}), which the demo must not move",
+                     ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) uid {uid}에게 위임되어 있지만 다른 사용자의 "
+                        f"프로세스(PID {shown})도 들어 있어, 실험이 그것을 옮길 수 없습니다")
+    n = len(procs)
+    return _Site(2, root, own, leaf=True,
+                 en=f"cgroup v2: this kernel's cgroup {rel} is delegated to uid {uid}; during the demo its "
+                    f"{n} process(es), this kernel included, move into a leaf child ({rel}/toplab-lab-PID) so "
+                    "that memory can be enabled for the cage, and move back afterwards",
+                 ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) uid {uid}에게 위임되어 있습니다. 실험하는 동안 "
+                    f"이 커널을 포함한 프로세스 {n}개가 잎 cgroup({rel}/toplab-lab-PID)으로 옮겨 가서 케이지에 "
+                    "메모리 컨트롤러를 켤 수 있게 하고, 끝나면 제자리로 돌아옵니다")
+
+
+def _move_all(src: str, dst: str) -> None:
+    """Move every process of cgroup ``src`` into ``dst`` (forks made meanwhile follow, in later rounds)."""
+    for _ in range(_MOVE_ROUNDS):
+        pids = _procs(src)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                _write(os.path.join(dst, "cgroup.procs"), str(pid))
+            except ProcessLookupError:
+                pass  # exited meanwhile
+            except OSError as e:
+                if e.errno != _errno.ESRCH:
+                    raise
+    if _procs(src):
+        raise RuntimeError(f"processes keep appearing in {src}; could not move them all to {dst}")
+
+
+def _cages_in(base: str) -> list[str]:
+    return [d for d in glob.glob(os.path.join(base, "toplab-*")) if _STALE.match(os.path.basename(d))]
+
+
+def _restore_leaves(base: str) -> list[str]:
+    """Undo leaf mode in ``base`` once no cage is left there: memory off for the children, the
+    processes back from each toplab-lab-* leaf, the leaf removed. Returns the leaves removed."""
+    if os.path.normpath(base) == os.path.normpath(CGROUP_V2):
+        return []  # leaf mode never runs at the top (it is not a delegated cgroup): never touch it
+    leaves = [d for d in glob.glob(os.path.join(base, "toplab-lab-*")) if _LEAF.match(os.path.basename(d))]
+    if not leaves or _cages_in(base):
+        return []  # another kernel's demo is still running here: it restores when it ends
+    done = []
+    with contextlib.suppress(OSError):
+        # Leaf mode only starts where memory was off for the children (our processes lived here).
+        _write(os.path.join(base, "cgroup.subtree_control"), "-memory")
+    for leaf in leaves:
+        try:
+            _move_all(leaf, base)
+            os.rmdir(leaf)
+            done.append(leaf)
+        except (OSError, RuntimeError):
+            continue  # left for the next cage's clean-up
+    return done
+
+
 class MemoryCage:
     """A temporary memory cgroup with a hard limit, for one child process; removed on exit.
 
     cgroup v1: ``/sys/fs/cgroup/memory/toplab-<pid>`` with memory.limit_in_bytes (and
     memory.memsw.limit_in_bytes where swap is accounted, so the child cannot swap its way out).
-    cgroup v2: ``/sys/fs/cgroup/toplab-<pid>`` with memory.max and memory.swap.max = 0, where the
-    root cgroup hands the memory controller to its children. Both need root (or a delegated
-    hierarchy); ``available()`` says whether it works here and why not.
+    cgroup v2: ``<base>/toplab-<pid>`` with memory.max and memory.swap.max = 0, where ``base`` is,
+    in this order of preference:
+
+    1. the root ``/sys/fs/cgroup``, when it gives memory to its children and we may write there (root);
+    2. the nearest cgroup, from this process's own (``0::/path`` in /proc/self/cgroup) upwards,
+       that already gives memory to its children and where this user may create cgroups and
+       move processes (a delegated subtree laid out with a leaf for its processes, or a systemd
+       user slice). Only the child moves, into the cage;
+    3. *leaf mode*: this process's own cgroup, when it is delegated to this user but holds
+       processes. cgroup v2 lets a non-root cgroup that holds processes give no controller to
+       children ("no internal processes"), so for the length of the ``with`` block every process
+       of that cgroup (all this user's: the lab server, this kernel, other kernels) moves into a
+       leaf child ``toplab-lab-<pid>``, memory is enabled for the children, and the cage is made
+       beside the leaf. On exit the cage goes, memory is switched off again and the processes
+       move back, unless another kernel's cage still runs there (then the last one out restores).
+       The trade-off: during the demo /proc/PID/cgroup of those processes shows the leaf, and
+       forks made then start in it; if the kernel dies mid-demo, the next ``remove_stale()`` puts
+       them back. Nothing moves permanently, and ``available()`` says so beforehand.
+
+    ``available()`` says which case applies, or why none does.
     """
 
     def __init__(self, limit: int):
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 8 * MiB:
             raise ValueError(f"limit must be at least 8 MiB, got {limit!r}")
         self.limit = limit
-        self.version, self.base = self._detect()
+        self._site = _plan()
+        self.version = self._site.version if self._site.ok else None
+        self.base = self._site.base
+        self.leaf: str | None = None  # leaf mode: where our cgroup's processes wait
         self.path: str | None = None
         self.removed = False
 
     @staticmethod
     def _detect() -> tuple[int | None, str | None]:
-        if os.path.isfile(os.path.join(CGROUP_V1, "memory.limit_in_bytes")):
-            return 1, CGROUP_V1
-        controllers = _read(os.path.join(CGROUP_V2, "cgroup.controllers"))
-        if controllers is not None and "memory" in controllers.split():
-            return 2, CGROUP_V2
-        return None, None
+        """(cgroup version, the cgroup cages are made in), or (None, None) where none can be made."""
+        site = _plan()
+        return (site.version, site.base) if site.ok else (None, None)
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        """(True, how) when a cage can be made here; (False, why not) otherwise."""
-        version, base = cls._detect()
-        if version is None or base is None:
-            return False, pick("no memory cgroup controller is mounted at /sys/fs/cgroup",
-                               "/sys/fs/cgroup에 메모리 cgroup 컨트롤러가 마운트되어 있지 않습니다")
-        if not os.access(base, os.W_OK):
-            who = pick("not root", "root가 아님") if os.geteuid() else pick("read-only here", "읽기 전용")
-            return False, pick(f"cgroup v{version} at {base} is not writable ({who}); creating a memory "
-                               "cgroup needs root or a delegated hierarchy",
-                               f"{base}의 cgroup v{version}에 쓸 수 없습니다({who}). 메모리 cgroup을 만들려면 root "
-                               "권한이나 위임받은 계층이 필요합니다")
-        if version == 2:
-            sub = _read(os.path.join(base, "cgroup.subtree_control")) or ""
-            if "memory" not in sub.split():
-                return False, pick("cgroup v2: the root cgroup does not enable the memory controller for "
-                                   "its children (cgroup.subtree_control)",
-                                   "cgroup v2: 루트 cgroup이 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
-                                   "(cgroup.subtree_control)")
-        return True, pick(f"cgroup v{version} memory controller at {base}, writable",
-                          f"{base}의 cgroup v{version} 메모리 컨트롤러에 쓸 수 있음")
+        """(True, how) when a cage can be made here; (False, why not) otherwise, in the reader's language."""
+        site = _plan()
+        return site.ok, site.why()
 
     @classmethod
     def remove_stale(cls) -> list[str]:
-        """Remove empty toplab-* cgroups left by kernels that died mid-demo (their PID is gone)."""
+        """Remove empty toplab-* cgroups left by kernels that died mid-demo (their PID is gone),
+        and undo a leaf mode that nobody finished."""
         _, base = cls._detect()
-        removed = []
+        removed: list[str] = []
         if base is None:
             return removed
-        for d in glob.glob(os.path.join(base, "toplab-*")):
+        for d in _cages_in(base):
             m = _STALE.match(os.path.basename(d))
             if not m or _pid_alive(int(m.group(1))):
                 continue
@@ -114,20 +350,31 @@ class MemoryCage:
             with contextlib.suppress(OSError):
                 os.rmdir(d)
                 removed.append(d)
+        if base != CGROUP_V1:
+            removed += _restore_leaves(base)
         return removed
 
     def __enter__(self) -> MemoryCage:
-        ok, why = self.available()
-        if not ok:
-            raise PermissionError(why)
-        self.remove_stale()
+        self.remove_stale()  # first: it may end a leaf mode left behind, which changes the plan
+        site = self._site = _plan()
+        if not site.ok:
+            raise PermissionError(site.why())
+        self.version, self.base = site.version, site.base
+        if site.leaf:
+            self._enter_leaf_mode()
+        base = self.base
+        assert base is not None
         name = f"toplab-{os.getpid()}"
-        path = os.path.join(self.base, name)  # type: ignore[arg-type]
+        path = os.path.join(base, name)
         n = 0
         while os.path.exists(path):
             n += 1
-            path = os.path.join(self.base, f"{name}-{n}")  # type: ignore[arg-type]
-        os.mkdir(path)
+            path = os.path.join(base, f"{name}-{n}")
+        try:
+            os.mkdir(path)
+        except BaseException:
+            self._leave_leaf_mode()
+            raise
         self.path = path
         try:
             if self.version == 1:
@@ -135,13 +382,45 @@ class MemoryCage:
                 if os.path.exists(self._f("memory.memsw.limit_in_bytes")):
                     _write(self._f("memory.memsw.limit_in_bytes"), str(self.limit))
             else:
+                if not os.path.exists(self._f("memory.max")):
+                    raise RuntimeError(f"{base} stopped giving the memory controller to its children "
+                                       "(another kernel's demo ended meanwhile?); try again")
                 _write(self._f("memory.max"), str(self.limit))
                 if os.path.exists(self._f("memory.swap.max")):
                     _write(self._f("memory.swap.max"), "0")
         except BaseException:
             self._remove()
+            self._leave_leaf_mode()
             raise
         return self
+
+    def _enter_leaf_mode(self) -> None:
+        """Move our cgroup's processes into a leaf child, then give memory to the children."""
+        base = self.base
+        assert base is not None
+        leaf = os.path.join(base, f"toplab-lab-{os.getpid()}")
+        if not os.path.isdir(leaf):
+            os.mkdir(leaf)
+        self.leaf = leaf
+        try:
+            for _ in range(3):  # a fork between the move and the write makes it EBUSY: move again
+                _move_all(base, leaf)
+                try:
+                    _write(os.path.join(base, "cgroup.subtree_control"), "+memory")
+                    break
+                except OSError as e:
+                    if e.errno != _errno.EBUSY:
+                        raise
+            else:
+                raise RuntimeError(f"could not enable memory for the children of {base}: it keeps holding processes")
+        except BaseException:
+            self._leave_leaf_mode()
+            raise
+
+    def _leave_leaf_mode(self) -> None:
+        if self.leaf is not None and self.base is not None:
+            if self.leaf in _restore_leaves(self.base) or not os.path.exists(self.leaf):
+                self.leaf = None
 
     def _f(self, name: str) -> str:
         assert self.path is not None
@@ -150,7 +429,8 @@ class MemoryCage:
     def add(self, pid: int) -> None:
         """Move ``pid`` into the cage (its next allocations are charged here) and check it arrived."""
         _write(self._f("cgroup.procs"), str(pid))
-        rel = "/" + os.path.relpath(self.path, self.base)  # type: ignore[arg-type]
+        assert self.path is not None and self._site.root is not None
+        rel = _rel(self.path, self._site.root)
         text = _read(f"/proc/{pid}/cgroup") or ""
         if not any(line.rsplit(":", 1)[-1] == rel for line in text.splitlines()):
             raise RuntimeError(f"pid {pid} did not arrive in {self.path}")
@@ -189,7 +469,14 @@ class MemoryCage:
                 time.sleep(0.05)
 
     def __exit__(self, *exc: object) -> None:
-        for pid in self.pids():  # only our own child can be in here; make sure it is gone
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        self._remove()
+        try:
+            for pid in self.pids():  # only our own child can be in here; make sure it is gone
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self._remove()
+        finally:
+            if self.version == 2 and self.base is not None:
+                # ends our leaf mode, or one another kernel left to the last cage out
+                _restore_leaves(self.base)
+                if self.leaf is not None and not os.path.exists(self.leaf):
+                    self.leaf = None

@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from kernel_helpers import procfs
+
 PF_KTHREAD = 0x00200000
 
 MEMINFO_KIB = {  # a small machine: 2 GiB of RAM, 1 GiB of swap
@@ -50,8 +52,11 @@ class FakeProc:
     def __init__(self, root: Path, *, meminfo: dict[str, int] | None = None,
                  cpu: tuple[int, ...] = (1000, 20, 300, 8000, 50, 0, 10, 0, 0, 0),
                  uptime: float = 4000.5, loadavg: tuple[float, float, float] = (0.5, 0.25, 0.125),
-                 pid_max: int | None = 32768, ncpu: int = 2):
+                 pid_max: int | None = 32768, ncpu: int = 2, page_size: int | None = None):
         self.root = Path(root)
+        # the page size the tree's statm counts in (status and smaps_rollup say kB); default:
+        # what procfs converts statm with, so the two agree on any machine
+        self.page_size = procfs.PAGE_SIZE if page_size is None else page_size
         self.root.mkdir(parents=True, exist_ok=True)
         self.set_meminfo(MEMINFO_KIB if meminfo is None else meminfo)
         self.set_cpu(cpu, ncpu=ncpu)
@@ -88,8 +93,9 @@ class FakeProc:
         d.mkdir(parents=True, exist_ok=True)
         (d / "stat").write_text(stat_line(pid, comm, state, **stat_fields))
         (d / "statm").write_text(" ".join(map(str, statm)) + "\n")
-        vm = {"VmRSS": statm[1] * 4, "RssAnon": max(0, statm[1] - statm[2]) * 4,
-              "RssFile": statm[2] * 4, "RssShmem": 0} if any(statm) else None
+        kib = self.page_size // 1024
+        vm = {"VmSize": statm[0] * kib, "VmRSS": statm[1] * kib, "RssAnon": max(0, statm[1] - statm[2]) * kib,
+              "RssFile": statm[2] * kib, "RssShmem": 0} if any(statm) else None
         (d / "status").write_text(status if status is not None else
                                   status_text(comm, state, uid=uid, vm=vm))
         if os.geteuid() == 0:

@@ -179,8 +179,10 @@ def _exit_text(desc: str) -> str:
 
 # --- malloc_test: the step table --------------------------------------------------------
 
-def mmap_size(request: int = MiB, page: int = PAGE) -> int:
-    """What one malloc(request) above the mmap threshold maps: request + 24 bytes, whole pages."""
+def mmap_size(request: int = MiB, page: int | None = None) -> int:
+    """What one malloc(request) above the mmap threshold maps: request + 24 bytes, whole pages
+    (of ``page`` bytes; default: the page size procfs reads statm with)."""
+    page = procfs.PAGE_SIZE if page is None else page
     nb = max(32, (request + 8 + 15) & ~15)  # request2size: + SIZE_SZ, 16-byte aligned
     return -(-(nb + 8) // page) * page  # + SIZE_SZ again for an mmapped chunk, then whole pages
 
@@ -850,6 +852,7 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
     can = overcommit.can_change()
     windows: dict[str, float] = {}
     cells: dict[str, list[str]] = {}
+    busy: str | None = None  # why a mode could not be set (another process held it), if so
     for mode in (0, 1, 2):
         r = ratio if mode == 2 else None
         label = _mode_label(mode, r)
@@ -861,24 +864,31 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
                        for n in sizes]
             else:
                 ctx = contextlib.nullcontext() if current else overcommit.temporarily(mode, r, max_seconds=60)
-                with ctx:
-                    t0 = time.monotonic()
-                    for n in sizes:
-                        pred = overcommit.predict(n)
-                        with programs.big_alloc(n) as p:
-                            ev = p.wait_for("result", timeout=10)
-                        ok = bool(ev.get("ok"))
-                        mark = "" if ok == pred.allowed else pick(" (prediction differed)", " (예측과 다름)")
-                        out.append((pick("ok", "성공") if ok else str(ev.get("errno"))) + mark)
-                    if not current:
-                        windows[label] = (time.monotonic() - t0) * 1000
+                try:
+                    with ctx:
+                        t0 = time.monotonic()
+                        for n in sizes:
+                            pred = overcommit.predict(n)
+                            with programs.big_alloc(n) as p:
+                                ev = p.wait_for("result", timeout=10)
+                            ok = bool(ev.get("ok"))
+                            mark = "" if ok == pred.allowed else pick(" (prediction differed)", " (예측과 다름)")
+                            out.append((pick("ok", "성공") if ok else str(ev.get("errno"))) + mark)
+                        if not current:
+                            windows[label] = (time.monotonic() - t0) * 1000
+                except overcommit.OvercommitBusyError as e:  # another notebook holds the mode: predict
+                    busy = e.describe(pick("en", "ko"))
+                    out = [_pred_cell(n, mode, r, st, note=pick("predicted: another process holds the mode",
+                                                                "예측: 다른 프로세스가 모드를 쥐고 있음"))
+                           for n in sizes]
         else:
             out = [_pred_cell(n, mode, r, st) for n in sizes]
         cells[label] = out
     df = pd.DataFrame(cells, index=pd.Index([fmt_bytes(n) for n in sizes], name=pick("request", "요청")))
     df.attrs["windows_ms"] = windows
     df.attrs["sizes"] = sizes
-    df.attrs["real"] = can
+    df.attrs["real"] = can and busy is None
+    df.attrs["busy"] = busy
     return df
 
 
@@ -906,6 +916,12 @@ def explain_modes(df: pd.DataFrame) -> str:
             f"big_allocs ran ({spans}) and are back now: vm.overcommit_memory={now.mode}, ratio {now.ratio}.",
             f"모든 칸이 커널의 실제 답입니다. 모드는 big_alloc 세 개가 실행되는 동안만 바꿨고({spans}), "
             f"지금은 원래대로 vm.overcommit_memory={now.mode}, ratio {now.ratio}입니다.")
+    if df.attrs.get("busy"):
+        return _say(
+            "The current mode ran for real; the other modes are predictions (cells marked 'predicted'), because "
+            f"another process was holding vm.overcommit_memory changed: {df.attrs['busy']}",
+            "현재 모드는 실제로 실행했고, 다른 모드는 예측입니다('예측'이라고 적힌 칸). 다른 프로세스가 "
+            f"vm.overcommit_memory를 바꿔 쥐고 있었기 때문입니다: {df.attrs['busy']}")
     return _say(
         "The current mode ran for real; the cells marked 'predicted' come from overcommit.predict(), "
         "because this process cannot change vm.overcommit_memory (it needs root, and containers cannot "
