@@ -233,7 +233,8 @@ def test_beyond_int_prints_the_real_line_in_bytes(built, en, capsys):
 def test_reading_untouched_memory_faults_but_does_not_grow_res(built, en):
     zp = L.zero_page_demo(32)
     pages = 32 * MiB // PAGE
-    faults, res = zp["minor faults"].tolist(), zp["RES change (KiB)"].tolist()
+    faults, res = zp["minor faults"].tolist(), zp["Rss change, exact (KiB)"].tolist()
+    assert "RES change, top (KiB)" in zp.columns  # top's figure beside it
     assert pages <= faults[0] < pages + 64  # one fault per page (plus a few of Python's own)
     assert res[0] < 1024  # KiB: the zero page is nobody's RES
     assert faults[1] < 16 and res[1] < 64

@@ -424,7 +424,8 @@ zp
 q.check(zp.attrs["read_res"]);
 """),
     md("""
-The table shows the first read taking one fault per page, while RES hardly moves. For a read of anonymous memory that was
+The table shows the first read taking one fault per page, while the exact Rss does not move (`top`'s
+RES sits beside it; on a kernel whose counter lags it may still be publishing older changes). For a read of anonymous memory that was
 never written, the kernel maps the **zero page**: a single page full of zeros, shared by every such
 read in the whole system and counted in nobody's RES. The second read costs nothing: the mappings are
 in place. The first write to each page faults again; this time the kernel replaces the zero page with a
@@ -440,7 +441,8 @@ This is why a program can allocate a huge, mostly empty array and read it cheapl
 documentation names "sparse arrays … relying on the virtual memory consisting almost entirely of zero
 pages" as the classic case for overcommit mode 1, which comes next.
 """, """
-표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 RES는 거의 움직이지 않았습니다. 한 번도 쓰지 않은 익명 메모리를
+표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 정확한 Rss는 움직이지 않았습니다(옆에 `top`의 RES도
+있습니다. 카운터가 늦게 따라오는 커널이라면 이전 변화가 이제야 반영되어 조금 움직일 수 있습니다). 한 번도 쓰지 않은 익명 메모리를
 읽으면 커널은 **제로 페이지**를 매핑합니다. 0으로 가득 찬 페이지 하나를 시스템 전체의 그런 읽기가 모두
 함께 쓰며, 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
 때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
