@@ -15,7 +15,7 @@ endif
 CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
 
-.PHONY: help lab test build venv clean lint bench record
+.PHONY: help lab test build venv clean lint bench record test-kernels
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ lab: venv build ## open JupyterLab on the start page (prints the URL)
 
 test: venv build ## build everything, then run the whole test suite
 	$(PY) -m pytest -q -rs
+
+test-kernels: venv build ## boot Debian's 6.1 and 6.12 kernels under qemu and run the claim checks in each (about 2 min)
+	$(PY) -m tools.kernels.matrix
 
 lint: venv ## ruff over the package, tests, tools and benchmarks
 	$(VENV)/bin/ruff check kernel_helpers tests tools bench
