@@ -51,7 +51,7 @@ def cgroup_version(root: str = "/sys/fs/cgroup") -> int | None:
 
 @dataclass(frozen=True)
 class ResCounter:
-    """The probe's result: how far statm's RES trailed the exact Rss after ``faults`` one-page faults."""
+    """The probe's result: how far statm's RES trailed the exact Rss over ``faults`` minor faults."""
 
     kernel: str
     faults: int  # minor faults the probe caused (one per step)
@@ -68,13 +68,13 @@ class ResCounter:
             return pick("not measured (smaps_rollup unreadable)", "측정하지 못함 (smaps_rollup을 읽을 수 없음)")
         kib = 1024
         if self.lags:
-            return pick(f"lags: after {self.faults} one-page faults statm RES moved {self.statm_delta // kib} KiB, "
+            return pick(f"lags: over {self.faults} minor faults statm RES moved {self.statm_delta // kib} KiB, "
                         f"the exact Rss {self.exact_delta // kib} KiB",
-                        f"늦음: 한 페이지짜리 폴트 {self.faults}번 뒤 statm RES는 {self.statm_delta // kib} KiB, "
+                        f"늦게 따라옴: 마이너 폴트 {self.faults}번 동안 statm RES는 {self.statm_delta // kib} KiB, "
                         f"정확한 Rss는 {self.exact_delta // kib} KiB 움직임")
-        return pick(f"exact: after {self.faults} one-page faults statm RES and the exact Rss both moved "
+        return pick(f"exact: over {self.faults} minor faults statm RES and the exact Rss both moved "
                     f"{self.statm_delta // kib} KiB",
-                    f"정확함: 한 페이지짜리 폴트 {self.faults}번 뒤 statm RES와 정확한 Rss가 똑같이 "
+                    f"정확함: 마이너 폴트 {self.faults}번 동안 statm RES와 정확한 Rss가 똑같이 "
                     f"{self.statm_delta // kib} KiB 움직임")
 
 

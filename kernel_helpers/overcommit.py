@@ -950,7 +950,7 @@ class OvercommitBusyError(RuntimeError):
             who += f", {self.held_for:.0f}초째" if ko else f", for {self.held_for:.0f} s"
         if self.original is not None:
             back = f"vm.overcommit_memory={self.original.mode}"
-            who += f"; 끝나면 {back}로 되돌림" if ko else f"; it puts back {back} when it ends"
+            who += f"; 끝나면 원래 값({back})으로 되돌림" if ko else f"; it puts back {back} when it ends"
         if ko:
             return (f"다른 프로세스가 vm.overcommit_*를 바꿔 둔 상태라 여기서는 아무것도 바꾸지 않았습니다: 그 "
                     f"프로세스의 temporarily() 블록이 이미 실행 중입니다({who}). {self.waited:.1f}초 기다렸습니다. "

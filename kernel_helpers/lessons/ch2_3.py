@@ -109,7 +109,7 @@ def machine():
     rows = [
         (pick("Kernel", "커널"), os.uname().release),
         (pick("Page size", "페이지 크기"), fmt_bytes(st.page_size)),
-        (pick("Transparent huge pages", "투명 huge page (THP)"),
+        (pick("Transparent huge pages", "투명 거대 페이지(THP)"),
          thp or pick("not available", "없음")),
         (pick("top's RES counter (probe)", "top의 RES 카운터 (측정)"), lag.describe()),
         ("RAM (MemTotal)", fmt_bytes(st.mem_total)),
@@ -240,6 +240,26 @@ def res_lag(steps: pd.DataFrame, part: str = "malloc") -> ResLag:
                   float(df["d_res"].sum()), None if ex is None else float(ex.sum()))
 
 
+def _kernel_version(release: str) -> tuple[int, int] | None:
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _why_cached(release: str) -> tuple[str, str]:
+    """Why statm's RES is late on this kernel, from its version (en, ko)."""
+    v = _kernel_version(release)
+    if v is not None and v < (6, 2):
+        return ("this kernel collects each thread's RSS changes and publishes them to the process's counter "
+                "only every 64 page faults",
+                "이 커널은 스레드마다 RSS 변화를 모아 두었다가 페이지 폴트 64번마다 한 번씩 프로세스의 카운터에 "
+                "반영합니다")
+    if v is not None and v < (6, 16):
+        return ("this kernel keeps the counter in per-CPU parts, and statm adds them up approximately",
+                "이 커널은 카운터를 CPU별 조각으로 나눠 두고, statm은 그 조각들을 근사적으로 더합니다")
+    return ("the counter statm reads is updated apart from the page tables",
+            "statm이 읽는 카운터는 페이지 테이블과 따로 갱신됩니다")
+
+
 def explain_lag(steps: pd.DataFrame, part: str = "malloc") -> str:
     """Say whether top's RES kept up with the exact Rss on this kernel, with the figures."""
     lag = res_lag(steps, part)
@@ -248,28 +268,37 @@ def explain_lag(steps: pd.DataFrame, part: str = "malloc") -> str:
         return _say(
             "The exact Rss (/proc/PID/smaps_rollup) is not readable here, so RES is shown as top shows it.",
             "정확한 Rss(/proc/PID/smaps_rollup)를 여기서는 읽을 수 없어서, RES는 top이 보여 주는 값 그대로입니다.")
+    statm, exact = _kib(lag.statm_total), _kib(lag.exact_total)
     if not lag.lagging:
         return _say(
             f"On this kernel ({kernel}) top's RES kept up: over {lag.steps} steps statm RES moved "
-            f"{_kib(lag.statm_total):,.0f} KiB and the exact Rss {_kib(lag.exact_total):,.0f} KiB. Kernels "
-            "before 6.16 (6.1, 6.8, 6.12 before its late stable updates) can show RES late: see the note below.",
+            f"{statm:,.0f} KiB and the exact Rss {exact:,.0f} KiB. Older kernels (6.1, 5.15, 6.8, ...) can show "
+            "RES late: see the list above.",
             f"이 커널({kernel})에서는 top의 RES가 제때 따라왔습니다. {lag.steps}단계 동안 statm RES는 "
-            f"{_kib(lag.statm_total):,.0f} KiB, 정확한 Rss는 {_kib(lag.exact_total):,.0f} KiB 움직였습니다. "
-            "6.16보다 오래된 커널(6.1, 6.8, 늦은 안정판 업데이트 이전의 6.12)에서는 RES가 늦게 보일 수 있습니다. "
-            "아래 설명을 보세요.")
+            f"{statm:,.0f} KiB, 정확한 Rss는 {exact:,.0f} KiB 움직였습니다. 그보다 오래된 커널(6.1, 5.15, 6.8 등)에서는 "
+            "RES가 늦게 보일 수 있습니다. 위 설명을 참고하세요.")
+    df = _phases(steps)[part]
+    pages = round(lag.exact_total / PAGE)
+    faults = int(df["d_minflt"].sum())
+    agree_en = f" and the {faults} minor faults agree with the exact figure" if faults == pages else ""
+    agree_ko = f" 마이너 폴트 {faults}번도 정확한 값과 맞습니다." if faults == pages else ""
+    why_en, why_ko = _why_cached(kernel)
+    n = lag.missed_pages
+    if n > 0:
+        gap_en = f"so top's RES is still missing {n} page(s)"
+        gap_ko = f"그래서 top의 RES에는 아직 페이지 {n}개가 반영되지 않았습니다"
+    else:
+        gap_en = f"so top's RES is {-n} page(s) ahead of the exact Rss here (older changes published late)"
+        gap_ko = f"그래서 여기서는 top의 RES가 정확한 Rss보다 페이지 {-n}개만큼 앞서 있습니다(이전 변화가 뒤늦게 반영된 것입니다)"
     return _say(
-        f"On this kernel ({kernel}) top's RES lagged: over {lag.steps} steps statm RES moved "
-        f"{_kib(lag.statm_total):,.0f} KiB while the exact Rss (smaps_rollup) grew {_kib(lag.exact_total):,.0f} KiB, "
-        f"and the minor faults agree with the exact figure. RES in statm is a cached counter: this kernel "
-        f"batches each thread's changes and publishes them only every 64 page faults, so {lag.missed_pages} "
-        f"page(s) are not in top's RES yet. The book's screenshot, RES frozen at {BOOK_FROZEN_RES_KIB} KiB "
-        "while VIRT climbs 1028 KiB a second, shows the same lag.",
-        f"이 커널({kernel})에서는 top의 RES가 늦었습니다. {lag.steps}단계 동안 statm RES는 "
-        f"{_kib(lag.statm_total):,.0f} KiB 움직였지만, 정확한 Rss(smaps_rollup)는 {_kib(lag.exact_total):,.0f} KiB "
-        "늘었고 마이너 폴트 수도 정확한 값과 맞습니다. statm의 RES는 캐시된 카운터입니다. 이 커널은 스레드마다 "
-        f"변화를 모아 두었다가 페이지 폴트 64번마다 한 번씩 반영하므로, 아직 {lag.missed_pages}페이지가 top의 RES에 "
-        f"들어가지 않았습니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 {BOOK_FROZEN_RES_KIB} KiB에 멈춰 있는 책의 "
-        "스크린숏도 같은 지연을 보여 줍니다.")
+        f"On this kernel ({kernel}) top's RES lagged: over {lag.steps} steps statm RES moved {statm:,.0f} KiB while "
+        f"the exact Rss (smaps_rollup) grew {exact:,.0f} KiB{agree_en}. RES in statm is a cached counter: {why_en}, "
+        f"{gap_en}. The book's screenshot, RES frozen at {BOOK_FROZEN_RES_KIB} KiB while VIRT climbs 1028 KiB "
+        "a second, shows the same lag.",
+        f"이 커널({kernel})에서는 top의 RES가 늦었습니다. {lag.steps}단계 동안 statm RES는 {statm:,.0f} KiB "
+        f"움직였지만, 정확한 Rss(smaps_rollup)는 {exact:,.0f} KiB 늘었습니다.{agree_ko} statm의 RES는 캐시된 "
+        f"카운터입니다. {why_ko}. {gap_ko}. VIRT는 1초에 1028 KiB씩 오르는데 RES는 {BOOK_FROZEN_RES_KIB} KiB에 "
+        "멈춰 있는 책의 스크린숏도 같은 지연을 보여 줍니다.")
 
 
 def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
@@ -361,19 +390,24 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
         r = m["d_res"].median() if ex is None else ex.median()
         c = m["d_committed"].median() if "d_committed" in m else math.nan
         fault_word = pick("minor fault" if f == 1 else "minor faults", "마이너 폴트")
+        what_en, what_ko = ("resident memory (exact Rss)", "상주 메모리(정확한 Rss)") if ex is not None else (
+            "RES (statm)", "RES(statm)")
+        n = round(r / PAGE)
+        if n == 1 and f == 1:
+            end_en, end_ko = ("glibc wrote the chunk header, so exactly one page became real.",
+                              "glibc가 청크 헤더를 쓰면서 페이지 하나만 실제 메모리가 되었습니다.")
+        else:
+            end_en, end_ko = (f"glibc wrote only the chunk header (one page); here the figure is {n} page(s).",
+                              f"glibc가 쓴 것은 청크 헤더(페이지 하나)뿐인데, 여기서는 페이지 {n}개로 나왔습니다.")
         parts.append(pick(
             f"Without memset, each {fmt_bytes(step_bytes)} malloc added {_kib(v):,.0f} KiB of VIRT "
-            f"(the arithmetic says {fmt_bytes(step_bytes)} + {MMAP_OVERHEAD} B of chunk overhead, rounded up to "
-            f"{fmt_bytes(PAGE)} pages = {_kib(expect):,.0f} KiB), but only {_kib(r):,.0f} KiB of resident memory "
-            f"(exact Rss) and {f:.0f} {fault_word}: glibc wrote the chunk header, so "
-            + ("exactly one page became real." if round(r / PAGE) == 1 and f == 1 else
-               f"{round(r / PAGE)} page(s) became real."),
+            f"(the arithmetic says {fmt_bytes(step_bytes)} + {MMAP_OVERHEAD} bytes of bookkeeping, rounded up to "
+            f"{fmt_bytes(PAGE)} pages = {_kib(expect):,.0f} KiB), but only {_kib(r):,.0f} KiB of {what_en} "
+            f"and {f:.0f} {fault_word}: {end_en}",
             f"memset 없이 {fmt_bytes(step_bytes)}씩 malloc할 때마다 VIRT는 {_kib(v):,.0f} KiB 늘었습니다"
-            f"(계산으로는 {fmt_bytes(step_bytes)} + 청크 오버헤드 {MMAP_OVERHEAD}바이트를 {fmt_bytes(PAGE)} 페이지 "
-            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 상주 메모리(정확한 Rss)는 {_kib(r):,.0f} KiB, "
-            f"{fault_word}는 {f:.0f}회뿐입니다. glibc가 청크 헤더를 쓰면서 "
-            + ("페이지 하나만 실제 메모리가 되었습니다." if round(r / PAGE) == 1 and f == 1 else
-               f"{round(r / PAGE)}페이지가 실제 메모리가 되었습니다.")))
+            f"(계산으로는 {fmt_bytes(step_bytes)} + 관리용 {MMAP_OVERHEAD}바이트를 {fmt_bytes(PAGE)} 페이지 "
+            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 {what_ko}는 {_kib(r):,.0f} KiB, "
+            f"{fault_word}는 {f:.0f}회뿐입니다. {end_ko}"))
         if abs(c - v) <= 0.1 * v:
             parts.append(pick(
                 f"Committed_AS, the machine's total of promises, rose by {_kib(c):,.0f} KiB per step (median): "
@@ -394,16 +428,24 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
         f = m["d_minflt"].median()
         r = m["d_res"].median() if ex is None else ex.median()
         data_pages = step_bytes // PAGE
-        extra = f - data_pages
-        parts.append(pick(
-            f"With memset, each step added {_kib(r):,.0f} KiB of resident memory (exact Rss) and cost {f:.0f} "
-            f"minor faults: {data_pages} for the {data_pages} pages of data memset wrote (one per "
-            f"{fmt_bytes(PAGE)} page), and {extra:.0f} more because the data starts {CHUNK_OFFSET} bytes into "
-            "the mapping, after malloc's header, so its last bytes spill into one more page.",
-            f"memset을 켜면 단계마다 RES가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 났습니다. "
-            f"{data_pages}회는 memset이 쓴 데이터 {data_pages}페이지 몫({fmt_bytes(PAGE)} 페이지마다 한 번)이고, "
-            f"나머지 {extra:.0f}회는 데이터가 malloc 헤더 뒤, 매핑의 {CHUNK_OFFSET}바이트 지점부터 시작하는 탓에 "
-            "마지막 몇 바이트가 페이지 하나를 더 차지하기 때문입니다."))
+        if f == data_pages + 1:
+            parts.append(pick(
+                f"With memset, each step added {_kib(r):,.0f} KiB of resident memory (exact Rss) and cost {f:.0f} "
+                f"minor faults. The data starts {CHUNK_OFFSET} bytes into the mapping, after malloc's header, so "
+                f"1 MiB of it covers {data_pages + 1} pages of {fmt_bytes(PAGE)}: malloc's write of the header "
+                f"faulted in the first of them, and memset's writes the other {data_pages}.",
+                f"memset을 켜면 단계마다 상주 메모리(정확한 Rss)가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 "
+                f"났습니다. 데이터는 malloc 헤더 뒤, 곧 매핑의 {CHUNK_OFFSET}바이트 지점부터 시작하므로 1 MiB가 "
+                f"{fmt_bytes(PAGE)} 페이지 {data_pages + 1}개에 걸칩니다. 그중 첫 페이지는 malloc이 헤더를 쓸 때, "
+                f"나머지 {data_pages}개는 memset이 쓸 때 폴트로 들어왔습니다."))
+        else:  # e.g. a transparent huge page filled 2 MiB in one fault
+            parts.append(pick(
+                f"With memset, each step added {_kib(r):,.0f} KiB of resident memory (exact Rss) and cost {f:.0f} "
+                f"minor faults, not the {data_pages + 1} that one fault per {fmt_bytes(PAGE)} page would give: "
+                "here some faults brought in more than one page (transparent huge pages can fill 2 MiB at once).",
+                f"memset을 켜면 단계마다 상주 메모리(정확한 Rss)가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 "
+                f"났습니다. {fmt_bytes(PAGE)} 페이지마다 한 번이라면 {data_pages + 1}회여야 하는데, 여기서는 폴트 "
+                "한 번에 여러 페이지가 들어왔습니다(투명 거대 페이지는 2 MiB를 한꺼번에 채울 수 있습니다)."))
     if not parts:
         parts.append(pick("No steps measured yet.", "아직 측정한 단계가 없습니다."))
     text = "\n".join(parts)
@@ -884,7 +926,7 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
                 except overcommit.OvercommitBusyError as e:  # another notebook holds the mode: predict
                     busy = e.describe(pick("en", "ko"))
                     out = [_pred_cell(n, mode, r, st, note=pick("predicted: another process holds the mode",
-                                                                "예측: 다른 프로세스가 모드를 쥐고 있음"))
+                                                                "예측: 다른 프로세스가 모드를 점유 중"))
                            for n in sizes]
         else:
             out = [_pred_cell(n, mode, r, st) for n in sizes]
@@ -923,10 +965,9 @@ def explain_modes(df: pd.DataFrame) -> str:
             f"지금은 원래대로 vm.overcommit_memory={now.mode}, ratio {now.ratio}입니다.")
     if df.attrs.get("busy"):
         return _say(
-            "The current mode ran for real; the other modes are predictions (cells marked 'predicted'), because "
-            f"another process was holding vm.overcommit_memory changed: {df.attrs['busy']}",
-            "현재 모드는 실제로 실행했고, 다른 모드는 예측입니다('예측'이라고 적힌 칸). 다른 프로세스가 "
-            f"vm.overcommit_memory를 바꿔 쥐고 있었기 때문입니다: {df.attrs['busy']}")
+            "The current mode ran for real; the other modes are predictions (cells marked 'predicted'). "
+            f"{df.attrs['busy']}",
+            f"현재 모드는 실제로 실행했고, 다른 모드는 예측입니다('예측'이라고 적힌 칸). {df.attrs['busy']}")
     return _say(
         "The current mode ran for real; the cells marked 'predicted' come from overcommit.predict(), "
         "because this process cannot change vm.overcommit_memory (it needs root, and containers cannot "
@@ -1221,7 +1262,7 @@ def _register() -> None:
             f"Resident memory grew by {fmt_bytes(r)} per step (the exact Rss, counted from the page tables). "
             "malloc only reserved address space (VIRT); the kernel gives a physical page only when a page is "
             "first written, and glibc wrote just the 16-byte chunk header at the start of each block.",
-            f"상주 메모리는 단계마다 {fmt_bytes(r)} 늘었습니다(페이지 테이블을 훑어 센 정확한 Rss). malloc은 "
+            f"상주 메모리(페이지 테이블을 훑어 센 정확한 Rss)는 단계마다 {fmt_bytes(r)} 늘었습니다. malloc은 "
             "주소 공간(VIRT)을 예약했을 뿐이고, 커널은 페이지에 처음 쓸 때에야 물리 페이지를 줍니다. glibc가 쓴 "
             "것은 블록 맨 앞의 16바이트 청크 헤더뿐입니다."),
     ))
@@ -1254,10 +1295,10 @@ def _register() -> None:
                  ("The read fails: the memory was never given", "읽기가 실패한다: 메모리를 받은 적이 없으니까")],
         judge=lambda r: 0 if r >= ZERO_PAGE_MIB * MiB / 2 else 1,
         explain=lambda r: (
-            f"RES changed by {fmt_bytes(r)}. Every read did fault, but for a read of never-written anonymous "
+            f"Resident memory (the exact Rss) changed by {fmt_bytes(r)}. Every read did fault, but for a read of never-written anonymous "
             "memory the kernel maps its one shared page of zeros (the zero page), which counts in nobody's "
             "RES. The reads return zeros. Only a write makes the kernel allocate a real page.",
-            f"RES 변화는 {fmt_bytes(r)}입니다. 읽을 때마다 폴트는 났지만, 한 번도 쓰지 않은 익명 메모리를 "
+            f"상주 메모리(정확한 Rss) 변화는 {fmt_bytes(r)}입니다. 읽을 때마다 폴트는 났지만, 한 번도 쓰지 않은 익명 메모리를 "
             "읽으면 커널은 0으로 채운 공유 페이지 하나(제로 페이지)를 매핑해 줍니다. 이 페이지는 누구의 RES에도 "
             "들어가지 않습니다. 읽은 값은 0이고, 쓰기를 해야 비로소 커널이 진짜 페이지를 줍니다."),
     ))
@@ -1276,7 +1317,7 @@ def _register() -> None:
             f"Committed_AS rose by {fmt_bytes(c)} while the program's RES stayed tiny. It counts promises "
             "(private writable mappings), made at malloc/mmap time, in every overcommit mode.",
             f"프로그램의 RES는 아주 작은데도 Committed_AS는 {fmt_bytes(c)} 늘었습니다. Committed_AS는 "
-            "malloc/mmap 시점의 약속(쓰기 가능한 비공개 매핑)을 세며, 어떤 overcommit 모드에서도 그렇습니다."),
+            "malloc/mmap 시점의 약속(쓰기 가능한 비공개 매핑)을 세며, 어떤 오버커밋 모드에서도 그렇습니다."),
     ))
     reg(quiz.Question(
         id="2.3-tib-mode0",
@@ -1308,7 +1349,7 @@ def _register() -> None:
             "the program kept running. RLIMIT_AS caps VIRT, the address space, so the mmap inside malloc fails "
             "at reservation time, whatever the overcommit mode.",
             f"{r.ok_steps}단계가 성공한 뒤 {r.failed['n'] if r.failed else '?'}단계에서 ok=0 errno=ENOMEM이 "
-            "나왔고, 프로그램은 계속 실행되었습니다. RLIMIT_AS는 주소 공간인 VIRT를 제한하므로, overcommit 모드와 "
+            "나왔고, 프로그램은 계속 실행되었습니다. RLIMIT_AS는 주소 공간인 VIRT를 제한하므로, 오버커밋 모드와 "
             "상관없이 malloc 안의 mmap이 예약 시점에 실패합니다."),
     ))
     reg(quiz.Question(

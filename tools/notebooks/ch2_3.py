@@ -94,7 +94,8 @@ Before you start it, make a prediction.
 
 `malloc_test`는 그 프로그램을 다시 작성한 것으로, 단계마다 표준 출력에 바이트 단위로 보고합니다. 아래
 패널은 `top`이 읽는 바로 그 파일인 `/proc/PID/statm`에서 1초에 다섯 번 VIRT, RES, SHR을 읽어 그립니다
-(이 커널의 RES 카운터가 늦게 따라오면 정확한 값을 점선으로 덧그립니다. 뒤에서 다룹니다). 아래쪽 차트는 Committed_AS가 얼마나 변했는지(뒤에서 다룹니다)와 프로세스가 겪은 마이너 페이지 폴트 수를
+(이 커널의 RES 카운터가 늦게 따라오면 정확한 값을 점선으로 함께 그립니다.
+이 점은 바로 아래에서 다룹니다). 아래쪽 차트는 Committed_AS가 얼마나 변했는지(뒤에서 다룹니다)와 프로세스가 겪은 마이너 페이지 폴트 수를
 보여 줍니다. 패널에는 자체 버튼이 있어서 시작, 일시정지, 중지를 할 수 있고, 실행 중에 `memset`을 켜고 끌
 수도 있습니다. 아래 셀들은 패널을 코드로 조작하므로, 아무도 클릭하지 않아도 이 장이 끝까지 실행됩니다.
 
@@ -131,9 +132,8 @@ q.check(lesson.res_per_step(panel.step_table()));
     md("""
 The verdict above is judged on exact figures: the minor faults, and the **exact Rss** column
 (`ΔRss exact`), which the kernel computes by walking the process's page tables
-(`/proc/PID/smaps_rollup`). `top`'s RES column is something else: a counter the kernel keeps up to date
-as pages come and go, and reads back cheaply. On many kernels that counter is **cached** and can trail
-the truth:
+(`/proc/PID/smaps_rollup`). `top`'s RES column is something else: a counter the kernel adjusts as pages come and go, so that
+reading it is cheap. On many kernels that counter is **cached** and can trail the truth:
 
 - before 6.2 (Debian 12's 6.1, Ubuntu 22.04's 5.15, RHEL 9's 5.14), each thread collects its RSS changes
   and hands them to the process's counter only every 64 page faults, so a process that takes one fault
@@ -142,15 +142,15 @@ the truth:
   parts up approximately, off by up to about 32 pages per CPU;
 - 6.16 and later, and late stable updates of older branches, add the parts up exactly.
 
-The book's own screenshot is this effect: RES sits at 1640 KiB in every row while VIRT climbs by 1028 KiB
+The book's own screenshot shows this effect: RES sits at 1640 KiB in every row while VIRT climbs by 1028 KiB
 a second. A page *did* become resident at every step; the counter `top` reads simply had not caught up.
 The cell below compares the two over the steps you just ran and says which case this kernel is in
-(the machine table at the top of the chapter ran the same probe).
+(the machine table at the top of the chapter shows a similar probe's result).
 """, """
-위 판정은 정확한 값으로 내린 것입니다. 마이너 폴트 수와 **정확한 Rss** 열(`ΔRss 정확한 값`)인데, 이 값은
-커널이 프로세스의 페이지 테이블을 실제로 훑어서 계산합니다(`/proc/PID/smaps_rollup`). `top`의 RES 열은
+위 판정은 정확한 값, 곧 마이너 폴트 수와 **정확한 Rss** 열(`ΔRss 정확한 값`)을 기준으로 내린 것입니다.
+정확한 Rss는 커널이 프로세스의 페이지 테이블을 실제로 훑어서 계산합니다(`/proc/PID/smaps_rollup`). `top`의 RES 열은
 성격이 다릅니다. 페이지가 들고 날 때마다 커널이 갱신해 두었다가 싸게 읽어 주는 카운터입니다. 많은 커널에서
-이 카운터는 **캐시된** 값이라 실제보다 늦게 따라옵니다.
+이 카운터는 **캐시된** 값이라 실제보다 늦게 따라올 수 있습니다.
 
 - 6.2 이전(데비안 12의 6.1, 우분투 22.04의 5.15, RHEL 9의 5.14)에는 스레드마다 RSS 변화를 모아 두었다가
   페이지 폴트 64번마다 한 번씩 프로세스의 카운터에 넘깁니다. 그래서 단계마다 폴트가 한 번뿐인 프로세스는
@@ -159,10 +159,10 @@ The cell below compares the two over the steps you just ran and says which case 
   근사적으로 더하므로, CPU 하나당 32페이지 정도까지 어긋날 수 있습니다.
 - 6.16 이후, 그리고 예전 브랜치의 늦은 안정판 업데이트는 조각들을 정확히 더합니다.
 
-책의 스크린숏이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든 줄에서 1640 KiB에 머물러
+책의 스크린숏에 찍힌 것이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든 줄에서 1640 KiB에 머물러
 있습니다. 단계마다 페이지 하나가 실제로 상주 메모리가 되었지만, `top`이 읽는 카운터가 아직 따라잡지 못한
 것입니다. 아래 셀은 방금 실행한 단계들에서 두 값을 비교하고, 이 커널이 어느 경우인지 알려 줍니다(이 장
-맨 위의 기계 표도 같은 측정을 했습니다).
+맨 위의 기계 표에도 비슷한 측정 결과가 있습니다).
 """),
     code("""
 lesson.explain_lag(panel.step_table());
@@ -198,7 +198,7 @@ whoever reads them.
 """),
     # ------------------------------------------------------------------ 1028
     md("""
-## Work out why each step adds 1028 KiB of VIRT and one page of RES
+## Work out why each step adds 1028 KiB of VIRT and one resident page
 
 Two facts about glibc's `malloc()` explain the staircase:
 
@@ -219,7 +219,7 @@ a code path also faults in some program text), so the summaries below leave it o
 
 The cell below prints the same reasoning with this machine's page size and the steps just measured.
 """, """
-## 단계마다 VIRT가 1028 KiB, RES가 한 페이지씩 느는 이유 알아내기
+## 단계마다 VIRT가 1028 KiB, 상주 메모리가 한 페이지씩 느는 이유 알아내기
 
 glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
 
@@ -361,8 +361,8 @@ about 0.5 µs to write the same page again: the fault itself costs about 1.1 µs
 the first time means 262,144 faults and roughly 0.3 s of kernel work before any of the data is used.
 `make bench` measures it on your machine too (the "first write of a 4 KiB page" row).
 
-Step 5 says "counts the page in the process's RES": precisely, it updates the RSS counter that `top`
-later reads as RES, which on kernels before 6.16 may publish the change late (the lag measured above).
+Strictly, step 5 updates the RSS counter that `top` later reads as RES; on kernels before 6.16 that
+counter may show the change late (the lag measured above).
 The page-fault counters are exact on every kernel.
 """, """
 ## 페이지 폴트 하나를 단계별로 따라가기
@@ -404,14 +404,14 @@ The page-fault counters are exact on every kernel.
 Writes make pages real. What about reads? The next experiment runs a tiny Python program that maps
 64 MiB of private anonymous memory (what `malloc()` gets from `mmap()`), then reads one byte in every
 page, reads them all again, writes one byte in every page, and reads once more. After each action
-the cell measures the program's minor faults and RES from `/proc`.
+the cell measures the program's minor faults, exact Rss and RES from `/proc`.
 """, """
 ## 아무도 쓰지 않은 메모리 읽기
 
 쓰기는 페이지를 실제 메모리로 만듭니다. 그러면 읽기는 어떨까요? 다음 실험은 작은 파이썬 프로그램을
 실행합니다. 이 프로그램은 비공개 익명 메모리(`malloc()`이 `mmap()`으로 받는 것과 같은 종류) 64 MiB를
 매핑한 뒤, 모든 페이지에서 한 바이트씩 읽고, 다시 한 번 모두 읽고, 모든 페이지에 한 바이트씩 쓰고, 마지막으로
-한 번 더 읽습니다. 셀은 동작이 끝날 때마다 `/proc`에서 그 프로그램의 마이너 폴트와 RES를 잽니다.
+한 번 더 읽습니다. 셀은 동작이 끝날 때마다 `/proc`에서 그 프로그램의 마이너 폴트, 정확한 Rss, RES를 잽니다.
 """),
     code("""
 q = quiz.ask("2.3-zero-page")
@@ -425,7 +425,7 @@ q.check(zp.attrs["read_res"]);
 """),
     md("""
 The table shows the first read taking one fault per page, while the exact Rss does not move (`top`'s
-RES sits beside it; on a kernel whose counter lags it may still be publishing older changes). For a read of anonymous memory that was
+RES is shown beside it; where that counter lags, RES may move here as older changes are published late). For a read of anonymous memory that was
 never written, the kernel maps the **zero page**: a single page full of zeros, shared by every such
 read in the whole system and counted in nobody's RES. The second read costs nothing: the mappings are
 in place. The first write to each page faults again; this time the kernel replaces the zero page with a
@@ -441,17 +441,18 @@ This is why a program can allocate a huge, mostly empty array and read it cheapl
 documentation names "sparse arrays … relying on the virtual memory consisting almost entirely of zero
 pages" as the classic case for overcommit mode 1, which comes next.
 """, """
-표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 정확한 Rss는 움직이지 않았습니다(옆에 `top`의 RES도
-있습니다. 카운터가 늦게 따라오는 커널이라면 이전 변화가 이제야 반영되어 조금 움직일 수 있습니다). 한 번도 쓰지 않은 익명 메모리를
+표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 정확한 Rss는 움직이지 않았습니다(옆 열에는
+`top`의 RES를 함께 두었습니다. 카운터가 늦게 따라오는 커널에서는 앞서 난 폴트가 이때 뒤늦게 반영되어 RES가
+움직일 수 있습니다). 한 번도 쓰지 않은 익명 메모리를
 읽으면 커널은 **제로 페이지**를 매핑합니다. 0으로 가득 찬 페이지 하나를 시스템 전체의 그런 읽기가 모두
 함께 쓰며, 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
 때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
 페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 RES가 전부 늘어납니다.
 
 이 실험에서는 설정 하나를 고정해 두었습니다. 프로그램이 `madvise(MADV_NOHUGEPAGE)`로 보통의 4 KiB 페이지를
-요청합니다. 투명 huge page(THP)가 `always`인 곳(데비안 커널의 기본값입니다. 이 기계의 설정은 장 맨 위의 기계
-표에 나옵니다)에서는 그러지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *huge* 제로 페이지가
-매핑되고, 쓸 때도 2 MiB가 한꺼번에 들어올 수 있습니다. 그러면 이 표가 보여 주려는 '페이지마다 폴트 한 번'이
+요청합니다. 투명 거대 페이지(THP)가 `always`로 설정된 기계(데비안 커널이 그렇습니다. 이 기계의 설정은 장 맨 위 기계 표에
+있습니다)에서 이렇게 하지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *거대* 제로 페이지(huge
+zero page)가 매핑되고, 쓸 때도 2 MiB가 한꺼번에 들어올 수 있습니다. 그러면 이 표가 보여 주려는 '페이지마다 폴트 한 번'이
 흐려집니다.
 
 그래서 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가 곧
@@ -733,7 +734,7 @@ the cell explains instead.
 모드 0과 1에서 커널은 가진 것보다 훨씬 많이 약속합니다. 프로세스들이 마침내 RAM과 스왑이 담을 수 있는
 것보다 많이 쓰면, 실패할 `malloc()`은 더 이상 없습니다. 프로그램은 평범한 쓰기 명령(앞 절의 페이지 폴트)을
 실행하는 중이고, 커널은 페이지를 찾지 못합니다. 더 회수할 것이 없으면 **OOM 킬러**가 희생자를 고르고
-(주로 쥐고 있는 메모리 양으로 고르며, `oom_score_adj`로 조정됩니다) 붙잡을 수 없는 신호인 SIGKILL을
+(주로 쥐고 있는 메모리 양으로 고르며, `oom_score_adj`로 조정됩니다) 붙잡을 수 없는 시그널인 SIGKILL을
 보냅니다.
 
 이것을 기계 전체에 하면 그 기계를 쓰는 모두가 피해를 보므로, 실험은 울타리를 하나 칩니다. 한도가 64 MiB인
