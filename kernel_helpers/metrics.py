@@ -138,9 +138,10 @@ class ProcessSample:
     ni: int
     time_ticks: int
     threads: int
-    # Rss summed by a page-table walk (smaps_rollup), exact on every kernel; statm's RES above is
-    # a cached counter that lags by up to 64 pages per thread before 6.2 and about 32 per CPU in
-    # 6.2-6.15 (FACTS: "RES ... is a cached counter"). None when not read (``full=False``) or denied.
+    # Rss summed by a page-table walk (smaps_rollup), exact on every kernel. statm's RES above is a
+    # cached counter: before 6.2 each thread holds up to 64 faults' worth of changes (up to 16 pages a
+    # fault with fault-around) until it faults again, unmaps or exits; 6.2-6.15 (before 6.6.98 and
+    # 6.12.38) each CPU holds back under max(32, 2 x CPUs) pages per counter. None when not read.
     rss_exact: int | None = None
 
     def as_dict(self) -> dict:

@@ -250,12 +250,14 @@ def _why_cached(release: str) -> tuple[str, str]:
     v = _kernel_version(release)
     if v is not None and v < (6, 2):
         return ("this kernel collects each thread's RSS changes and publishes them to the process's counter "
-                "only every 64 page faults",
-                "이 커널은 스레드마다 RSS 변화를 모아 두었다가 페이지 폴트 64번마다 한 번씩 프로세스의 카운터에 "
-                "반영합니다")
+                "every 64 page faults (or when the thread unmaps memory or exits)",
+                "이 커널은 스레드마다 RSS 변화를 모아 두었다가 페이지 폴트 64번마다(또는 스레드가 메모리를 "
+                "해제하거나 끝날 때) 프로세스의 카운터에 반영합니다")
     if v is not None and v < (6, 16):
-        return ("this kernel keeps the counter in per-CPU parts, and statm adds them up approximately",
-                "이 커널은 카운터를 CPU별 조각으로 나눠 두고, statm은 그 조각들을 근사적으로 더합니다")
+        return ("this kernel keeps the counter per CPU, and statm reads only the shared total, which each CPU "
+                "tops up once its share reaches a batch (32 pages or more)",
+                "이 커널은 카운터를 CPU별로 나눠 두고, statm은 공유 합계만 읽습니다. 각 CPU는 자기 몫이 한 "
+                "묶음(32페이지 이상)에 이르러야 합계에 보탭니다")
     return ("the counter statm reads is updated apart from the page tables",
             "statm이 읽는 카운터는 페이지 테이블과 따로 갱신됩니다")
 
@@ -272,10 +274,10 @@ def explain_lag(steps: pd.DataFrame, part: str = "malloc") -> str:
     if not lag.lagging:
         return _say(
             f"On this kernel ({kernel}) top's RES kept up: over {lag.steps} steps statm RES moved "
-            f"{statm:,.0f} KiB and the exact Rss {exact:,.0f} KiB. Older kernels (6.1, 5.15, 6.8, ...) can show "
-            "RES late: see the list above.",
+            f"{statm:,.0f} KiB and the exact Rss {exact:,.0f} KiB. Older kernels (6.1, 5.15, 6.8, 6.12 before "
+            "6.12.38, ...) can show RES late: see the list above.",
             f"이 커널({kernel})에서는 top의 RES가 제때 따라왔습니다. {lag.steps}단계 동안 statm RES는 "
-            f"{statm:,.0f} KiB, 정확한 Rss는 {exact:,.0f} KiB 움직였습니다. 그보다 오래된 커널(6.1, 5.15, 6.8 등)에서는 "
+            f"{statm:,.0f} KiB, 정확한 Rss는 {exact:,.0f} KiB 움직였습니다. 그보다 오래된 커널(6.1, 5.15, 6.8, 6.12.38 이전의 6.12 등)에서는 "
             "RES가 늦게 보일 수 있습니다. 위 설명을 참고하세요.")
     df = _phases(steps)[part]
     pages = round(lag.exact_total / PAGE)
@@ -288,8 +290,10 @@ def explain_lag(steps: pd.DataFrame, part: str = "malloc") -> str:
         gap_en = f"so top's RES is still missing {n} page(s)"
         gap_ko = f"그래서 top의 RES에는 아직 페이지 {n}개가 반영되지 않았습니다"
     else:
-        gap_en = f"so top's RES is {-n} page(s) ahead of the exact Rss here (older changes published late)"
-        gap_ko = f"그래서 여기서는 top의 RES가 정확한 Rss보다 페이지 {-n}개만큼 앞서 있습니다(이전 변화가 뒤늦게 반영된 것입니다)"
+        gap_en = (f"so top's RES moved {-n} page(s) more than the exact Rss here: it just published older "
+                  "changes all at once")
+        gap_ko = (f"그래서 여기서는 top의 RES가 정확한 Rss보다 페이지 {-n}개만큼 더 움직였습니다. 이전 변화를 한꺼번에 "
+                  "뒤늦게 반영한 것입니다")
     return _say(
         f"On this kernel ({kernel}) top's RES lagged: over {lag.steps} steps statm RES moved {statm:,.0f} KiB while "
         f"the exact Rss (smaps_rollup) grew {exact:,.0f} KiB{agree_en}. RES in statm is a cached counter: {why_en}, "

@@ -136,11 +136,16 @@ The verdict above is judged on exact figures: the minor faults, and the **exact 
 reading it is cheap. On many kernels that counter is **cached** and can trail the truth:
 
 - before 6.2 (Debian 12's 6.1, Ubuntu 22.04's 5.15, RHEL 9's 5.14), each thread collects its RSS changes
-  and hands them to the process's counter only every 64 page faults, so a process that takes one fault
-  a step can show the same RES for dozens of steps;
-- from 6.2 to 6.15 (Ubuntu 24.04's 6.8, WSL2's 6.6) the counter is split per CPU and `statm` adds the
-  parts up approximately, off by up to about 32 pages per CPU;
-- 6.16 and later, and late stable updates of older branches, add the parts up exactly.
+  and hands them to the process's counter every 64 page faults (and when it unmaps memory or exits), so
+  a process that takes one fault a step can show the same RES for dozens of steps. No later update of
+  these branches changed that;
+- from 6.2 to 6.15 (Ubuntu 24.04's 6.8, WSL2's 6.6 before 6.6.98) the counter is kept per CPU, and
+  `statm` reads only the shared total, which each CPU tops up once its share reaches a batch: up to
+  32 pages per CPU on small machines (2 x the number of CPUs on machines with more than 16);
+- 6.16 and later, and the 6.6 and 6.12 stable branches from 6.6.98 and 6.12.38 on (July 2025), add the
+  per-CPU parts up exactly.
+
+Distributions patch their kernels, so the version number is a guide; the measurement decides.
 
 The book's own screenshot shows this effect: RES sits at 1640 KiB in every row while VIRT climbs by 1028 KiB
 a second. A page *did* become resident at every step; the counter `top` reads simply had not caught up.
@@ -152,12 +157,17 @@ The cell below compares the two over the steps you just ran and says which case 
 성격이 다릅니다. 페이지가 들고 날 때마다 커널이 갱신해 두었다가 싸게 읽어 주는 카운터입니다. 많은 커널에서
 이 카운터는 **캐시된** 값이라 실제보다 늦게 따라올 수 있습니다.
 
-- 6.2 이전(데비안 12의 6.1, 우분투 22.04의 5.15, RHEL 9의 5.14)에는 스레드마다 RSS 변화를 모아 두었다가
-  페이지 폴트 64번마다 한 번씩 프로세스의 카운터에 넘깁니다. 그래서 단계마다 폴트가 한 번뿐인 프로세스는
-  수십 단계 동안 같은 RES를 보여 줄 수 있습니다.
-- 6.2부터 6.15까지(우분투 24.04의 6.8, WSL2의 6.6)는 카운터를 CPU별로 나눠 두고 `statm`이 그 조각들을
-  근사적으로 더하므로, CPU 하나당 32페이지 정도까지 어긋날 수 있습니다.
-- 6.16 이후, 그리고 예전 브랜치의 늦은 안정판 업데이트는 조각들을 정확히 더합니다.
+- 6.2 이전 커널(데비안 12의 6.1, 우분투 22.04의 5.15, RHEL 9의 5.14)에서는 스레드마다 RSS 변화를 모아
+  두었다가 페이지 폴트 64번마다(그리고 메모리를 해제하거나 끝날 때) 프로세스의 카운터에 넘깁니다. 그래서
+  단계마다 폴트가 한 번뿐인 프로세스는 수십 단계 동안 같은 RES를 보여 줄 수 있습니다. 이 브랜치들은 이후
+  업데이트에서도 이 방식을 바꾸지 않았습니다.
+- 6.2~6.15 커널(우분투 24.04의 6.8, 6.6.98 이전인 WSL2의 6.6)에서는 카운터를 CPU별로 나눠 두고, `statm`은
+  공유 합계만 읽습니다. 각 CPU는 자기 몫이 한 묶음(batch)에 이르러야 합계에 보태므로, 작은 기계에서는 CPU
+  하나당 32페이지까지 어긋날 수 있습니다(CPU가 16개를 넘으면 CPU 수의 2배).
+- 6.16 이후 커널, 그리고 6.6.98과 6.12.38 이후의 6.6·6.12 안정판(stable) 브랜치(2025년 7월)는 CPU별 조각을
+  정확히 더합니다.
+
+배포판은 커널에 패치를 더하므로 버전 번호는 참고일 뿐이고, 판단은 측정으로 합니다.
 
 책의 스크린숏에 찍힌 것이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든 줄에서 1640 KiB에 머물러
 있습니다. 단계마다 페이지 하나가 실제로 상주 메모리가 되었지만, `top`이 읽는 카운터가 아직 따라잡지 못한
@@ -206,8 +216,9 @@ Two facts about glibc's `malloc()` explain the staircase:
    default) is not carved out of the heap: `malloc()` asks the kernel for a fresh anonymous mapping
    with `mmap()`. (The threshold moves up after a program frees such a block, up to 32 MiB on 64-bit
    systems; `malloc_test` never frees, so every step is its own `mmap()`.)
-2. **Every block carries 24 bytes of bookkeeping.** glibc puts a 16-byte header (the chunk's size and
-   flags) in front of the memory it hands out, rounds the chunk to 16 bytes, and sizes an mmapped
+2. **Every block carries 24 bytes of bookkeeping.** glibc puts a 16-byte header (two 8-byte words:
+   the previous chunk's size, unused here, and this chunk's size with its flags) in front of the memory it
+   hands out, rounds the chunk to 16 bytes, and sizes an mmapped
    chunk one word larger again: the mapping holds the request + 24 bytes, and the pointer `malloc()`
    returns sits 16 bytes into it. The kernel maps whole pages only: with 4 KiB pages, 1 MiB + 24 bytes
    needs 257 pages, which is 1028 KiB. That is the book's 1028.
@@ -227,8 +238,8 @@ glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
    주지 않고, `malloc()`이 `mmap()`으로 커널에 새 익명 매핑을 요청합니다. (프로그램이 이런 블록을 해제하면
    임곗값이 올라가며 64비트에서는 최대 32 MiB까지 커집니다. `malloc_test`는 해제하지 않으므로 단계마다
    `mmap()`이 한 번씩 일어납니다.)
-2. **모든 블록에는 관리용 24바이트가 붙습니다.** glibc는 내주는 메모리 앞에 16바이트 헤더(청크 크기와
-   플래그)를 두고, 청크를 16바이트 단위로 맞춘 뒤, mmap으로 받는 청크에는 한 워드(8바이트)를 더 잡습니다.
+2. **모든 블록에는 관리용 24바이트가 붙습니다.** glibc는 내주는 메모리 앞에 16바이트 헤더(8바이트 워드 두
+   개: 여기서는 쓰이지 않는 앞 청크의 크기, 그리고 이 청크의 크기와 플래그)를 두고, 청크를 16바이트 단위로 맞춘 뒤, mmap으로 받는 청크에는 한 워드(8바이트)를 더 잡습니다.
    그래서 매핑은 요청 + 24바이트를 담고, `malloc()`이 돌려주는 포인터는 매핑의 16바이트 지점을 가리킵니다.
    커널은 페이지 단위로만 매핑하므로, 4 KiB 페이지에서 1 MiB + 24바이트에는 페이지 257개, 즉 1028 KiB가
    필요합니다. 이것이 책에 나온 1028입니다.
@@ -361,8 +372,8 @@ about 0.5 µs to write the same page again: the fault itself costs about 1.1 µs
 the first time means 262,144 faults and roughly 0.3 s of kernel work before any of the data is used.
 `make bench` measures it on your machine too (the "first write of a 4 KiB page" row).
 
-Strictly, step 5 updates the RSS counter that `top` later reads as RES; on kernels before 6.16 that
-counter may show the change late (the lag measured above).
+Strictly, step 5 updates the RSS counter that `top` later reads as RES; on kernels before 6.16 (except
+6.6.98+ and 6.12.38+) that counter may show the change late (the lag measured above).
 The page-fault counters are exact on every kernel.
 """, """
 ## 페이지 폴트 하나를 단계별로 따라가기
@@ -394,7 +405,7 @@ The page-fault counters are exact on every kernel.
 4 KiB page" 줄).
 
 5단계의 "RES에 더한다"는 정확히 말하면, `top`이 나중에 RES로 읽어 갈 RSS 카운터를 갱신한다는 뜻입니다.
-6.16보다 오래된 커널에서는 이 갱신이 늦게 드러날 수 있습니다(앞에서 잰 지연입니다). 페이지 폴트 카운터는
+6.16 이전 커널(6.6.98 이후와 6.12.38 이후는 제외)에서는 이 갱신이 늦게 드러날 수 있습니다(앞에서 잰 지연입니다). 페이지 폴트 카운터는
 어느 커널에서나 정확합니다.
 """),
     # ------------------------------------------------------------------ zero page
@@ -431,15 +442,16 @@ read in the whole system and counted in nobody's RES. The second read costs noth
 in place. The first write to each page faults again; this time the kernel replaces the zero page with a
 fresh page of the process's own (copy-on-write from the zero page), and RES grows by the full amount.
 
-One setting is pinned for this demo: the program asks for ordinary 4 KiB pages with
-`madvise(MADV_NOHUGEPAGE)`. Where transparent huge pages are set to `always` (Debian's kernels; the
-machine table at the top shows this machine's setting), a read of a large, aligned stretch could
-otherwise map a 2 MiB *huge* zero page with a single fault, and a write could fault in 2 MiB at once,
-which would blur the one-fault-per-page picture this table is meant to show.
-
 This is why a program can allocate a huge, mostly empty array and read it cheaply, and why the kernel
 documentation names "sparse arrays … relying on the virtual memory consisting almost entirely of zero
 pages" as the classic case for overcommit mode 1, which comes next.
+
+One setting is pinned for this demo: the program asks for ordinary 4 KiB pages with
+`madvise(MADV_NOHUGEPAGE)`. Where transparent huge pages are set to `always` (Debian's kernels; the
+machine table at the top shows this machine's setting), a read of a large, aligned stretch could
+otherwise map a 2 MiB *huge* zero page with a single fault, so the read rows would show one fault per
+2 MiB instead of one per page. (With `/sys/kernel/mm/transparent_hugepage/use_zero_page` set to 0, such
+a read would even allocate a real 2 MiB page, and RES would grow on a read.)
 """, """
 표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 정확한 Rss는 움직이지 않았습니다(옆 열에는
 `top`의 RES를 함께 두었습니다. 카운터가 늦게 따라오는 커널에서는 앞서 난 폴트가 이때 뒤늦게 반영되어 RES가
@@ -449,15 +461,16 @@ pages" as the classic case for overcommit mode 1, which comes next.
 때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
 페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 RES가 전부 늘어납니다.
 
-이 실험에서는 설정 하나를 고정해 두었습니다. 프로그램이 `madvise(MADV_NOHUGEPAGE)`로 보통의 4 KiB 페이지를
-요청합니다. 투명 거대 페이지(THP)가 `always`로 설정된 기계(데비안 커널이 그렇습니다. 이 기계의 설정은 장 맨 위 기계 표에
-있습니다)에서 이렇게 하지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *거대* 제로 페이지(huge
-zero page)가 매핑되고, 쓸 때도 2 MiB가 한꺼번에 들어올 수 있습니다. 그러면 이 표가 보여 주려는 '페이지마다 폴트 한 번'이
-흐려집니다.
-
 그래서 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가 곧
 이어 볼 오버커밋 모드 1의 대표적인 쓰임으로 "가상 메모리가 거의 전부 제로 페이지로 이루어져 있다고 믿는
 희소 배열"을 드는 이유도 여기에 있습니다.
+
+이 실험에서는 설정 하나를 고정해 두었습니다. 프로그램이 `madvise(MADV_NOHUGEPAGE)`로 보통의 4 KiB 페이지를
+요청합니다. 투명 거대 페이지(THP)가 `always`로 설정된 기계(데비안 커널이 그렇습니다. 이 기계의 설정은 장 맨 위
+기계 표에 있습니다)에서 이렇게 하지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *거대* 제로
+페이지(huge zero page)가 매핑될 수 있습니다. 그러면 읽기 줄에는 페이지마다가 아니라 2 MiB마다 폴트가 한 번씩
+찍힙니다. (`/sys/kernel/mm/transparent_hugepage/use_zero_page`가 0이면 이런 읽기가 아예 진짜 2 MiB 페이지를
+할당해서, 읽기만 했는데도 RES가 늘어납니다.)
 """),
     # ------------------------------------------------------------------ Committed_AS
     md("""
@@ -588,12 +601,12 @@ q.check(r);
     md("""
 `big_alloc` only reserves; it writes nothing, so asking costs no RAM whatever the answer. Now find the
 line mode 0 draws, to the byte. The cell asks for the largest size the rule allows (RAM + swap in pages,
-minus `malloc()`'s header), then for one byte more. The third column compares the request with
+minus `malloc()`'s 24 bytes of bookkeeping), then for one byte more. The third column compares the request with
 MemAvailable: the first request is larger than the memory available right now, and still granted.
 """, """
 `big_alloc`은 예약만 하고 아무것도 쓰지 않으므로, 답이 무엇이든 요청하는 데 RAM이 들지 않습니다. 이제
 모드 0이 긋는 선을 바이트 단위까지 찾아봅시다. 아래 셀은 규칙이 허락하는 가장 큰 크기(페이지 단위의
-RAM + 스왑에서 `malloc()` 헤더를 뺀 값)를 요청하고, 이어서 그보다 1바이트 더 요청합니다. 세 번째 열은
+RAM + 스왑에서 `malloc()`의 관리용 24바이트를 뺀 값)를 요청하고, 이어서 그보다 1바이트 더 요청합니다. 세 번째 열은
 요청을 MemAvailable과 비교합니다. 첫 요청은 지금 쓸 수 있는 메모리보다 큰데도 허락됩니다.
 """),
     code("""
@@ -779,7 +792,7 @@ MemAvailable hardly moves: the cage holds.
   `malloc()` grows the first; only **writes** grow the second.
 - glibc serves requests of 128 KiB or more with their own `mmap()`: 1 MiB + 24 bytes of bookkeeping,
   rounded up to whole pages, is 1028 KiB with 4 KiB pages. Writing the header makes one page resident.
-- `top`'s RES is a cached counter on kernels before 6.16: it can trail the truth (the book's RES frozen at
+- `top`'s RES is a cached counter on kernels before 6.16 (6.6.98+ and 6.12.38+ are exact too): it can trail the truth (the book's RES frozen at
   1640 KiB). Minor faults and `smaps_rollup`'s Rss are exact.
 - **Demand paging**: the first write to each page is a minor **page fault**; the kernel finds a zeroed
   page, maps it, and the CPU retries the write. 1 MiB of `memset` costs 256 faults with 4 KiB pages.
@@ -798,7 +811,7 @@ MemAvailable hardly moves: the cage holds.
   앞의 것을 늘리고, 뒤의 것은 **쓰기**만 늘립니다.
 - glibc는 128 KiB 이상의 요청을 따로 `mmap()`해서 처리합니다. 1 MiB + 관리용 24바이트를 페이지 단위로
   올리면 4 KiB 페이지에서 1028 KiB입니다. 헤더를 쓰면서 페이지 하나가 상주 메모리가 됩니다.
-- 6.16보다 오래된 커널에서 `top`의 RES는 캐시된 카운터라서 실제보다 늦을 수 있습니다(책에서 1640 KiB에 멈춘
+- 6.16 이전 커널(6.6.98 이후와 6.12.38 이후는 제외)에서 `top`의 RES는 캐시된 카운터라서 실제보다 늦을 수 있습니다(책에서 1640 KiB에 멈춘
   RES). 마이너 폴트 수와 `smaps_rollup`의 Rss는 정확합니다.
 - **요구 페이징**: 페이지마다 첫 쓰기는 마이너 **페이지 폴트**입니다. 커널이 0으로 채운 페이지를 찾아
   매핑하면 CPU가 쓰기를 다시 시도합니다. 4 KiB 페이지에서 1 MiB를 `memset`하면 폴트가 256번 납니다.
