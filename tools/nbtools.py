@@ -8,11 +8,10 @@ Usage in an authoring script:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
-
-import os
 
 # TOPLAB_NOTEBOOKS_OUT: write elsewhere (the test that every notebook regenerates byte for byte uses it)
 ROOT = Path(os.environ.get("TOPLAB_NOTEBOOKS_OUT") or Path(__file__).resolve().parent.parent / "notebooks")
