@@ -298,11 +298,13 @@ def _touch_arg(touch: str | int) -> str:
 
 
 def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "none",
-                max_mib: int = 256, wait_go: bool = False) -> Program:
+                max_mib: int = 256, wait_go: bool = False, thp: bool = False) -> Program:
     """The chapter 2.3 experiment: malloc ``step_mib`` every ``interval_ms``, memset when touching.
 
     ``max_mib`` is a hard cap checked against the demo budget, since touching can be turned
-    on at any time.  Call ``.start()`` (or use ``with``) to run it.
+    on at any time.  Transparent huge pages are off for the program unless ``thp`` (where THP is
+    'always', khugepaged would otherwise turn a one-page step into 2 MiB of RES).  Call
+    ``.start()`` (or use ``with``) to run it.
     """
     _positive_int("step_mib", step_mib, 1, 1024)
     _positive_int("interval_ms", interval_ms, 1, 600_000)
@@ -311,6 +313,8 @@ def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "
             "--max-mib", max_mib]
     if wait_go:
         args.append("--wait-go")
+    if thp:
+        args.append("--thp")
     return Program("malloc_test", args, max_mib * MiB, f"malloc_test up to {max_mib} MiB")
 
 

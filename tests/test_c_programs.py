@@ -302,6 +302,24 @@ def test_malloc_wait_go_waits_for_go(start):
     r.wait_for("step", n=2)
 
 
+def _thp_enabled(pid: int) -> str | None:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("THP_enabled:"):
+            return line.split()[1]
+    return None  # kernels before 5.0 do not say
+
+
+def test_malloc_turns_transparent_huge_pages_off_for_itself_unless_asked(start):
+    off = start("malloc_test", "--interval-ms", 1000, "--wait-go")
+    assert off.wait_for("ready")["thp"] == "off"
+    assert _thp_enabled(off.pid) in ("0", None)
+    on = start("malloc_test", "--interval-ms", 1000, "--wait-go", "--thp")
+    assert on.wait_for("ready")["thp"] == "system"
+    assert _thp_enabled(on.pid) in ("1", None)
+    bad = start("malloc_test", "--thp=1")
+    assert bad.proc.wait(timeout=5) == 2
+
+
 def test_malloc_pause_resume_and_counts_in_true_units(start):
     step = 2 * MiB
     r = start("malloc_test", "--interval-ms", 10, "--step-mib", 2)

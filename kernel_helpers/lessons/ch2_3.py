@@ -432,24 +432,31 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
         f = m["d_minflt"].median()
         r = m["d_res"].median() if ex is None else ex.median()
         data_pages = step_bytes // PAGE
+        what_en, what_ko = ("resident memory (exact Rss)", "상주 메모리(정확한 Rss)") if ex is not None else (
+            "RES (statm)", "RES(statm)")
+        size = fmt_bytes(step_bytes)
+        head_en = f"With memset, each step added {_kib(r):,.0f} KiB of {what_en} and cost {f:.0f} minor faults"
+        head_ko = f"memset을 켜면 단계마다 {what_ko}가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 났습니다"
         if f == data_pages + 1:
             parts.append(pick(
-                f"With memset, each step added {_kib(r):,.0f} KiB of resident memory (exact Rss) and cost {f:.0f} "
-                f"minor faults. The data starts {CHUNK_OFFSET} bytes into the mapping, after malloc's header, so "
-                f"1 MiB of it covers {data_pages + 1} pages of {fmt_bytes(PAGE)}: malloc's write of the header "
+                f"{head_en}. The data starts {CHUNK_OFFSET} bytes into the mapping, after malloc's header, so "
+                f"{size} of it covers {data_pages + 1} pages of {fmt_bytes(PAGE)}: malloc's write of the header "
                 f"faulted in the first of them, and memset's writes the other {data_pages}.",
-                f"memset을 켜면 단계마다 상주 메모리(정확한 Rss)가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 "
-                f"났습니다. 데이터는 malloc 헤더 뒤, 곧 매핑의 {CHUNK_OFFSET}바이트 지점부터 시작하므로 1 MiB가 "
-                f"{fmt_bytes(PAGE)} 페이지 {data_pages + 1}개에 걸칩니다. 그중 첫 페이지는 malloc이 헤더를 쓸 때, "
-                f"나머지 {data_pages}개는 memset이 쓸 때 폴트로 들어왔습니다."))
-        else:  # e.g. a transparent huge page filled 2 MiB in one fault
+                f"{head_ko}. 데이터는 malloc 헤더 뒤, 곧 매핑의 {CHUNK_OFFSET}바이트 지점부터 시작하므로 "
+                f"{size}가 {fmt_bytes(PAGE)} 페이지 {data_pages + 1}개에 걸칩니다. 그중 첫 페이지는 malloc이 헤더를 "
+                f"쓸 때, 나머지 {data_pages}개는 memset이 쓸 때 폴트로 들어왔습니다."))
+        elif f < data_pages + 1:  # e.g. a transparent huge page filled 2 MiB in one fault
             parts.append(pick(
-                f"With memset, each step added {_kib(r):,.0f} KiB of resident memory (exact Rss) and cost {f:.0f} "
-                f"minor faults, not the {data_pages + 1} that one fault per {fmt_bytes(PAGE)} page would give: "
+                f"{head_en}, fewer than the {data_pages + 1} that one fault per {fmt_bytes(PAGE)} page would give: "
                 "here some faults brought in more than one page (transparent huge pages can fill 2 MiB at once).",
-                f"memset을 켜면 단계마다 상주 메모리(정확한 Rss)가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 "
-                f"났습니다. {fmt_bytes(PAGE)} 페이지마다 한 번이라면 {data_pages + 1}회여야 하는데, 여기서는 폴트 "
-                "한 번에 여러 페이지가 들어왔습니다(투명 거대 페이지는 2 MiB를 한꺼번에 채울 수 있습니다)."))
+                f"{head_ko}. {fmt_bytes(PAGE)} 페이지마다 한 번이라면 {data_pages + 1}회여야 하는데 그보다 적습니다. "
+                "폴트 한 번에 여러 페이지가 들어온 것입니다(투명 거대 페이지는 2 MiB를 한꺼번에 채울 수 있습니다)."))
+        else:
+            parts.append(pick(
+                f"{head_en}, more than the {data_pages + 1} pages the data covers: something else in the process "
+                "faulted during these steps too (the median leaves out one-off costs; run more steps to see).",
+                f"{head_ko}. 데이터가 걸친 {data_pages + 1}페이지보다 많습니다. 이 단계들 동안 프로세스의 다른 부분도 "
+                "폴트를 일으켰습니다(중앙값은 한 번뿐인 비용을 걸러 내니, 단계를 더 돌려 보세요)."))
     if not parts:
         parts.append(pick("No steps measured yet.", "아직 측정한 단계가 없습니다."))
     text = "\n".join(parts)
@@ -883,7 +890,9 @@ def _sizes_for_modes(st: overcommit.CommitState, ratio: int) -> list[int]:
     headroom and RAM + swap, and 1 TiB (or 2 x (RAM + swap) on a machine larger than that)."""
     ram_swap = st.mem_total + st.swap_total
     headroom = max(0, st.vm_commit_limit(ratio=ratio) - st.committed_as)
-    middle = (headroom + ram_swap) // 2 // GiB * GiB or (headroom + ram_swap) // 2
+    # halfway between, in whole MiB: strictly above mode 2's headroom and below RAM + swap (a
+    # whole-GiB floor fell below the headroom on a 2 GiB machine with swap)
+    middle = (headroom + ram_swap) // 2 // MiB * MiB
     huge = TiB if TiB > ram_swap else 2 * ram_swap
     return [COMMIT_PROBE_BYTES, middle, huge]
 
@@ -904,6 +913,7 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
     windows: dict[str, float] = {}
     cells: dict[str, list[str]] = {}
     busy: str | None = None  # why a mode could not be set (another process held it), if so
+    unsafe = False  # mode 2 would have left the machine too little commit headroom: predicted
     for mode in (0, 1, 2):
         r = ratio if mode == 2 else None
         label = _mode_label(mode, r)
@@ -911,6 +921,7 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
         out: list[str] = []
         if current or can:
             if mode == 2 and not _mode2_safe(st, ratio, sizes):
+                unsafe = True
                 out = [_pred_cell(n, mode, r, st, note=pick("predicted: unsafe here", "예측: 여기선 위험"))
                        for n in sizes]
             else:
@@ -938,8 +949,11 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
     df = pd.DataFrame(cells, index=pd.Index([fmt_bytes(n) for n in sizes], name=pick("request", "요청")))
     df.attrs["windows_ms"] = windows
     df.attrs["sizes"] = sizes
-    df.attrs["real"] = can and busy is None
+    predicted = [c for col in cells.values() for c in col if pick("predicted", "예측") in c]
+    df.attrs["real"] = can and busy is None and not predicted
+    df.attrs["predicted_cells"] = len(predicted)
     df.attrs["busy"] = busy
+    df.attrs["unsafe_mode2"] = unsafe
     return df
 
 
@@ -967,6 +981,13 @@ def explain_modes(df: pd.DataFrame) -> str:
             f"big_allocs ran ({spans}) and are back now: vm.overcommit_memory={now.mode}, ratio {now.ratio}.",
             f"모든 칸이 커널의 실제 답입니다. 모드는 big_alloc 세 개가 실행되는 동안만 바꿨고({spans}), "
             f"지금은 원래대로 vm.overcommit_memory={now.mode}, ratio {now.ratio}입니다.")
+    if df.attrs.get("unsafe_mode2") and not df.attrs.get("busy"):
+        return _say(
+            "Modes 0 and 1 are the kernel's real answers. Mode 2's cells are predictions: setting mode 2 for "
+            "real would have left the other processes on this machine less than 256 MiB of commit headroom, "
+            "so the chapter does not switch it on here.",
+            "모드 0과 1은 커널의 실제 답입니다. 모드 2의 칸은 예측입니다. 여기서 모드 2를 실제로 켜면 이 기계의 "
+            "다른 프로세스들에게 남는 커밋 여유가 256 MiB보다 작아지므로, 이 장은 모드 2를 켜지 않습니다.")
     if df.attrs.get("busy"):
         return _say(
             "The current mode ran for real; the other modes are predictions (cells marked 'predicted'). "
@@ -1265,10 +1286,12 @@ def _register() -> None:
         explain=lambda r: (
             f"Resident memory grew by {fmt_bytes(r)} per step (the exact Rss, counted from the page tables). "
             "malloc only reserved address space (VIRT); the kernel gives a physical page only when a page is "
-            "first written, and glibc wrote just the 16-byte chunk header at the start of each block.",
+            "first written, and glibc wrote just the 16-byte chunk header at the start of each block. (top's RES "
+            "column can show less on a kernel whose counter lags: the next cells compare the two.)",
             f"상주 메모리(페이지 테이블을 훑어 센 정확한 Rss)는 단계마다 {fmt_bytes(r)} 늘었습니다. malloc은 "
             "주소 공간(VIRT)을 예약했을 뿐이고, 커널은 페이지에 처음 쓸 때에야 물리 페이지를 줍니다. glibc가 쓴 "
-            "것은 블록 맨 앞의 16바이트 청크 헤더뿐입니다."),
+            "것은 블록 맨 앞의 16바이트 청크 헤더뿐입니다. (카운터가 늦게 따라오는 커널에서는 top의 RES 열이 이보다 "
+            "작게 나올 수 있습니다. 다음 셀들에서 두 값을 비교합니다.)"),
     ))
     reg(quiz.Question(
         id="2.3-faults-per-mib",

@@ -40,7 +40,7 @@ def identities() -> Outcome:
                    f"SHR {b.shr // KiB} KiB", {"res": b.res, "res_sum": b.res_sum, "shr": b.shr})
 
 
-@claim("2.2-shared-pss", "2.2", "a region written by K+1 processes: each counts it whole in RES/SHR, N/(K+1) in PSS")
+@claim("2.2-shared-pss", "2.2", "a region written by K+1 processes: each counts it whole in RES/SHR, N/(K+1) in PSS, none of it in USS")
 def shared_pss() -> Outcome:
     mib, children = 16, 3
     run = L2.run_shared(mib=mib, children=children)
@@ -50,10 +50,13 @@ def shared_pss() -> Outcome:
     shmem_ok = bool((t["RssShmem"] >= 0.95 * n).all())
     pss_ok = bool(((t["PSS"] - share).abs() <= 0.1 * n + 2 * MiB).all())
     judge = L2._children_shr_judge(run)
-    return Outcome(shmem_ok and pss_ok and judge == 0,
+    # USS: only the pages no other process maps; the region is shared, so each keeps only its own few MiB
+    uss_ok = bool((t["USS"] < 0.25 * n).all())
+    return Outcome(shmem_ok and pss_ok and uss_ok and judge == 0,
                    f"{mib} MiB x {children + 1} processes: RssShmem {t['RssShmem'].min() / MiB:.1f}-"
                    f"{t['RssShmem'].max() / MiB:.1f} MiB, PSS {t['PSS'].min() / MiB:.1f}-{t['PSS'].max() / MiB:.1f} MiB "
-                   f"(N/(K+1) = {share / MiB:.1f}); quiz option {judge}", {"pss": t["PSS"].tolist()})
+                   f"(N/(K+1) = {share / MiB:.1f}), USS {t['USS'].max() / KiB:.0f} KiB at most; quiz option {judge}",
+                   {"pss": t["PSS"].tolist(), "uss": t["USS"].tolist()})
 
 
 @claim("2.2-cow", "2.2", "copy-on-write pages after fork count in the child's RES, not its SHR; PSS halves them")

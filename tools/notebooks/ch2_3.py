@@ -440,7 +440,7 @@ RES is shown beside it; where that counter lags, RES may move here as older chan
 never written, the kernel maps the **zero page**: a single page full of zeros, shared by every such
 read in the whole system and counted in nobody's RES. The second read costs nothing: the mappings are
 in place. The first write to each page faults again; this time the kernel replaces the zero page with a
-fresh page of the process's own (copy-on-write from the zero page), and RES grows by the full amount.
+fresh page of the process's own (copy-on-write from the zero page), and the exact Rss grows by the full amount.
 
 This is why a program can allocate a huge, mostly empty array and read it cheaply, and why the kernel
 documentation names "sparse arrays … relying on the virtual memory consisting almost entirely of zero
@@ -459,7 +459,7 @@ a read would even allocate a real 2 MiB page, and RES would grow on a read.)
 읽으면 커널은 **제로 페이지**를 매핑합니다. 0으로 가득 찬 페이지 하나를 시스템 전체의 그런 읽기가 모두
 함께 쓰며, 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
 때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
-페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 RES가 전부 늘어납니다.
+페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 정확한 Rss가 전부 늘어납니다.
 
 그래서 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가 곧
 이어 볼 오버커밋 모드 1의 대표적인 쓰임으로 "가상 메모리가 거의 전부 제로 페이지로 이루어져 있다고 믿는
