@@ -228,6 +228,14 @@ each block becomes real, the other 256 stay promises. (That is the exact Rss col
 explains why `top`'s RES may show it late.) The very first step costs a little more (the first run of
 a code path also faults in some program text), so the summaries below leave it out.
 
+One kernel feature is switched off for `malloc_test`: transparent huge pages (THP). Where THP is set
+to `always` (Debian's kernels; the machine table at the top shows this machine's setting), a kernel
+thread called khugepaged scans processes and merges a 2 MiB stretch of small pages into one huge page,
+even a stretch with a single page written. In a test run on Debian 12's kernel, a step that had written
+one page showed 2 MiB of RES about 15 seconds later. So `malloc_test` asks the kernel for small pages only
+(`prctl(PR_SET_THP_DISABLE)`); run `c_programs/bin/malloc_test --thp` in a terminal beside `top` to see
+the jumps for yourself.
+
 The cell below prints the same reasoning with this machine's page size and the steps just measured.
 """, """
 ## 단계마다 VIRT가 1028 KiB, 상주 메모리가 한 페이지씩 느는 이유 알아내기
@@ -248,6 +256,13 @@ glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
 실제 메모리가 되고, 나머지 256페이지는 약속으로 남습니다. (정확한 Rss 열의 이야기입니다. `top`의 RES가 이를
 늦게 보여 줄 수 있는 이유는 앞 절에서 설명했습니다.) 맨 첫 단계는 조금 더 듭니다(코드 경로를 처음 실행할
 때 프로그램 코드 일부가 폴트로 올라옵니다). 그래서 아래 요약에서는 첫 단계를 뺍니다.
+
+`malloc_test`는 커널 기능 하나를 꺼 둡니다. 투명 거대 페이지(THP)입니다. THP가 `always`로 설정된 기계(데비안
+커널이 그렇습니다. 이 기계의 설정은 장 맨 위 기계 표에 있습니다)에서는 khugepaged라는 커널 스레드가 프로세스를
+훑으며 작은 페이지들로 된 2 MiB 구간을 거대 페이지 하나로 합칩니다. 페이지 하나만 쓴 구간도 합칩니다. 데비안
+12의 커널로 시험해 보니, 페이지 하나만 쓴 단계가 15초쯤 뒤에는 RES 2 MiB로 나타났습니다. 그래서 `malloc_test`는 작은
+페이지만 쓰겠다고 커널에 요청합니다(`prctl(PR_SET_THP_DISABLE)`). 이 점프를 직접 보고 싶다면 터미널에서
+`top` 옆에 `c_programs/bin/malloc_test --thp`를 실행해 보세요.
 
 아래 셀은 같은 추론을 이 기계의 페이지 크기와 방금 잰 단계들로 다시 출력합니다.
 """),
