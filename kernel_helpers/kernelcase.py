@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import os
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import procfs
 from .i18n import pick
 
-__all__ = ["ResCounter", "cgroup_version", "res_counter", "thp_mode"]
+__all__ = ["ResCounter", "cgroup_version", "counter_lags", "res_counter", "thp_mode"]
 
 THP_PATH = "/sys/kernel/mm/transparent_hugepage/enabled"
 
@@ -50,6 +51,19 @@ def cgroup_version(root: str = "/sys/fs/cgroup") -> int | None:
     return None
 
 
+def counter_lags(readings: Iterable[tuple[float, float | None]], page: int | None = None) -> bool:
+    """Is top's RES a lagging counter here? True when any reading pairs statm's RES with an exact
+    Rss (smaps_rollup) a page or more away. Each pair must be read together while the process is
+    idle. The one rule the probe, the lesson's step table and the panel's chart all use."""
+    page = procfs.PAGE_SIZE if page is None else page
+    for statm, exact in readings:
+        if exact is None or exact != exact or statm != statm:  # not read, or nan
+            continue
+        if abs(statm - exact) >= page:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class ResCounter:
     """The probe's result: how far statm's RES trailed the exact Rss over ``faults`` minor faults."""
@@ -66,8 +80,7 @@ class ResCounter:
         """statm trailed (or ran ahead of) the exact Rss by a page or more, in total or over the probe."""
         if self.exact_delta is None:
             return False
-        page = procfs.PAGE_SIZE
-        return abs(self.exact_delta - self.statm_delta) >= page or self.gap >= page
+        return counter_lags([(self.statm_delta, self.exact_delta), (self.gap, 0)])
 
     def describe(self) -> str:
         """One line for the chapter's machine table, in the notebook's language."""
@@ -75,10 +88,12 @@ class ResCounter:
             return pick("not measured (smaps_rollup unreadable)", "측정하지 못함 (smaps_rollup을 읽을 수 없음)")
         kib = 1024
         if self.lags:
+            gap_en = f"; they were {self.gap // kib} KiB apart" if self.gap else ""
+            gap_ko = f". 두 값은 {self.gap // kib} KiB 차이가 났음" if self.gap else ""
             return pick(f"lags: over {self.faults} minor faults statm RES moved {self.statm_delta // kib} KiB, "
-                        f"the exact Rss {self.exact_delta // kib} KiB",
+                        f"the exact Rss {self.exact_delta // kib} KiB{gap_en}",
                         f"늦게 따라옴: 마이너 폴트 {self.faults}번 동안 statm RES는 {self.statm_delta // kib} KiB, "
-                        f"정확한 Rss는 {self.exact_delta // kib} KiB 움직임")
+                        f"정확한 Rss는 {self.exact_delta // kib} KiB 움직임{gap_ko}")
         return pick(f"exact: over {self.faults} minor faults statm RES and the exact Rss both moved "
                     f"{self.statm_delta // kib} KiB",
                     f"정확함: 마이너 폴트 {self.faults}번 동안 statm RES와 정확한 Rss가 똑같이 "

@@ -217,13 +217,15 @@ class ResLag:
     exact_per_step: float | None  # median smaps_rollup Rss change per step, bytes (None: unreadable)
     statm_total: float  # statm RES change over all the steps
     exact_total: float | None
+    gap: float = 0.0  # the largest |statm RES - exact Rss| right after a step, bytes
 
     @property
     def lagging(self) -> bool:
-        """statm RES missed at least a page over these steps: the counter lags on this kernel."""
+        """statm RES and the exact Rss parted by a page or more, right after a step or summed over the
+        steps: the counter lags on this kernel (``kernelcase.counter_lags``, the rule the probe uses)."""
         if self.exact_total is None:
             return False
-        return abs(self.statm_total - self.exact_total) >= PAGE
+        return kernelcase.counter_lags([(self.statm_total, self.exact_total), (self.gap, 0)], PAGE)
 
     @property
     def missed_pages(self) -> int:
@@ -236,8 +238,12 @@ def res_lag(steps: pd.DataFrame, part: str = "malloc") -> ResLag:
     if len(df) == 0:
         raise ValueError(f"no {part} steps measured yet (run the experiment first)")
     ex = _exact(df)
+    gap = 0.0
+    if ex is not None and "rss_exact" in df and "res" in df:
+        both = df[["res", "rss_exact"]].dropna()
+        gap = float((both["res"] - both["rss_exact"]).abs().max()) if len(both) else 0.0
     return ResLag(len(df), float(df["d_res"].median()), None if ex is None else float(ex.median()),
-                  float(df["d_res"].sum()), None if ex is None else float(ex.sum()))
+                  float(df["d_res"].sum()), None if ex is None else float(ex.sum()), gap)
 
 
 def _kernel_version(release: str) -> tuple[int, int] | None:

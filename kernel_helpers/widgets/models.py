@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import metrics, overcommit, procfs, programs, top
+from .. import kernelcase, metrics, overcommit, programs, top
 from ..i18n import LANGS, current_lang
 from ..procfs import AccessDenied, ProcessGone
 from ..programs import Program, ProgramError
@@ -865,9 +865,7 @@ class MallocExperiment:
         """
         with self._cond:
             rows = list(self._steps)
-        page = procfs.PAGE_SIZE
-        return any(r["rss_exact"] == r["rss_exact"] and abs(r["rss_exact"] - r["res"]) >= page  # nan-safe
-                   for r in rows)
+        return kernelcase.counter_lags((r["res"], r["rss_exact"]) for r in rows)
 
     def data(self) -> pd.DataFrame:
         """Every sample in the window (the Sampler's DataFrame: ``t`` in seconds, sizes in bytes)."""
