@@ -37,8 +37,8 @@ __all__ = ["CLAIMS", "EXPECTED_SKIPS", "Claim", "Outcome", "Skip", "claim", "loa
 #: --json`` prints them first: kernel, cpus, page_size, thp, cgroup, swap, root). Any other skip,
 #: in CI or in a VM of the kernel matrix, is a failure: a check that stops running must not look
 #: like a check that passes.
-EXPECTED_SKIPS: dict[str, Callable[[dict], bool]] = {
-    "places-v2-delegated": lambda m: m.get("cgroup") != "v2",  # delegation is a cgroup v2 feature
+EXPECTED_SKIPS: dict[str, tuple[str, Callable[[dict], bool]]] = {
+    "places-v2-delegated": ("needs cgroup v2 (delegation is a v2 feature)", lambda m: m.get("cgroup") != "v2"),
 }
 
 

@@ -3,7 +3,8 @@
 ``fetch("6.1")`` returns a :class:`Kernel`: the package and the exact version used, the
 ``vmlinuz``, the kernel's ``config`` and its modules.  Everything is cached under
 ``<cache>/kernels/<package>_<version>/``; a second call reads ``<cache>/kernels/<key>.json`` and
-touches neither apt nor the network.  ``python -m tools.kernels.fetch 6.1 6.12`` fetches and prints.
+touches neither apt nor the network.  Downloads hold the cache's lock (two runs may share the
+cache).  ``python -m tools.kernels.fetch 6.1 6.12`` fetches and prints.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import cache_dir
+from . import cache_dir, cache_lock
 
 #: key -> (preferred package, meta package whose dependency is the fallback)
 KERNELS: dict[str, tuple[str, str]] = {
-    # 6.1.170: the version the project's measurements name (docs/FACTS)
+    # 6.1.170: the version the project's measurements name (the project's FACTS.md); bookworm
     "6.1": ("linux-image-6.1.0-47-cloud-amd64", "linux-image-cloud-amd64"),
+    # 6.12.111: Debian 12 ships it from bookworm-security (6.12.111-1~deb12u1)
     "6.12": ("linux-image-6.12.111+deb12-cloud-amd64", "linux-image-6.12-cloud-amd64"),
 }
 
@@ -66,11 +68,12 @@ def depends_on_image(meta: str) -> str | None:
 _updated = False
 
 
-def _apt_update() -> None:
+def _apt_update(why: str = "a kernel package is unknown to apt") -> None:
+    """``apt-get update``, at most once per process."""
     global _updated
     if _updated:
         return
-    print("kernels: apt-get update (a kernel package is unknown to apt)", file=sys.stderr, flush=True)
+    print(f"kernels: apt-get update ({why})", file=sys.stderr, flush=True)
     r = _run(["apt-get", "update", "-q"])
     _updated = True
     if r.returncode != 0:
@@ -244,44 +247,75 @@ def _load_cached(key: str) -> Kernel | None:
     return None
 
 
+def _remove_stale_downloads() -> None:
+    """``download-*`` directories a killed run left behind (call with the cache's lock held: no
+    other run is downloading then)."""
+    for d in cache_dir().glob("download-*"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _download(package: str, version: str, dest: Path) -> None:
+    """``apt-get download`` + ``dpkg-deb -x`` into ``dest`` (call with the cache's lock held)."""
+    if dest.exists():  # a run killed after the rename, before kernel.json: nobody else writes it
+        shutil.rmtree(dest)
+    with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="download-") as tmp:
+        os.chmod(tmp, 0o755)  # apt's _apt user may write here (else it warns and downloads as root)
+        r = _run(["apt-get", "download", "-q", f"{package}={version}"], cwd=tmp)
+        debs = list(Path(tmp).glob("*.deb"))
+        if r.returncode != 0 or len(debs) != 1:
+            raise FetchError(f"apt-get download {package}={version} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        unpack = Path(tmp) / "root"
+        r = _run(["dpkg-deb", "-x", str(debs[0]), str(unpack)])
+        if r.returncode != 0:
+            raise FetchError(f"dpkg-deb -x {debs[0].name} failed: {r.stderr[-2000:]}")
+        unpack.rename(dest)
+
+
 def fetch(key: str, refresh: bool = False) -> Kernel:
-    """The unpacked kernel for ``key`` ("6.1", "6.12"), downloading it the first time only."""
+    """The unpacked kernel for ``key`` ("6.1", "6.12"), downloading it the first time only.
+
+    A download that fails (apt's lists may name a version the archive has replaced: 404) is
+    tried once more after ``apt-get update``, with the version apt then names.
+    """
     if not refresh:
         k = _load_cached(key)
         if k:
             return k
-    t0 = time.monotonic()
-    package, version = resolve(key)
-    dest = cache_dir() / f"{package}_{version}"
-    done = dest / "kernel.json"
-    if not done.exists():
-        if dest.exists():
-            shutil.rmtree(dest)
-        with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="download-") as tmp:
-            os.chmod(tmp, 0o755)  # apt's _apt user may write here (else it warns and downloads as root)
-            r = _run(["apt-get", "download", "-q", f"{package}={version}"], cwd=tmp)
-            debs = list(Path(tmp).glob("*.deb"))
-            if r.returncode != 0 or len(debs) != 1:
-                raise FetchError(f"apt-get download {package}={version} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-            unpack = Path(tmp) / "root"
-            r = _run(["dpkg-deb", "-x", str(debs[0]), str(unpack)])
-            if r.returncode != 0:
-                raise FetchError(f"dpkg-deb -x {debs[0].name} failed: {r.stderr[-2000:]}")
-            unpack.rename(dest)
-    releases = [p.name for p in (dest / "lib" / "modules").iterdir() if p.is_dir()]
-    if len(releases) != 1:
-        raise FetchError(f"{dest}: expected one lib/modules/<release>, found {releases}")
-    k = Kernel(key=key, package=package, version=version, release=releases[0], root=str(dest),
-               download_seconds=round(time.monotonic() - t0, 2), cached=False)
-    if not k.vmlinuz.is_file():
-        raise FetchError(f"{package}: no {k.vmlinuz.name} in the package")
-    meta = {f: getattr(k, f) for f in ("key", "package", "version", "release", "root")}
-    meta["preferred"] = KERNELS[key][0]
-    done.write_text(json.dumps(meta, indent=1))
-    tmpf = _pointer(key).with_suffix(".tmp")
-    tmpf.write_text(json.dumps(meta, indent=1))
-    tmpf.replace(_pointer(key))
-    return k
+    with cache_lock():
+        if not refresh:  # another run may have fetched it while this one waited for the lock
+            k = _load_cached(key)
+            if k:
+                return k
+        _remove_stale_downloads()
+        t0 = time.monotonic()
+        for attempt in (1, 2):
+            package, version = resolve(key)
+            dest = cache_dir() / f"{package}_{version}"
+            if (dest / "kernel.json").exists():
+                break
+            try:
+                _download(package, version, dest)
+                break
+            except FetchError:
+                if attempt == 2 or _updated:
+                    raise
+                print(f"kernels: apt-get download {package}={version} failed; updating apt's lists and trying again",
+                      file=sys.stderr, flush=True)
+                _apt_update("a download failed: apt's lists may be stale")
+        releases = [p.name for p in (dest / "lib" / "modules").iterdir() if p.is_dir()]
+        if len(releases) != 1:
+            raise FetchError(f"{dest}: expected one lib/modules/<release>, found {releases}")
+        k = Kernel(key=key, package=package, version=version, release=releases[0], root=str(dest),
+                   download_seconds=round(time.monotonic() - t0, 2), cached=False)
+        if not k.vmlinuz.is_file():
+            raise FetchError(f"{package}: no {k.vmlinuz.name} in the package")
+        meta = {f: getattr(k, f) for f in ("key", "package", "version", "release", "root")}
+        meta["preferred"] = KERNELS[key][0]
+        (dest / "kernel.json").write_text(json.dumps(meta, indent=1))
+        tmpf = _pointer(key).with_suffix(".tmp")
+        tmpf.write_text(json.dumps(meta, indent=1))
+        tmpf.replace(_pointer(key))
+        return k
 
 
 def main(argv: list[str] | None = None) -> int:

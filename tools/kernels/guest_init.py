@@ -2,9 +2,10 @@
 """``/init`` of the toplab test VMs (the build replaces the first line with the bundled interpreter).
 
 Reads its configuration from the kernel command line (``toplab.cfg=<urlsafe base64 JSON>``):
-``{"cgroup": "v1"|"v2", "thp": "always"|"madvise", "swap": bool, "argv": [...], "cwd": ...,
-"env": {...}, "timeout": seconds}``.  Mounts the usual filesystems, sets up cgroups, THP and
-swap, runs ``argv`` and relays its output on the console between markers, then powers off.
+``{"cgroup": "v1"|"v2", "thp": "always"|"madvise", "khugepaged": {"scan_sleep_millisecs": 100, ...},
+"swap": bool, "argv": [...], "cwd": ..., "env": {...}, "timeout": seconds}``.  Mounts the usual
+filesystems, sets up cgroups, THP (and khugepaged's pacing) and swap, runs ``argv`` and relays its
+output on the console between markers, then powers off.
 
 Console protocol (one line each; the host parses them, see ``tools.kernels.vm``):
 
@@ -12,7 +13,8 @@ Console protocol (one line each; the host parses them, see ``tools.kernels.vm``)
 - ``=====TOPLAB-BEGIN=====`` then ``@o <line>`` (stdout) / ``@e <line>`` (stderr) lines, then
   ``=====TOPLAB-END rc=<n|timeout> seconds=<s>=====``.
 
-Runs with ``-I -S`` and only the stdlib: it must not depend on anything it sets up.
+Runs with ``-I -S`` and only the stdlib: it must not depend on anything it sets up.  The host
+imports the markers from here (``tools.kernels.vm``), so both sides use the same strings.
 """
 
 import base64
@@ -26,7 +28,8 @@ import threading
 import time
 
 BEGIN = "=====TOPLAB-BEGIN====="
-END = "=====TOPLAB-END"
+END = "=====TOPLAB-END"  # followed by " rc=<n|timeout> seconds=<s>====="
+FACT_PREFIX = "toplab-init:"
 libc = ctypes.CDLL(None, use_errno=True)
 _lock = threading.Lock()
 SYS_FINIT_MODULE = 313  # x86_64
@@ -44,7 +47,7 @@ def emit(line: str) -> None:
 
 
 def fact(key: str, value) -> None:
-    emit(f"toplab-init: {key} {json.dumps(value)}")
+    emit(f"{FACT_PREFIX} {key} {json.dumps(value)}")
 
 
 def uptime() -> float:
@@ -135,13 +138,24 @@ def setup_cgroup(version: str) -> dict:
     return {"version": "none"}
 
 
-def setup_thp(mode: str) -> dict:
-    path = "/sys/kernel/mm/transparent_hugepage/enabled"
+def setup_thp(mode: str, khugepaged: dict | None = None, root: str = "/sys/kernel/mm/transparent_hugepage") -> dict:
+    """THP's mode, and khugepaged's tunables (``{"scan_sleep_millisecs": 100, ...}``): each one's
+    value before and after goes in the fact, and ``ok`` is False if one did not take."""
+    path = f"{root}/enabled"
     before = read(path)
     write(path, mode)
     after = read(path)
     now = after[after.find("[") + 1:after.find("]")]
-    return {"before": before, "after": after, "ok": now == mode}
+    out = {"before": before, "after": after, "ok": now == mode}
+    if khugepaged:
+        kh = out["khugepaged"] = {}
+        for name, value in khugepaged.items():
+            f = f"{root}/khugepaged/{name}"
+            was = read(f)
+            write(f, str(value))
+            kh[name] = {"before": was, "after": read(f)}
+            out["ok"] = out["ok"] and kh[name]["after"] == str(value)
+    return out
 
 
 def setup_swap(want: bool) -> dict:
@@ -161,26 +175,40 @@ def setup_swap(want: bool) -> dict:
 
 
 class Reaper(threading.Thread):
-    """PID 1 inherits orphans: collect their exit status, but never the command's own."""
+    """PID 1 inherits orphans: collect their exit status, but never the command's own.
 
-    def __init__(self) -> None:
+    Start the command holding ``lock`` and put its PID in ``keep`` before releasing it: the
+    reaper takes the same lock, so it cannot collect a command that exits before its PID is kept
+    (``Popen.wait`` would then find no child and report exit status 0).
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.keep: set[int] = set()
+        self.lock = threading.Lock()
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            with self.lock:
+                self.reap()
+
+    def reap(self) -> None:
         while True:
-            time.sleep(0.2)
-            while True:
-                try:
-                    info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-                except ChildProcessError:
-                    break
-                if info is None or info.si_pid in self.keep:
-                    break
-                try:
-                    os.waitpid(info.si_pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                break
+            if info is None or info.si_pid in self.keep:
+                break
+            try:
+                os.waitpid(info.si_pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 def relay(pipe, prefix: str) -> None:
@@ -193,13 +221,14 @@ def run_command(cfg: dict, reaper: Reaper) -> tuple[str, float]:
     t0 = time.monotonic()
     emit(BEGIN)
     try:
-        p = subprocess.Popen(cfg["argv"], cwd=cfg.get("cwd") or "/", env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        with reaper.lock:
+            p = subprocess.Popen(cfg["argv"], cwd=cfg.get("cwd") or "/", env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            reaper.keep.add(p.pid)
     except OSError as e:
         emit(f"@e cannot start {cfg['argv']!r}: {e}")
         emit(f"{END} rc=127 seconds=0=====")
         return "127", 0.0
-    reaper.keep.add(p.pid)
     threads = [threading.Thread(target=relay, args=(p.stdout, "@o "), daemon=True),
                threading.Thread(target=relay, args=(p.stderr, "@e "), daemon=True)]
     for t in threads:
@@ -261,7 +290,7 @@ def main() -> None:
         load_modules()
         fact("cgroup", setup_cgroup(cfg.get("cgroup", "v2")))
         if cfg.get("thp"):
-            fact("thp", setup_thp(cfg["thp"]))
+            fact("thp", setup_thp(cfg["thp"], cfg.get("khugepaged")))
         fact("swap", setup_swap(bool(cfg.get("swap"))))
         try:
             libc.sethostname(b"toplab-vm", 9)

@@ -2,7 +2,8 @@
 site-packages, ``top``, the kernel's virtio modules and a copy of the repository's code.
 
 The image is three cpio archives concatenated (the kernel unpacks each in turn), each cached
-under ``<cache>/kernels/initramfs/`` by a hash of its inputs:
+under ``<cache>/kernels/initramfs/`` by a hash of its inputs (built, reused and pruned with the
+cache's lock held; a reuse refreshes the file's mtime, which is what pruning goes by):
 
 - ``base``: interpreter, libpython, the stdlib (no test/, idlelib, tkinter, ...), the venv with
   only psutil, numpy, pandas and their dependencies, ``top``/``dmesg``/``sh`` and every shared
@@ -36,7 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import REPO, cache_dir
+from . import REPO, cache_dir, cache_lock, pid_alive
 from .fetch import Kernel, module_bytes
 
 #: bump when the layout below changes, so old cached images are not reused
@@ -187,12 +188,19 @@ class Tree:
             self.host_file(dest)
 
     def write(self, path: Path) -> int:
+        """Write the archive to ``path`` (through a temporary file, removed if anything fails)."""
         tmp = _tmp_name(path)
-        c = Cpio(tmp)
-        for name in sorted(self.entries):  # parents sort before their children
-            c.add(name, self.entries[name])
-        c.close()
-        tmp.replace(path)
+        try:
+            c = Cpio(tmp)
+            try:
+                for name in sorted(self.entries):  # parents sort before their children
+                    c.add(name, self.entries[name])
+                c.close()
+            finally:
+                c.f.close()
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return c.written
 
 
@@ -492,13 +500,34 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
+#: a temporary file older than this is removed even if its PID runs (a reused PID)
+STALE_TMP_SECONDS = 86400
+
+
+def _remove_stale_tmp(d: Path) -> None:
+    """Temporary files of builds that were killed (their PID is gone) or are a day old."""
+    now = time.time()
+    for tmp in d.glob(".*.tmp"):
+        parts = tmp.name.split(".")  # "", name..., pid, thread, "tmp"
+        try:
+            pid = int(parts[-3])
+        except (IndexError, ValueError):
+            pid = 0
+        try:
+            if not pid_alive(pid) or now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
 #: how long an image that is not the current one stays in the cache (another checkout or a run
 #: still starting may use it), by kind
 KEEP_SECONDS = {"base": 86400, "kernel": 86400, "project": 3600, "initrd": 3600}
 
 
 def _prune(d: Path, prefix: str, current: Path) -> None:
-    """Remove old images of one kind: the cache would otherwise grow by one with every edit."""
+    """Remove images of one kind not used for a while (mtime: built, or last reused): the cache
+    would otherwise grow by one with every edit.  Call with the cache's lock held."""
     keep = KEEP_SECONDS[prefix.split("-")[0]]
     now = time.time()
     for old in d.glob(f"{prefix}-*.cpio"):
@@ -514,6 +543,7 @@ def _layer(name: str, key: str, make) -> tuple[Path, float]:
     d.mkdir(exist_ok=True)
     path = d / f"{name}-{key}.cpio"
     if path.exists():
+        os.utime(path)  # in use: another checkout's _prune must not take it
         return path, 0.0
     t0 = time.monotonic()
     make().write(path)
@@ -523,6 +553,24 @@ def _layer(name: str, key: str, make) -> tuple[Path, float]:
 
 def build(k: Kernel, repo: Path = REPO, pyc: bool = True) -> Image:
     """The initramfs for kernel ``k``: cached layers, concatenated (cached too)."""
+    with cache_lock():
+        _remove_stale_tmp(cache_dir() / "initramfs")
+        return _build(k, repo, pyc)
+
+
+def refresh(image: Image) -> bool:
+    """Mark a built image as in use again (mtime now, so pruning leaves it for a while); False
+    when it is gone (pruned by a run that saw it unused for longer than KEEP_SECONDS)."""
+    with cache_lock():
+        try:
+            os.utime(image.path)
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def _build(k: Kernel, repo: Path, pyc: bool) -> Image:
+    (cache_dir() / "initramfs").mkdir(exist_ok=True)
     py = python_layout()
     keys = {"base": base_key(py, pyc), "kernel": hashlib.sha256(
         f"kernel {FORMAT} {k.package} {k.version} {GUEST_MODULES}".encode()).hexdigest()[:16],
@@ -532,15 +580,20 @@ def build(k: Kernel, repo: Path = REPO, pyc: bool = True) -> Image:
     paths["kernel"], built["kernel"] = _layer("kernel", keys["kernel"], lambda: kernel_tree(k))
     paths["project"], built["project"] = _layer("project", keys["project"], lambda: project_tree(repo, py))
     whole = cache_dir() / "initramfs" / f"initrd-{k.key}-{'-'.join(keys.values())}.cpio"
-    if not whole.exists():
+    if whole.exists():
+        os.utime(whole)
+    else:
         t0 = time.monotonic()
         tmp = _tmp_name(whole)
-        with open(tmp, "wb") as out:
-            for p in paths.values():
-                with open(p, "rb") as f:
-                    while chunk := f.read(1 << 22):
-                        out.write(chunk)
-        tmp.replace(whole)
+        try:
+            with open(tmp, "wb") as out:
+                for p in paths.values():
+                    with open(p, "rb") as f:
+                        while chunk := f.read(1 << 22):
+                            out.write(chunk)
+            tmp.replace(whole)
+        finally:
+            tmp.unlink(missing_ok=True)
         _prune(whole.parent, f"initrd-{k.key}", whole)
         built["concat"] = round(time.monotonic() - t0, 2)
     return Image(whole, keys, built, whole.stat().st_size)

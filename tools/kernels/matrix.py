@@ -5,8 +5,9 @@ VM configuration, prints a table (rows: claims; columns: configurations; cells: 
 differs (figures) / skipped / error) with each VM's timings, and writes
 ``test-artifacts/kernel-matrix.json`` and ``test-artifacts/kernel-matrix.md``.
 
-Exit status 1 when any claim differs or errors anywhere, or any VM fails to boot, set up or
-finish; 0 otherwise.  ``--only`` takes kernel keys (``6.1``, ``6.12``) and/or ``host``.
+Exit status 1 when any claim differs or errors anywhere, is skipped where it should have run
+(see :data:`EXPECTED_SKIPS`), or any VM fails to boot, set up or finish; 0 otherwise.  ``--only``
+takes kernel keys (``6.1``, ``6.12``) and/or ``host``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 
+from tests.claims import EXPECTED_SKIPS
+
 from . import ARTIFACTS, REPO
 from .fetch import KERNELS, fetch
 from .initramfs import Image, build
-from .vm import ConfigError, VMConfig, check_kernel_supports, kill_all, qemu_binary, run_in_vm
+from .vm import TCG_THREAD, ConfigError, VMConfig, check_kernel_supports, kill_all, qemu_binary, run_in_vm
 
-#: The VMs of a full run.  Debian 12's 6.12 backport is built without CONFIG_MEMCG_V1, so cgroup v1
+# Expected skips: a claim check that raises Skip on some machine fails the matrix ("skipped
+# (unexpected: <reason>)") unless tests/claims' EXPECTED_SKIPS says that machine cannot run it
+# (claim id -> (why, a test on the column's machine facts, the first line of
+# ``python -m tests.claims --json``)).  The claims own the table; the matrix applies it.
+
+#: The VMs of a full run.  Debian 12's 6.12 (bookworm-security) is built without CONFIG_MEMCG_V1, so cgroup v1
 #: (with its memory controller) exists on 6.1 only: both v1 runs are on 6.1, and the second 6.12
 #: run keeps swap and THP madvise on cgroup v2.
 DEFAULT_CONFIGS = (
@@ -95,13 +103,51 @@ def parse_claim_lines(lines: list[str]) -> tuple[dict, list[dict], list[str]]:
     return machine, records, other
 
 
+def skip_expected(rec: dict, machine: dict) -> bool:
+    """Whether a skipped record is one :data:`EXPECTED_SKIPS` allows on this machine."""
+    allowed = EXPECTED_SKIPS.get(rec.get("claim", ""))
+    return bool(allowed and machine and allowed[1](machine))
+
+
+def unexpected_skips(col: Column) -> list[dict]:
+    """The column's skipped records that should have run there."""
+    return [r for r in col.records if r.get("status") == "skipped" and not skip_expected(r, col.machine)]
+
+
+def host_khugepaged(root: str = "/sys/kernel/mm/transparent_hugepage/khugepaged") -> dict:
+    """khugepaged's pacing here (``{"scan_sleep_millisecs": "10000", ...}``; {} without THP)."""
+    out = {}
+    for name in ("scan_sleep_millisecs", "alloc_sleep_millisecs", "pages_to_scan"):
+        try:
+            with open(os.path.join(root, name)) as f:
+                out[name] = f.read().strip()
+        except OSError:
+            pass
+    return out
+
+
+def khugepaged_note(col: Column) -> str:
+    """``khugepaged scan 100 ms, alloc 100 ms (set)`` / ``... (default)``: what the column ran with."""
+    thp = col.setup.get("thp") or {}
+    if thp.get("khugepaged"):
+        vals, how = {k: v.get("after") for k, v in thp["khugepaged"].items()}, "set by /init"
+    elif col.setup.get("khugepaged"):
+        vals, how = col.setup["khugepaged"], "as found"
+    else:
+        return ""
+    parts = [f"{label} {vals[name]} ms" for name, label in (("scan_sleep_millisecs", "scan every"),
+                                                           ("alloc_sleep_millisecs", "alloc retry"))
+             if name in vals]
+    return f"khugepaged {', '.join(parts)} ({how})" if parts else ""
+
+
 def run_host(claims: list[str] | None, timeout: float) -> Column:
     """The claim checks natively, with this venv's python (column: ``host <uname -r>``)."""
     argv = [sys.executable, "-m", "tests.claims", "--json"] + (["--only", *claims] if claims else [])
     env = dict(os.environ, TOPLAB_FAST="1")
     t0 = time.monotonic()
     col = Column(id=f"host {platform.release()}", kind="host", status="ok",
-                 kernel={"release": platform.release()})
+                 kernel={"release": platform.release()}, setup={"khugepaged": host_khugepaged()})
     try:
         r = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
         col.rc = r.returncode
@@ -137,7 +183,8 @@ def run_vm_column(cfg: VMConfig, claims: list[str] | None, timeout: float, echo:
         thp = (r.facts.get("thp") or {})
         cg = (r.facts.get("cgroup") or {})
         if thp and not thp.get("ok"):
-            col.status, col.error = "setup-failed", f"THP {cfg.thp} refused: {thp.get('after')}"
+            col.status, col.error = "setup-failed", (f"THP {cfg.thp} refused: {thp.get('after')}"
+                                                     f" (khugepaged: {thp.get('khugepaged', {})})")
         elif cg.get("version") != cfg.cgroup:
             col.status, col.error = "setup-failed", cg.get("error") or f"cgroup {cfg.cgroup} not set up: {cg}"
         elif cfg.swap_mib and not (r.facts.get("swap") or {}).get("total_kib"):
@@ -150,12 +197,15 @@ def run_vm_column(cfg: VMConfig, claims: list[str] | None, timeout: float, echo:
 # --------------------------------------------------------------------------- rendering
 
 def cell(rec: dict | None, col: Column, width: int | None = None) -> str:
-    """A table cell: holds / differs (figures) / skipped / error, or why the column has no record."""
+    """A table cell: holds / differs (figures) / skipped / skipped (unexpected: reason) / error, or
+    why the column has no record."""
     if rec is None:
         return "no result" if col.failed else "missing"
     st = rec.get("status", "?")
     if st in ("differs", "error") and rec.get("figures"):
         text = f"{st} ({rec['figures']})"
+    elif st == "skipped" and not skip_expected(rec, col.machine):
+        text = f"skipped (unexpected: {rec.get('figures') or 'no reason given'})"
     else:
         text = st
     if width and len(text) > width:
@@ -211,8 +261,14 @@ def render_text(columns: list[Column], width: int = 34) -> str:
         for r in c.records:
             if r.get("status") in ("differs", "error"):
                 notes.append(f"{c.id}: {r['claim']} {r['status']}: {r.get('figures', '')}")
+        for r in unexpected_skips(c):
+            notes.append(f"{c.id}: {r['claim']} skipped, not expected there (EXPECTED_SKIPS in "
+                         f"tools/kernels/matrix.py): {r.get('figures', '')}")
+    kh = [f"{c.id}: {note}" for c in columns if (note := khugepaged_note(c))]
     if notes:
         out += ["", *notes]
+    if kh:
+        out += ["", *kh]
     out += ["", "Figures (what each check measured, per machine):", *render_figures(columns)]
     return "\n".join(out)
 
@@ -234,14 +290,14 @@ def render_markdown(columns: list[Column], meta: dict | None = None) -> str:
                    + " | ".join(_md(cell(c.record(r["claim"]), c)) for c in columns) + " |")
     out.append("| *time* | | " + " | ".join(timing(c) for c in columns) + " |")
     out.append("| *status* | | " + " | ".join(_md(column_status(c)) for c in columns) + " |")
-    out += ["", "## Machines", "", "| column | kernel | package | cpus | THP | cgroup | swap | python |",
-            "|---|---|---|---|---|---|---|---|"]
+    out += ["", "## Machines", "", "| column | kernel | package | cpus | THP | khugepaged | cgroup | swap | python |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for c in columns:
         m, k = c.machine, c.kernel
         pkg = f"{k.get('package', '')} {k.get('version', '')}".strip() or "(host)"
         swap = m.get("swap")
         out.append(f"| {_md(c.id)} | {m.get('kernel', k.get('release', ''))} | {_md(pkg)} | {m.get('cpus', '')} | "
-                   f"{m.get('thp', '')} | {m.get('cgroup', '')} | "
+                   f"{m.get('thp', '')} | {_md(khugepaged_note(c))} | {m.get('cgroup', '')} | "
                    f"{'' if swap is None else f'{swap // 2**20} MiB'} | {m.get('python', '')} |")
     titles = [f"- **{_md(r['claim'])}** ({r['chapter']}): {_md(r['title'])}" for r in rows]
     if titles:
@@ -266,7 +322,10 @@ def render_figures(columns: list[Column]) -> list[str]:
 
 
 def passed(columns: list[Column]) -> bool:
+    """Every column complete, no claim differing or erring, and no skip but the expected ones."""
     if any(c.failed for c in columns):
+        return False
+    if any(unexpected_skips(c) for c in columns):
         return False
     return not any(r.get("status") in ("differs", "error") for c in columns for r in c.records)
 
@@ -358,16 +417,16 @@ def main(argv: list[str] | None = None) -> int:
                              config=asdict(cfg))
             vm_cols[cfg] = col
             print(f"  {cfg.label}: {column_status(col)}; {timing(col)}", flush=True)
-    except BaseException:  # Ctrl-C: no VM may outlive us (the workers then return at once)
+    except BaseException:  # Ctrl-C, SIGTERM: no VM may outlive us, and none may start now
+        kill_all()  # first: sets the stop flag, so a worker between boots starts no qemu
         pool.shutdown(wait=False, cancel_futures=True)
-        kill_all()
         raise
     pool.shutdown()
     columns += [vm_cols[c] for c in configs]
     total = round(time.monotonic() - t_start, 1)
     ok = passed(columns)
     meta = {"started": started, "total_seconds": total, "passed": ok, "prepare": prep,
-            "tcg": os.environ.get("TOPLAB_TCG_THREAD", "single"), "jobs": args.jobs}
+            "tcg": TCG_THREAD, "jobs": args.jobs, "expected_skips": {k: v[0] for k, v in EXPECTED_SKIPS.items()}}
     print()
     print(render_text(columns))
     print(f"\nkernel matrix: {'passed' if ok else 'FAILED'} in {total:.0f} s "

@@ -4,7 +4,10 @@
 returns a :class:`VMResult`: the command's stdout and stderr lines, its exit status, the setup facts
 the guest's ``/init`` reported, boot / setup / run seconds, and the whole console log (written to
 ``test-artifacts/kernel-logs/`` when the VM failed).  qemu always ends: it is killed by PID when the
-time is up, and it dies with this process (PR_SET_PDEATHSIG).
+time is up or :func:`kill_all` runs (Ctrl-C, SIGTERM; no qemu starts after that), and it is started
+as ``setpriv --pdeathsig KILL -- qemu ...``, so the kernel kills it when the *thread* that started
+it ends (PR_SET_PDEATHSIG follows the thread that forked, not the process): a worker thread that
+dies, or this process killed with SIGKILL.
 
 ``python -m tools.kernels.vm 6.1 -- python -c 'print(1)'`` runs one command by hand.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import ctypes
+import functools
 import json
 import os
 import re
@@ -28,13 +31,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import ARTIFACTS, REPO, cache_dir
+from . import ARTIFACTS, REPO, cache_dir, pid_alive
 from .fetch import KERNELS, Kernel, fetch
-from .initramfs import GUEST_REPO, Image, build, python_layout
+from .guest_init import BEGIN, END, FACT_PREFIX
+from .initramfs import GUEST_REPO, Image, build, python_layout, refresh
 
-BEGIN = "=====TOPLAB-BEGIN====="
-END_RE = re.compile(r"=====TOPLAB-END rc=(\S+) seconds=([\d.]+)=====")
-FACT_RE = re.compile(r"toplab-init: (\w+) (.*)$")
+END_RE = re.compile(re.escape(END) + r" rc=(\S+) seconds=([\d.]+)=====")
+FACT_RE = re.compile(re.escape(FACT_PREFIX) + r" (\w+) (.*)$")
 THP_MODES = ("always", "madvise", "never")
 CGROUPS = ("v1", "v2")
 #: the time allowed for boot + setup + power-off, on top of the command's own timeout
@@ -43,14 +46,27 @@ BOOT_ALLOWANCE = 120
 #: gives each its own thread, but qemu 7.2's MTTCG races with the kernel's live code patching
 #: (text_poke): 6.12 died with "Oops: int3" in about 1 boot of 8 here.
 TCG_THREAD = os.environ.get("TOPLAB_TCG_THREAD", "single")
+#: khugepaged's pacing in VMs with THP ``always``.  Debian's defaults (scan every 10 s, 4096 pages
+#: a pass; 60 s after a failed allocation) collapse a process's 2 MiB ranges over minutes, what a
+#: reader's session sees; the claim checks run for about 20 s, so the VMs scan every 100 ms.
+KHUGEPAGED_FAST = {"scan_sleep_millisecs": 100, "alloc_sleep_millisecs": 100}
 
 
 _LIVE: set[subprocess.Popen] = set()
 _LIVE_LOCK = threading.Lock()
+#: set by kill_all: from then on no qemu starts in this process (no boot, no second attempt)
+_STOP = threading.Event()
+
+
+def stopping() -> bool:
+    """Whether :func:`kill_all` ran: the runner is shutting down."""
+    return _STOP.is_set()
 
 
 def kill_all() -> None:
-    """Kill every qemu this process started that still runs (by PID; for Ctrl-C in a thread pool)."""
+    """Kill every qemu this process started that still runs (by PID; for Ctrl-C in a thread pool),
+    and start no more: a boot killed here must not be retried, nor a queued VM boot."""
+    _STOP.set()
     with _LIVE_LOCK:
         procs = list(_LIVE)
     for p in procs:
@@ -170,7 +186,7 @@ def parse_console(lines: list[str]) -> Console:
 class VMResult:
     config: VMConfig
     kernel: dict  # key, package, version, release
-    status: str  # "ok" | "boot-failed" | "setup-failed" | "timeout" | "qemu-failed"
+    status: str  # "ok" | "boot-failed" | "setup-failed" | "timeout" | "qemu-failed" | "stopped"
     rc: int | str | None
     stdout: list[str]
     stderr: list[str]
@@ -227,7 +243,8 @@ def kernel_cmdline(cfg: VMConfig, argv: list[str], timeout: float, env: dict | N
     py = python_layout()
     argv = [py.guest_python if a == "python" and i == 0 else a for i, a in enumerate(argv)]
     payload = {"argv": argv, "cwd": cwd, "env": guest_env(env), "timeout": timeout,
-               "thp": cfg.thp, "cgroup": cfg.cgroup, "swap": cfg.swap_mib > 0}
+               "thp": cfg.thp, "cgroup": cfg.cgroup, "swap": cfg.swap_mib > 0,
+               "khugepaged": KHUGEPAGED_FAST if cfg.thp == "always" else {}}
     blob = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
     line = f"console=ttyS0 quiet panic=-1 toplab.cfg={blob}"
     if len(line) > 2000:
@@ -249,8 +266,57 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
-def _pdeathsig() -> None:  # in the child, before exec: die with the parent
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+@functools.cache
+def _setpriv_pdeathsig(setpriv: str | None) -> bool:
+    if not setpriv:
+        return False
+    try:
+        return subprocess.run([setpriv, "--pdeathsig", "KILL", "--", "true"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def pdeathsig_prefix() -> list[str]:
+    """``setpriv --pdeathsig KILL --`` (util-linux 2.33+): the command it runs gets SIGKILL when the
+    thread that started it ends.  Nothing runs in the forked child before exec (a ``preexec_fn``
+    would, and can deadlock in a multi-threaded parent).  setpriv sets the signal just before it
+    execs the command, so the thread must outlive that moment (``_boot`` waits for qemu to end).
+    Without setpriv: ``[]`` and a warning: qemu is then still killed by PID on a timeout, Ctrl-C
+    or SIGTERM, but outlives a SIGKILL of this process."""
+    setpriv = shutil.which("setpriv")
+    if _setpriv_pdeathsig(setpriv):
+        return [setpriv, "--pdeathsig", "KILL", "--"]
+    global _warned_setpriv
+    if not _warned_setpriv:
+        _warned_setpriv = True
+        print("kernels: warning: no `setpriv --pdeathsig` (util-linux 2.33+): a qemu started now would "
+              "outlive this process if it were killed with SIGKILL", file=sys.stderr, flush=True)
+    return []
+
+
+_warned_setpriv = False
+
+
+#: a ``vm-<pid>-*`` directory whose PID runs is still left alone after this long (a reused PID)
+STALE_VM_DIR_SECONDS = 86400
+
+
+def remove_stale_vm_dirs(d: Path | None = None) -> list[Path]:
+    """The ``vm-<pid>-*`` scratch directories (swap image, qemu's stderr) of runs that were killed
+    (their PID is gone), and any older than a day: removed; returns them."""
+    d = d or cache_dir()
+    now, removed = time.time(), []
+    for sub in d.glob("vm-*"):
+        m = re.match(r"vm-(\d+)-", sub.name)  # an older runner's names have no PID: by age only
+        try:
+            old = now - sub.stat().st_mtime > STALE_VM_DIR_SECONDS
+        except OSError:
+            continue
+        if ((m and not pid_alive(int(m.group(1)))) or old) and sub.is_dir():
+            shutil.rmtree(sub, ignore_errors=True)
+            removed.append(sub)
+    return removed
 
 
 def run_in_vm(config: VMConfig, argv: list[str], timeout: float = 300, env: dict | None = None,
@@ -264,12 +330,15 @@ def run_in_vm(config: VMConfig, argv: list[str], timeout: float = 300, env: dict
     """
     k = fetch(config.kernel)
     check_kernel_supports(config, k)
-    image = image or build(k)
+    if image is None or not refresh(image):  # refresh: in use, so no other run prunes it now
+        image = build(k)
     cmdline = kernel_cmdline(config, argv, timeout, env)
+    remove_stale_vm_dirs()
     failed_logs: list[str] = []
     for attempt in range(1, boot_attempts + 1):
         r, qemu_err = _boot(config, k, image, cmdline, timeout, echo)
-        if r.boot_seconds is not None or r.status == "qemu-failed" or attempt == boot_attempts:
+        if (r.boot_seconds is not None or r.status in ("qemu-failed", "stopped") or attempt == boot_attempts
+                or stopping()):
             break
         failed_logs.append(_save_log(config, r.console, qemu_err, f"boot{attempt}"))
         print(f"kernels: {config.label}: the kernel died before /init (attempt {attempt}); booting again "
@@ -294,8 +363,13 @@ def _boot(config: VMConfig, k: Kernel, image: Image, cmdline: str, timeout: floa
     kinfo = {"key": k.key, "package": k.package, "version": k.version, "release": k.release}
     console: list[tuple[float, str]] = []
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="vm-", dir=cache_dir()) as tmp:
-        qemu = [qemu_binary(), "-accel", f"tcg,thread={TCG_THREAD}", "-cpu", "max", "-m", str(config.mem_mib), "-smp", str(config.smp),
+    if stopping():
+        return VMResult(config=config, kernel=kinfo, status="stopped", rc=None, stdout=[], stderr=[], facts={},
+                        boot_seconds=None, setup_seconds=None, run_seconds=None, total_seconds=0.0, console=[],
+                        image=image.describe(), error="not started: the runner is stopping"), ""
+    with tempfile.TemporaryDirectory(prefix=f"vm-{os.getpid()}-", dir=cache_dir()) as tmp:
+        qemu = [*pdeathsig_prefix(), qemu_binary(), "-accel", f"tcg,thread={TCG_THREAD}", "-cpu", "max",
+                "-m", str(config.mem_mib), "-smp", str(config.smp),
                 "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-net", "none",
                 "-kernel", str(k.vmlinuz), "-initrd", str(image.path), "-append", cmdline]
         if config.swap_mib:
@@ -305,12 +379,16 @@ def _boot(config: VMConfig, k: Kernel, image: Image, cmdline: str, timeout: floa
         stderr_path = Path(tmp) / "qemu.stderr"
         t0 = time.monotonic()
         with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                    preexec_fn=_pdeathsig)
+            proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
         with _LIVE_LOCK:
             _LIVE.add(proc)
+            # kill_all sets _STOP, then reads _LIVE under this lock: it either saw this qemu, or
+            # _STOP is already set here (it ran between Popen and the add)
+            stopped = _STOP.is_set()
         timed_out = False
         try:
+            if stopped:
+                _stop(proc)
             def reader() -> None:
                 for raw in iter(proc.stdout.readline, b""):
                     line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -340,10 +418,12 @@ def _boot(config: VMConfig, k: Kernel, image: Image, cmdline: str, timeout: floa
     def when(pred) -> float | None:
         return next((t for t, line in console if pred(line)), None)
 
-    t_init = when(lambda s: "toplab-init: start" in s)
+    t_init = when(lambda s: f"{FACT_PREFIX} start" in s)
     t_begin = when(lambda s: BEGIN in s)
     t_end = when(lambda s: END_RE.search(s) is not None)
-    if timed_out or c.rc == "timeout":
+    if stopping() and not c.ended:
+        status, error = "stopped", "qemu killed: the runner is stopping (Ctrl-C or SIGTERM)"
+    elif timed_out or c.rc == "timeout":
         status, error = "timeout", f"no result within {timeout:.0f} s (+{BOOT_ALLOWANCE} s for boot)"
     elif t_init is None:
         status, error = ("qemu-failed" if proc.returncode not in (0, None) and qemu_err else "boot-failed",
