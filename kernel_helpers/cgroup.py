@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import errno as _errno
 import glob
+import hashlib
 import os
 import re
 import signal
+import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import procfs
@@ -28,6 +31,9 @@ CGROUP_V2 = "/sys/fs/cgroup"
 _STALE = re.compile(r"^toplab-(\d+)(?:-\d+)?$")  # a cage: toplab-<pid of the kernel>[-n]
 _LEAF = re.compile(r"^toplab-lab-(\d+)$")  # v2 leaf mode: where our cgroup's processes wait
 _MOVE_ROUNDS = 20  # moving every process out of a cgroup: new forks may land there meanwhile
+#: Where the per-base lock files go; None: /run/user/UID when it is ours, else /dev/shm, else /tmp.
+LOCK_DIR: str | None = None
+LOCK_TIMEOUT = 30.0  # seconds; the lock is held only while cgroups are made, moved or removed
 
 
 def _write(path: str, value: str) -> None:
@@ -124,7 +130,7 @@ def _plan() -> _Site:
         return _Site(None, None, None,
                      en=f"no memory cgroup controller is mounted at {CGROUP_V2}",
                      ko=f"{CGROUP_V2}에 메모리 cgroup 컨트롤러가 마운트되어 있지 않습니다")
-    if _read_only_mount(root):
+    if procfs.read_only_mount(root):
         return _not_writable(2, root)  # delegation cannot help either
     # 1. the top of the hierarchy, as root: what earlier versions did
     if _gives_memory(root) and _can_make_cages_in(root):
@@ -144,8 +150,8 @@ def _plan() -> _Site:
             return _Site(2, root, d,
                          en=f"cgroup v2: {_rel(d, root)} is writable by uid {os.geteuid()} and gives memory to its "
                             "children; the cage goes there (nothing of this kernel moves)",
-                         ko=f"cgroup v2: {_rel(d, root)}은(는) uid {os.geteuid()}가 쓸 수 있고 자식에게 메모리 "
-                            "컨트롤러를 열어 둡니다. 케이지를 그 아래에 만듭니다 (이 커널은 옮기지 않음)")
+                         ko=f"cgroup v2: {_rel(d, root)}은(는) uid {os.geteuid()} 사용자가 쓸 수 있고 자식에게 "
+                            "메모리 컨트롤러를 열어 둡니다. 케이지를 그 아래에 만듭니다 (이 커널은 옮기지 않음)")
         d = os.path.dirname(d)
     # 3. our own cgroup is delegated to us but holds processes ("no internal processes"):
     #    leaf mode, for the length of the `with` block
@@ -157,20 +163,24 @@ def _rel(d: str, root: str) -> str:
     return "/" if d == root else "/" + os.path.relpath(d, root)
 
 
-def _read_only_mount(path: str) -> bool:
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        return False
-
-
 def _not_writable(version: int, root: str) -> _Site:
-    if _read_only_mount(root):  # a container's cgroups: nobody here can create one, root or not
-        who_en, who_ko = "mounted read-only here", "읽기 전용으로 마운트됨"
-    elif os.geteuid():
-        who_en, who_ko = "not root", "root가 아님"
-    else:
-        who_en, who_ko = "read-only here", "읽기 전용"
+    if procfs.read_only_mount(root):  # a container's cgroups: nobody here can create one, root or not
+        return _Site(version, root, None,
+                     en=f"cgroup v{version} at {root} is not writable (mounted read-only here); creating a memory "
+                        "cgroup needs root or a delegated cgroup v2 subtree on a writable mount, so here not even "
+                        "root can make one (a container, most likely)",
+                     ko=f"{root}의 cgroup v{version}에 쓸 수 없습니다(읽기 전용으로 마운트됨). 메모리 cgroup을 "
+                        "만들려면 쓰기 가능한 마운트에서 root 권한이나 위임받은 cgroup v2 하위 트리가 필요하므로, "
+                        "여기서는 root라도 만들 수 없습니다 (컨테이너일 가능성이 큼)")
+    if not os.geteuid():  # root, and still not writable: a user namespace's root, in a container
+        return _Site(version, root, None,
+                     en=f"cgroup v{version} at {root} is not writable, not even by root here (a container's "
+                        "cgroups, most likely); creating a memory cgroup needs a cgroup hierarchy that root may "
+                        "write, or a delegated cgroup v2 subtree",
+                     ko=f"{root}의 cgroup v{version}에는 여기서 root도 쓸 수 없습니다(컨테이너의 cgroup일 가능성이 "
+                        "큼). 메모리 cgroup을 만들려면 root가 쓸 수 있는 cgroup 계층이나 위임받은 cgroup v2 하위 "
+                        "트리가 필요합니다")
+    who_en, who_ko = "not root", "root가 아님"
     return _Site(version, root, None,
                  en=f"cgroup v{version} at {root} is not writable ({who_en}); creating a memory cgroup needs "
                     "root or a delegated cgroup v2 subtree",
@@ -180,10 +190,14 @@ def _not_writable(version: int, root: str) -> _Site:
 
 def _no_memory_for_children(root: str) -> _Site:
     return _Site(2, root, None,
-                 en="cgroup v2: the root cgroup does not enable the memory controller for its children "
-                    "(cgroup.subtree_control)",
-                 ko="cgroup v2: 루트 cgroup이 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
-                    "(cgroup.subtree_control)")
+                 en=f"cgroup v2: the top cgroup {root} does not give the memory controller to its children (memory "
+                    f"is missing from {root}/cgroup.subtree_control); as root, `echo +memory > "
+                    f"{root}/cgroup.subtree_control` turns it on, except in a container whose top cgroup holds "
+                    "processes",
+                 ko=f"cgroup v2: 최상위 cgroup {root}이(가) 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
+                    f"({root}/cgroup.subtree_control에 memory가 없음). root로 `echo +memory > "
+                    f"{root}/cgroup.subtree_control`을 실행하면 켜집니다 (최상위 cgroup에 프로세스가 있는 "
+                    "컨테이너에서는 안 됨)")
 
 
 _NEEDS_EN = ("; a memory cage needs root or a delegated cgroup v2 subtree (systemd Delegate=yes, for "
@@ -197,8 +211,8 @@ def _leaf_site(root: str, own: str, rel: str) -> _Site:
     uid = os.geteuid()
     files = [own] + [os.path.join(own, f) for f in ("cgroup.procs", "cgroup.subtree_control")]
     if own == root or not all(os.access(f, os.W_OK) for f in files):
-        if own == root and os.geteuid() == 0 and os.access(root, os.W_OK):
-            return _no_memory_for_children(root)
+        if own == root and os.geteuid() == 0:
+            return _no_memory_for_children(root) if os.access(root, os.W_OK) else _not_writable(2, root)
         return _Site(2, root, None,
                      en=f"cgroup v2: this kernel's cgroup {rel} is not delegated to uid {uid} (not writable), "
                         "and no cgroup above it both gives memory to its children and is writable" + _NEEDS_EN,
@@ -260,6 +274,91 @@ def _cages_in(base: str) -> list[str]:
     return [d for d in glob.glob(os.path.join(base, "toplab-*")) if _STALE.match(os.path.basename(d))]
 
 
+def _lock_dirs() -> list[str]:
+    """Folders for the lock files, the same for every kernel of this user: cgroupfs holds no
+    regular files, so the lock lives in /run/user/UID (when it is this user's), /dev/shm or /tmp."""
+    if LOCK_DIR is not None:
+        return [LOCK_DIR]
+    uid = os.geteuid()
+    dirs = []
+    run = f"/run/user/{uid}"
+    with contextlib.suppress(OSError):
+        st = os.stat(run)
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == uid and os.access(run, os.W_OK | os.X_OK):
+            dirs.append(run)
+    return dirs + ["/dev/shm", "/tmp"]
+
+
+def _lock_name(base: str) -> str:
+    digest = hashlib.sha256(os.path.normpath(base).encode()).hexdigest()[:16]
+    return f"toplab-cgroup-{os.geteuid()}-{digest}.lock"
+
+
+def _open_lock(base: str) -> tuple[int, str] | None:
+    """An open lock file of ours for ``base`` (never another user's: in a shared /dev/shm anyone could
+    make one first and hold it), or None where none can be had."""
+    name = _lock_name(base)
+    for d in _lock_dirs():
+        path = os.path.join(d, name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError:
+            continue
+        st = os.fstat(fd)
+        if st.st_uid == os.geteuid() and stat.S_ISREG(st.st_mode):
+            return fd, path
+        os.close(fd)
+    return None
+
+
+@contextlib.contextmanager
+def _base_lock(base: str | None) -> Iterator[None]:
+    """Hold the lock of ``base`` (one per base, shared by this user's kernels): from leaf setup until
+    the cage exists, and while a leaf mode is undone. Without it, kernel B's clean-up can undo kernel
+    A's leaf mode after A moved everyone into the leaf but before A made its cage (two notebooks on
+    one delegated cgroup). Not reentrant: a second ``_base_lock`` of the same base in one process
+    waits for the first. No-op where no leaf mode can happen (v1, the top of the v2 hierarchy).
+    The file is unlinked on release; a waiter that then gets the lock of an unlinked file retries."""
+    if base is None or os.path.normpath(base) in (os.path.normpath(CGROUP_V1), os.path.normpath(CGROUP_V2)):
+        yield
+        return
+    import fcntl  # Linux only, as cgroups are
+
+    timeout = LOCK_TIMEOUT
+    deadline = time.monotonic() + timeout
+    while True:
+        opened = _open_lock(base)
+        if opened is None:  # nowhere to put a lock file: go on unlocked, as before there was a lock
+            yield
+            return
+        fd, path = opened
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"another kernel has held {path} (the lock of {base}) for over "
+                                           f"{timeout:.0f} s; try again") from None
+                    time.sleep(0.01)
+            try:
+                now = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+            mine = os.fstat(fd)
+            if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+                continue  # the holder before us unlinked it: take the lock of the file there now
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # still holding it: a waiter on this file will retry
+            return
+        finally:
+            os.close(fd)
+
+
 def _restore_leaves(base: str) -> list[str]:
     """Undo leaf mode in ``base`` once no cage is left there: memory off for the children, the
     processes back from each toplab-lab-* leaf, the leaf removed. Returns the leaves removed."""
@@ -304,7 +403,11 @@ class MemoryCage:
        move back, unless another kernel's cage still runs there (then the last one out restores).
        The trade-off: during the demo /proc/PID/cgroup of those processes shows the leaf, and
        forks made then start in it; if the kernel dies mid-demo, the next ``remove_stale()`` puts
-       them back. Nothing moves permanently, and ``available()`` says so beforehand.
+       them back. Nothing moves permanently, and ``available()`` says so beforehand. Kernels of
+       one user that share the base (an English and a Korean notebook) take turns through a lock
+       file (``_base_lock``: in /run/user/UID, /dev/shm or /tmp, as cgroupfs holds no files), from
+       leaf setup until their cage exists and while a leaf mode is undone, so one kernel's clean-up
+       cannot undo another's leaf mode before its cage is made.
 
     ``available()`` says which case applies, or why none does.
     """
@@ -337,9 +440,18 @@ class MemoryCage:
         """Remove empty toplab-* cgroups left by kernels that died mid-demo (their PID is gone),
         and undo a leaf mode that nobody finished."""
         _, base = cls._detect()
-        removed: list[str] = []
         if base is None:
-            return removed
+            return []
+        try:
+            with _base_lock(base):
+                return cls._remove_stale_in(base)
+        except TimeoutError:
+            return []  # another kernel is busy there for long: its own exit, or the next cage, cleans up
+
+    @staticmethod
+    def _remove_stale_in(base: str) -> list[str]:
+        """remove_stale() in ``base``; the caller holds its lock."""
+        removed: list[str] = []
         for d in _cages_in(base):
             m = _STALE.match(os.path.basename(d))
             if not m or _pid_alive(int(m.group(1))):
@@ -355,10 +467,25 @@ class MemoryCage:
         return removed
 
     def __enter__(self) -> MemoryCage:
-        self.remove_stale()  # first: it may end a leaf mode left behind, which changes the plan
-        site = self._site = _plan()
-        if not site.ok:
-            raise PermissionError(site.why())
+        for _ in range(3):
+            site = _plan()
+            if not site.ok:
+                raise PermissionError(site.why())
+            with _base_lock(site.base):
+                assert site.base is not None
+                # first: it may end a leaf mode left behind, which changes the plan
+                self._remove_stale_in(site.base)
+                again = _plan()
+                if again.ok and again.base == site.base:
+                    self._make(again)  # leaf mode (if needed) and the cage, under the lock
+                    return self
+                if not again.ok:
+                    raise PermissionError(again.why())
+        raise RuntimeError("where the cage can go kept changing while it was being made (other kernels "
+                           "starting or ending their demos?); try again")
+
+    def _make(self, site: _Site) -> None:
+        self._site = site
         self.version, self.base = site.version, site.base
         if site.leaf:
             self._enter_leaf_mode()
@@ -392,7 +519,6 @@ class MemoryCage:
             self._remove()
             self._leave_leaf_mode()
             raise
-        return self
 
     def _enter_leaf_mode(self) -> None:
         """Move our cgroup's processes into a leaf child, then give memory to the children."""
@@ -476,7 +602,9 @@ class MemoryCage:
             self._remove()
         finally:
             if self.version == 2 and self.base is not None:
-                # ends our leaf mode, or one another kernel left to the last cage out
-                _restore_leaves(self.base)
+                # ends our leaf mode, or one another kernel left to the last cage out; under the lock,
+                # so that it waits for a kernel between its leaf setup and its cage
+                with contextlib.suppress(TimeoutError), _base_lock(self.base):
+                    _restore_leaves(self.base)  # on a timeout: the last cage out, or the next one, restores
                 if self.leaf is not None and not os.path.exists(self.leaf):
                     self.leaf = None

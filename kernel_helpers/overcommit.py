@@ -474,12 +474,7 @@ def _command(mode: int, ratio: int | None, kbytes: int | None) -> str:
     return " ".join(words)
 
 
-def _read_only_mount(path: str) -> bool:
-    """True when ``path`` sits on a read-only mount (a container's /proc/sys): no one here can write it."""
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        return False
+_read_only_mount = procfs.read_only_mount  # a container's /proc/sys: no one here can write it
 
 
 def change_method() -> tuple[str | None, str]:

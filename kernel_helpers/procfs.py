@@ -534,3 +534,12 @@ def users_count() -> int:
         if ut_type == _UTMP_USER_PROCESS and data[off + 44] != 0:  # ut_user at offset 44
             count += 1
     return count
+
+
+def read_only_mount(path: str) -> bool:
+    """True when ``path`` sits on a read-only mount (a container's /proc/sys or /sys/fs/cgroup):
+    nobody here can write it, not even root. False where it cannot be told (no such path, no statvfs)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False

@@ -14,6 +14,8 @@ import os
 import platform
 import sys
 
+from kernel_helpers import kernelcase
+
 from . import load_all, run
 
 
@@ -27,14 +29,9 @@ def machine() -> dict:
         except OSError:
             return ""
 
-    thp = read("/sys/kernel/mm/transparent_hugepage/enabled")
-    thp = thp[thp.find("[") + 1: thp.find("]")] if "[" in thp else thp
-    if os.path.exists("/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        cg = "v1"
-    elif "memory" in read("/sys/fs/cgroup/cgroup.controllers").split():
-        cg = "v2"
-    else:
-        cg = "none"
+    version = kernelcase.cgroup_version()  # the lessons' own detection, so the table shows what they saw
+    cg = f"v{version}" if version else "none"
+    thp = kernelcase.thp_mode() or "none"
     swap = 0
     for line in read("/proc/meminfo").splitlines():
         if line.startswith("SwapTotal:"):

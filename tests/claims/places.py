@@ -7,8 +7,12 @@ user, with the memory controller passed down), starts an unprivileged child insi
 the child cage malloc_test with :class:`kernel_helpers.cgroup.MemoryCage`, in two layouts:
 the child living in the delegated cgroup itself (leaf mode), and the child in a leaf the
 delegation already has (the cage goes beside it); and, as a control, a cgroup that is not
-delegated, where the child must be told why no cage can be made. Everything made is removed
-afterwards, and only our own children are killed, by PID.
+delegated, where the child must be told why no cage can be made. The child runs the project's code
+from a copy every user can read (kernel_helpers and c_programs/bin in a 0755 folder under /tmp), as a
+clone under /root is closed to it. Where root cannot make cgroups at the top of the hierarchy (a
+container's read-only /sys/fs/cgroup, or a cgroup namespace whose top holds processes) the check is
+skipped with the reason. Everything made is removed afterwards, and only our own children are
+killed, by PID.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ import errno
 import json
 import os
 import pwd
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from kernel_helpers import kernelcase, procfs
 
 from . import Outcome, Skip, claim
 
@@ -112,14 +120,6 @@ os.kill(buddy, signal.SIGKILL)  # our own child, by its PID
 os.waitpid(buddy, 0)
 print(json.dumps(out))
 '''
-
-
-def _v2_memory() -> bool:
-    try:
-        with open(os.path.join(CGROUP_V2, "cgroup.controllers")) as f:
-            return "memory" in f.read().split()
-    except OSError:
-        return False
 
 
 def _reader() -> tuple[int, int]:
@@ -222,10 +222,11 @@ def _place_and_drop(cg: str, uid: int, gid: int) -> Callable[[], None]:
     return run
 
 
-def _run_child(start_in: str, uid: int, gid: int) -> dict:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1",
+def _run_child(start_in: str, uid: int, gid: int, python: str, code: Path) -> dict:
+    """CHILD as the reader, in cgroup ``start_in``, importing the project from ``code`` (see _readable_copy)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1",
            "TOPLAB_FAST": "1", "TOPLAB_LANG": "en", "HOME": "/"}
-    proc = subprocess.Popen([_python(), "-c", CHILD, str(LIMIT_MIB)], env=env, cwd="/",
+    proc = subprocess.Popen([python, "-c", CHILD, str(LIMIT_MIB)], env=env, cwd="/",
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, preexec_fn=_place_and_drop(start_in, uid, gid))
     try:
@@ -275,6 +276,63 @@ def _judge(rec: dict, d: str, start_in: str, leaf_mode: bool) -> tuple[bool, str
     return ok, text
 
 
+@contextlib.contextmanager
+def _readable_copy() -> Iterator[Path]:
+    """What the child imports and runs (kernel_helpers, c_programs/bin), copied into a folder under /tmp
+    that every user can read: the reader cannot enter a clone under /root. Removed afterwards."""
+    built = REPO / "c_programs" / "bin" / "malloc_test"
+    if not built.is_file():
+        raise Skip(f"{built} is not built (run `make build`)")
+    top = Path(tempfile.mkdtemp(prefix="toplab-deleg-code-", dir="/tmp"))
+    try:
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+        shutil.copytree(REPO / "kernel_helpers", top / "kernel_helpers", ignore=skip)
+        shutil.copytree(REPO / "c_programs" / "bin", top / "c_programs" / "bin")
+        for d, _, files in os.walk(top):  # whatever the umask and the clone's modes were
+            os.chmod(d, 0o755)
+            for name in files:
+                f = os.path.join(d, name)
+                os.chmod(f, 0o755 if os.stat(f).st_mode & stat.S_IXUSR else 0o644)
+        if not _world_runnable(str(top / "c_programs" / "bin" / "malloc_test")):
+            raise Skip(f"{top} cannot be entered by other users (a folder above it is closed to them)")
+        yield top
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _cgroup_top_usable(uid: int, gid: int) -> None:
+    """Skip, saying why, where root cannot make a cgroup at the top and hand it to the reader:
+    as places-oom-cage skips where MemoryCage.available() says no cage can be made."""
+    if procfs.read_only_mount(CGROUP_V2):
+        raise Skip(f"{CGROUP_V2} is mounted read-only here (a container, most likely): no cgroup can be made "
+                   "there, not even by root, so there is nothing to delegate")
+    if not os.access(CGROUP_V2, os.W_OK | os.X_OK):
+        raise Skip(f"{CGROUP_V2} is not writable here, not even by root (a container's cgroups, most likely)")
+    probe = os.path.join(CGROUP_V2, f"toplab-deleg-{os.getpid()}-probe")
+    try:
+        os.mkdir(probe)
+        try:
+            os.chown(probe, uid, gid)
+        finally:
+            os.rmdir(probe)
+    except OSError as e:
+        raise Skip(f"root cannot make a cgroup in {CGROUP_V2} and hand it to uid {uid} here "
+                   f"({e.strerror}; a container's cgroups, most likely)") from None
+
+
+def _enable_memory(root_sub: str) -> None:
+    """Give the top's children the memory controller, as systemd and the VMs' /init do; Skip where it cannot be."""
+    try:
+        _write(root_sub, "+memory")
+    except OSError as e:
+        if e.errno == errno.EBUSY:  # "no internal processes": a cgroup namespace's top is not the real root
+            why = (f"the top cgroup here ({CGROUP_V2}) holds processes, so it cannot give the memory controller "
+                   "to its children (a container's cgroup namespace, most likely)")
+        else:
+            why = f"root cannot enable the memory controller in {root_sub} here ({e.strerror})"
+        raise Skip(why) from None
+
+
 def _stale_trees() -> None:
     """Subtrees left by an earlier run of this check that died (its PID is gone)."""
     for name in os.listdir(CGROUP_V2):
@@ -291,39 +349,44 @@ def _stale_trees() -> None:
        "OOM demo's cage (the caged malloc_test is SIGKILLed) and the subtree is left as found; without "
        "delegation the user is told what is missing", needs_root=True)
 def v2_delegated() -> Outcome:
-    if os.path.isfile("/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    version = kernelcase.cgroup_version(CGROUP_V2)
+    if version == 1:
         raise Skip("this machine uses cgroup v1 for memory (delegation is a cgroup v2 feature)")
-    if not _v2_memory():
+    if version is None:
         raise Skip(f"no cgroup v2 with the memory controller at {CGROUP_V2}")
     uid, gid = _reader()
+    python = _python()
+    _cgroup_top_usable(uid, gid)
     root_sub = os.path.join(CGROUP_V2, "cgroup.subtree_control")
-    enabled_here = "memory" not in _read(root_sub).split()
+    enabled_here = False
     _stale_trees()
     results, texts, data = [], [], {}
     try:
-        if enabled_here:
-            _write(root_sub, "+memory")  # the VM's /init does this; a real host's systemd too
-        for layout in ("own", "leaf", "none"):
-            d = os.path.join(CGROUP_V2, f"toplab-deleg-{os.getpid()}-{layout}")
-            try:
-                start_in = _delegate(d, uid, gid, layout)
-                rec = _run_child(start_in, uid, gid)
-                rec["subtree_control_after"] = _read(os.path.join(d, "cgroup.subtree_control"))
-                if layout == "none":  # no delegation: no cage, and the reason says what is missing
-                    why = str(rec.get("why", ""))
-                    ok = rec.get("available") is False and f"is not delegated to uid {uid}" in why \
-                        and "Delegate=yes" in why and rec.get("child_returncode") == 0
-                    text = f"not delegated: {why or rec.get('error')}"
-                else:
-                    ok, text = _judge(rec, d, start_in, leaf_mode=layout == "own")
-                if layout == "own" and rec["subtree_control_after"]:
-                    ok, text = False, text + f" (memory left on: '{rec['subtree_control_after']}')"
-            finally:
-                _remove_tree(d)
-            ok = ok and not os.path.exists(d)
-            results.append(ok)
-            texts.append(text)
-            data[layout] = rec
+        with _readable_copy() as code:
+            if "memory" not in _read(root_sub).split():
+                _enable_memory(root_sub)  # the VM's /init does this; a real host's systemd too
+                enabled_here = True
+            for layout in ("own", "leaf", "none"):
+                d = os.path.join(CGROUP_V2, f"toplab-deleg-{os.getpid()}-{layout}")
+                try:
+                    start_in = _delegate(d, uid, gid, layout)
+                    rec = _run_child(start_in, uid, gid, python, code)
+                    rec["subtree_control_after"] = _read(os.path.join(d, "cgroup.subtree_control"))
+                    if layout == "none":  # no delegation: no cage, and the reason says what is missing
+                        why = str(rec.get("why", ""))
+                        ok = rec.get("available") is False and f"is not delegated to uid {uid}" in why \
+                            and "Delegate=yes" in why and rec.get("child_returncode") == 0
+                        text = f"not delegated: {why or rec.get('error')}"
+                    else:
+                        ok, text = _judge(rec, d, start_in, leaf_mode=layout == "own")
+                    if layout == "own" and rec["subtree_control_after"]:
+                        ok, text = False, text + f" (memory left on: '{rec['subtree_control_after']}')"
+                finally:
+                    _remove_tree(d)
+                ok = ok and not os.path.exists(d)
+                results.append(ok)
+                texts.append(text)
+                data[layout] = rec
     finally:
         if enabled_here:
             with contextlib.suppress(OSError):
