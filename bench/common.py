@@ -65,9 +65,10 @@ def spread(values: Sequence[float]) -> dict:
 # --- procps top, measured from outside -------------------------------------------------------
 
 def top_env() -> dict[str, str]:
-    """An empty HOME (no personal toprc changes the columns) and the C locale, as top.py uses."""
-    home = tempfile.mkdtemp(prefix="toplab-bench-toprc-")
-    return {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "LC_ALL": "C"}
+    """An empty HOME (no personal toprc changes the columns) and the C locale: realtop's environment."""
+    from kernel_helpers import realtop  # here, not at the top: bench.common measures imports too
+
+    return realtop.environment(tempfile.mkdtemp(prefix="toplab-bench-toprc-"))
 
 
 def child_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -86,13 +87,10 @@ def child_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float,
 
 
 def top_cmd(n: int, delay: float, pids: Sequence[int] = ()) -> list[str]:
-    exe = shutil.which("top")
-    if exe is None:
-        raise FileNotFoundError("procps top is not installed (apt-get install procps)")
-    cmd = [exe, "-b", "-d", f"{delay:g}", "-n", str(n)]
-    if pids:
-        cmd += ["-p", ",".join(map(str, pids))]
-    return cmd
+    """``top -b -n N -d DELAY [-p PIDS]`` at top's own width (realtop.command; TopNotFound without top)."""
+    from kernel_helpers import realtop
+
+    return realtop.command(pids=list(pids) or None, frames=n, delay=delay, width=None)
 
 
 def top_refresh_cpu(k: int, delay: float, repeats: int, pids: Sequence[int] = ()) -> dict:

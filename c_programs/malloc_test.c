@@ -25,6 +25,16 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+/* The options' bounds and the cap's default: kernel_helpers/programs.py holds the same numbers
+ * (STEP_MIB_MAX ...), and tests/test_programs.py compares them with this program's --help. */
+#define STEP_MIB_MAX 1024
+#define INTERVAL_MS_MIN 1
+#define INTERVAL_MS_MAX 600000
+#define MAX_MIB_MAX 1048576
+#define MAX_MIB_DEFAULT 256 /* as in Python: at most 256 MiB of RAM even with --touch all */
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
 static void usage(FILE *f, int full)
 {
     fprintf(f, "usage: " PROG " [--step-mib N] [--interval-ms N] [--touch none|all|PERCENT]"
@@ -32,10 +42,12 @@ static void usage(FILE *f, int full)
     if (!full)
         return;
     fprintf(f,
-            "  --step-mib N     MiB per malloc, 1..1024 (default 1)\n"
-            "  --interval-ms N  time between steps, 1..600000 (default 1000)\n"
+            "  --step-mib N     MiB per malloc, 1.." XSTR(STEP_MIB_MAX) " (default 1)\n"
+            "  --interval-ms N  time between steps, " XSTR(INTERVAL_MS_MIN) ".." XSTR(INTERVAL_MS_MAX)
+            " (default 1000)\n"
             "  --touch MODE     none, all or 0..100 percent of each step written (default none)\n"
-            "  --max-mib N      cap on total requested MiB, 1..1048576 (default 1024)\n"
+            "  --max-mib N      cap on total requested MiB, 1.." XSTR(MAX_MIB_MAX)
+            " (default " XSTR(MAX_MIB_DEFAULT) ")\n"
             "  --max-steps N    stop allocating after N steps, 1..2^63 (default unlimited)\n"
             "  --wait-go        wait for a 'go' line on stdin before the first step\n"
             "  --thp            allow transparent huge pages (default: off for this process, so\n"
@@ -47,7 +59,7 @@ static void usage(FILE *f, int full)
 static uint64_t g_step = MIB;
 static uint64_t g_interval_ms = 1000;
 static int g_touch_pct = 0; /* 0 = none, 100 = all */
-static uint64_t g_max = 1024 * MIB;
+static uint64_t g_max = MAX_MIB_DEFAULT * MIB;
 static uint64_t g_max_steps = 0; /* 0 = unlimited */
 static size_t g_page = 4096;
 
@@ -241,11 +253,11 @@ int main(int argc, char **argv)
             bad_args("unknown option '%s'", argv[i]);
         val = opt_value(name, val, argc, argv, &i);
         if (strcmp(name, "--step-mib") == 0)
-            g_step = opt_u64(name, val, 1, 1024) * MIB;
+            g_step = opt_u64(name, val, 1, STEP_MIB_MAX) * MIB;
         else if (strcmp(name, "--interval-ms") == 0)
-            g_interval_ms = opt_u64(name, val, 1, 600000);
+            g_interval_ms = opt_u64(name, val, INTERVAL_MS_MIN, INTERVAL_MS_MAX);
         else if (strcmp(name, "--max-mib") == 0)
-            g_max = opt_u64(name, val, 1, 1048576) * MIB;
+            g_max = opt_u64(name, val, 1, MAX_MIB_MAX) * MIB;
         else if (strcmp(name, "--max-steps") == 0)
             g_max_steps = opt_u64(name, val, 1, (uint64_t)INT64_MAX);
         else if (parse_touch(val, &g_touch_pct) != 0)

@@ -1,7 +1,7 @@
 """The glossary: one English term, one Korean term and a one-line definition in each language.
 
 The English and Korean notebooks name each thing the same way by taking their terms from here.
-The top columns and /proc fields come straight from ``metrics.METRICS`` (so a metric added
+The top columns and /proc fields come straight from ``columns.METRICS`` (so a metric added
 there appears here too); the general ideas behind them (page fault, memory commit, zombie ...)
 are listed below. ``show()`` displays the table in the notebook's language.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .columns import METRICS
 from .i18n import LANGS, current_lang, pick
-from .metrics import METRICS
 
 __all__ = ["Term", "TERMS", "CORE", "term", "find", "table", "show"]
 
@@ -37,40 +37,12 @@ class Term:
         return pick(self.en_def, self.ko_def, lang)
 
 
-# --- the top columns and /proc fields, from metrics.METRICS ------------------------------
-# METRICS holds the column name and the definitions; these are the spoken names beside them.
-_METRIC_NAMES: dict[str, tuple[str, str]] = {
-    "virt": ("VIRT (virtual memory)", "VIRT (가상 메모리)"),
-    "res": ("RES (resident memory)", "RES (상주 메모리)"),
-    "shr": ("SHR (shared memory)", "SHR (공유 메모리)"),
-    "rss_anon": ("RssAnon (resident anonymous memory)", "RssAnon (상주 익명 메모리)"),
-    "rss_file": ("RssFile (resident file-backed memory)", "RssFile (상주 파일 기반 메모리)"),
-    "rss_shmem": ("RssShmem (resident shmem)", "RssShmem (상주 shmem)"),
-    "uss": ("USS (unique set size)", "USS (고유 메모리 크기)"),
-    "pss": ("PSS (proportional set size)", "PSS (비례 배분 메모리 크기)"),
-    "swap": ("SWAP (swapped-out memory)", "SWAP (스왑된 메모리)"),
-    "minflt": ("nMin (minor page faults)", "nMin (마이너 페이지 폴트)"),
-    "majflt": ("nMaj (major page faults)", "nMaj (메이저 페이지 폴트)"),
-    "state": ("S (process state)", "S (프로세스 상태)"),
-    "pr": ("PR (priority)", "PR (우선순위)"),
-    "ni": ("NI (nice value)", "NI (nice 값)"),
-    "time_ticks": ("TIME+ (CPU time)", "TIME+ (CPU 시간)"),
-    "cpu_percent": ("%CPU (CPU usage)", "%CPU (CPU 사용률)"),
-    "mem_percent": ("%MEM (memory share)", "%MEM (메모리 비율)"),
-    "mem_total": ("Mem total", "Mem total (전체 메모리)"),
-    "mem_free": ("Mem free", "Mem free (빈 메모리)"),
-    "mem_used": ("Mem used", "Mem used (사용 중인 메모리)"),
-    "buff_cache": ("buff/cache", "buff/cache (버퍼/캐시)"),
-    "mem_available": ("avail Mem (available memory)", "avail Mem (사용 가능한 메모리)"),
-    "committed_as": ("Committed_AS (committed memory)", "Committed_AS (커밋된 메모리)"),
-    "commit_limit": ("CommitLimit (commit limit)", "CommitLimit (커밋 한도)"),
-}
-
+# --- the top columns and /proc fields, from columns.METRICS ------------------------------
+# METRICS holds the column name, the glossary names and the definitions: nothing is repeated here.
 
 def _from_metric(name: str) -> Term:
     m = METRICS[name]
-    en, ko = _METRIC_NAMES.get(name, (m.column, m.column))
-    return Term(key=name, en=en, ko=ko, en_def=m.en, ko_def=m.ko, metric=name)
+    return Term(key=name, en=m.term_en, ko=m.term_ko, en_def=m.en, ko_def=m.ko, metric=name)
 
 
 # --- the general terms -------------------------------------------------------------------

@@ -21,7 +21,6 @@ import contextlib
 import errno
 import json
 import math
-import operator
 import os
 import platform
 import select
@@ -36,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import procfs
+from . import procfs, validate
 from .safety import MiB, fmt_bytes
 
 try:  # Unix only; the package must still import elsewhere
@@ -52,7 +51,7 @@ KiB = 1024
 
 __all__ = [
     "MODE_NAMES", "Settings", "CommitState", "Prediction", "OvercommitPermissionError",
-    "OvercommitBusyError", "Temporary", "settings", "commit_state", "commit_headroom", "predict",
+    "OvercommitBusyError", "Temporary", "settings", "commit_state", "predict",
     "can_change", "change_method", "set_mode", "restore", "temporarily", "rlimit_as_preexec",
     "counter_slack", "resync_committed", "repair_stale", "lock_paths", "SMALL_PROCESS_VM",
     "SMALL_PROCESS_COMMIT", "GUARD_MAX_SECONDS", "WAIT_SECONDS", "LOCK_DIR_ENV",
@@ -90,14 +89,6 @@ class Settings:
     mode: int
     ratio: int
     kbytes: int
-
-    def describe(self, lang: str = "en") -> str:
-        """'vm.overcommit_memory=2 (never overcommit: ...), overcommit_ratio=50', 'en' or 'ko'."""
-        if lang not in ("en", "ko"):
-            raise ValueError(f"lang must be 'en' or 'ko', not {lang!r}")
-        limit = f"overcommit_kbytes={self.kbytes}" if self.kbytes else f"overcommit_ratio={self.ratio}"
-        name = MODE_NAMES.get(self.mode, ("unknown mode", "알 수 없는 모드"))[lang == "ko"]
-        return f"vm.overcommit_memory={self.mode} ({name}), {limit}"
 
 
 def _sysctl_path(name: str) -> str:
@@ -163,12 +154,6 @@ def commit_state() -> CommitState:
     )
 
 
-def commit_headroom() -> int:
-    """CommitLimit - Committed_AS in bytes now: how much more mode 2 would promise (may be < 0)."""
-    mi = procfs.meminfo()
-    return mi.get("CommitLimit", 0) - mi.get("Committed_AS", 0)
-
-
 def _present_cpus() -> int:
     """num_present_cpus(), from /sys/devices/system/cpu/present ("0-1,4" -> 3)."""
     try:
@@ -196,43 +181,19 @@ def counter_slack(state: CommitState | None = None) -> int:
     return nr * batch * st.page_size
 
 
-# --- argument checks -------------------------------------------------------------------
-
-def _int(name: str, value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be {what}, not a bool ({value!r})")
-    try:
-        return operator.index(value)  # int, numpy ints; not float, str or NaN
-    except TypeError:
-        hint = f" (use int(...) for {value!r})" if isinstance(value, float) and math.isfinite(value) else ""
-        raise TypeError(f"{name} must be {what}, not {type(value).__name__} {value!r}{hint}") from None
-
+# --- argument checks (validate.whole and validate.mode, with what each argument means) ----------
 
 def _check_nbytes(nbytes: object) -> int:
-    n = _int("nbytes", nbytes, "a whole number of bytes, e.g. 2 * GiB")
-    if n < 0:
-        raise ValueError(f"nbytes must be 0 or more bytes, got {n}")
-    return n
-
-
-def _check_mode(mode: object) -> int:
-    m = _int("mode", mode, "0, 1 or 2")
-    if m not in MODE_NAMES:
-        raise ValueError(f"mode must be 0, 1 or 2 (vm.overcommit_memory), got {m}")
-    return m
+    return validate.whole("nbytes", nbytes, 0, what="a whole number of bytes, e.g. 2 * GiB")
 
 
 def _check_limits(ratio: object, kbytes: object) -> tuple[int | None, int | None]:
     r = k = None
     if ratio is not None:
-        r = _int("ratio", ratio, "a whole percentage such as 50")
-        if r < 0:
-            raise ValueError(f"ratio must be a percentage of RAM, 0 or more (e.g. 50), got {r}")
+        r = validate.whole("ratio", ratio, 0, what="a whole percentage of RAM such as 50")
     if kbytes is not None:
-        k = _int("kbytes", kbytes, "a whole number of KiB")
-        if k <= 0:
-            raise ValueError(f"kbytes must be a positive number of KiB, got {k}; "
-                             "to go back to a percentage, pass ratio= instead")
+        k = validate.whole("kbytes", kbytes, 1, what="a whole number of KiB",
+                           hint="to go back to a percentage, pass ratio= instead")
     if r is not None and k is not None:
         raise ValueError("pass ratio or kbytes, not both: the kernel uses one or the other "
                          "(writing either sysctl zeroes the other)")
@@ -335,13 +296,9 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
     n = _check_nbytes(nbytes)
     if method not in METHODS:
         raise ValueError(f"method must be 'malloc' or 'mmap', not {method!r}")
-    m = None if mode is None else _check_mode(mode)
-    vm = _int("total_vm", total_vm, "a whole number of bytes (the process's VIRT)")
-    if vm < 0:
-        raise ValueError(f"total_vm must be 0 or more bytes, got {vm}")
-    own = _int("startup_commit", startup_commit, "a whole number of bytes")
-    if own < 0:
-        raise ValueError(f"startup_commit must be 0 or more bytes, got {own}")
+    m = None if mode is None else validate.mode(mode)
+    vm = validate.whole("total_vm", total_vm, 0, what="a whole number of bytes (the process's VIRT)")
+    own = validate.whole("startup_commit", startup_commit, 0, what="a whole number of bytes")
     if cap_sys_admin is not None and not isinstance(cap_sys_admin, bool):
         raise TypeError(f"cap_sys_admin must be True, False or None, not {cap_sys_admin!r}")
     if state is not None and not isinstance(state, CommitState):
@@ -580,7 +537,7 @@ def set_mode(mode: int, ratio: int | None = None, kbytes: int | None = None) -> 
     write, so it waits for (or, after ``WAIT_SECONDS``, refuses with OvercommitBusyError) a
     block of another process instead of changing the settings under it.
     """
-    m = _check_mode(mode)
+    m = validate.mode(mode)
     r, k = _check_limits(ratio, kbytes)
     method, why = change_method()
     if method is None:
@@ -604,7 +561,7 @@ def restore(original: Settings) -> Settings:
     """
     if not isinstance(original, Settings):
         raise TypeError(f"original must be a Settings (from settings()), not {type(original).__name__}")
-    _check_mode(original.mode)
+    validate.mode(original.mode)
     if original.ratio < 0 or original.kbytes < 0:
         raise ValueError(f"not restorable: {original}")
     with _machine_lock():
@@ -1031,7 +988,7 @@ class Temporary:
 
     def __init__(self, mode: int, ratio: int | None, kbytes: int | None, max_seconds: float,
                  wait: float | None = None):
-        self.mode = _check_mode(mode)
+        self.mode = validate.mode(mode)
         self.ratio, self.kbytes = _check_limits(ratio, kbytes)
         if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) \
                 or not 0 < max_seconds < math.inf:
@@ -1136,9 +1093,8 @@ def rlimit_as_preexec(nbytes: int) -> Callable[[], None]:
     Under RLIMIT_AS, mmap and malloc beyond the cap fail with ENOMEM in every overcommit mode,
     and no privilege is needed.  The program itself needs a few MiB of VIRT to start.
     """
-    n = _int("nbytes", nbytes, "a whole number of bytes, e.g. 256 * MiB")
-    if n < 1 * MiB:
-        raise ValueError(f"nbytes must be at least 1 MiB (a program needs that much VIRT to start), got {n}")
+    n = validate.whole("nbytes", nbytes, 1 * MiB, what="a whole number of bytes, e.g. 256 * MiB",
+                       hint="a program needs at least 1 MiB of VIRT to start")
     if resource is None:  # pragma: no cover
         raise OSError("RLIMIT_AS needs a Unix system (the resource module)")
 

@@ -241,11 +241,6 @@ def cmdline(pid: int) -> list[str]:
     return [a for a in raw.split("\0") if a]
 
 
-def uid(pid: int) -> int:
-    """The effective UID, which is what top's USER column shows (second field of 'Uid:')."""
-    return status(pid)["EUid"]
-
-
 HAS_SMAPS_ROLLUP: bool = IS_LINUX and os.path.exists(_path("self", "smaps_rollup"))
 
 

@@ -13,6 +13,8 @@ import atexit
 import concurrent.futures
 import os
 import queue
+import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -21,7 +23,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import safety
+from . import safety, validate
 from .safety import MiB, fmt_bytes
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,6 +69,15 @@ class _Launcher:
 _launcher = _Launcher()
 
 
+def popen(cmd: list[str], **kwargs: object) -> subprocess.Popen:
+    """``subprocess.Popen(cmd, **kwargs)``, forked by the launcher thread (see ``_Launcher``).
+
+    For every child this kernel keeps running: a PR_SET_PDEATHSIG the child asks for then fires
+    when the kernel's process ends, not when the thread that happened to start it does.
+    """
+    return _launcher.submit(subprocess.Popen, cmd, **kwargs).result()
+
+
 class ProgramError(RuntimeError):
     """A program could not be started, or did not answer as expected."""
 
@@ -99,14 +110,6 @@ def binary(name: str) -> Path:
     return path
 
 
-def _positive_int(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number, not {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
 class Program:
     """One running C program: ``start()``, ``send()``, ``wait_for()``, ``stop()``; a context manager."""
 
@@ -131,11 +134,8 @@ class Program:
         safety.check_request(self.touches_up_to, self.what)
         path = binary(self.name)
         cmd = [str(path), *self.args]
-        fut = _launcher.submit(
-            subprocess.Popen, cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1, preexec_fn=self.preexec_fn,
-        )
-        self.proc = fut.result()
+        self.proc = popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, bufsize=1, preexec_fn=self.preexec_fn)
         with _running_lock:
             _running.add(self)
         threading.Thread(target=self._read_stdout, daemon=True, name=f"{self.name}-out").start()
@@ -287,18 +287,27 @@ class Program:
 
 # --- the three programs ----------------------------------------------------------------
 
+# malloc_test's bounds, the numbers c_programs/malloc_test.c checks (tests/test_programs.py compares
+# them with its --help). MallocExperiment and the panel's boxes use these too.
+STEP_MIB_MAX = 1024  # MiB per malloc
+INTERVAL_MS_MIN = 1  # the program's floor; a panel asks for more (panel_model.PANEL_INTERVAL_MS_MIN)
+INTERVAL_MS_MAX = 600_000  # ten minutes between steps
+MAX_MIB_MAX = 1 << 20  # 1 TiB of reservations: untouched, they cost no RAM
+MAX_MIB_DEFAULT = 256  # the cap when none is given, here and in the C program
+
+
 def _touch_arg(touch: str | int) -> str:
     if isinstance(touch, bool):
         raise TypeError("touch must be 'none', 'all' or a percent 0-100, not a bool")
     if isinstance(touch, int):
-        return str(_positive_int("touch percent", touch, 0, 100))
+        return str(validate.whole("touch percent", touch, 0, 100))
     if touch not in TOUCH_MODES:
         raise ValueError(f"touch must be 'none', 'all' or a percent 0-100, got {touch!r}")
     return touch
 
 
 def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "none",
-                max_mib: int = 256, wait_go: bool = False, thp: bool = False) -> Program:
+                max_mib: int = MAX_MIB_DEFAULT, wait_go: bool = False, thp: bool = False) -> Program:
     """The chapter 2.3 experiment: malloc ``step_mib`` every ``interval_ms``, memset when touching.
 
     ``max_mib`` is a hard cap checked against the demo budget, since touching can be turned
@@ -306,9 +315,9 @@ def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "
     'always', khugepaged would otherwise turn a one-page step into 2 MiB of RES).  Call
     ``.start()`` (or use ``with``) to run it.
     """
-    _positive_int("step_mib", step_mib, 1, 1024)
-    _positive_int("interval_ms", interval_ms, 1, 600_000)
-    _positive_int("max_mib", max_mib, 1, 1 << 20)
+    validate.whole("step_mib", step_mib, 1, STEP_MIB_MAX)
+    validate.whole("interval_ms", interval_ms, INTERVAL_MS_MIN, INTERVAL_MS_MAX)
+    validate.whole("max_mib", max_mib, 1, MAX_MIB_MAX)
     args = ["--step-mib", step_mib, "--interval-ms", interval_ms, "--touch", _touch_arg(touch),
             "--max-mib", max_mib]
     if wait_go:
@@ -320,12 +329,8 @@ def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "
 
 def big_alloc(nbytes: int, mmap: bool = False, touch_bytes: int = 0) -> Program:
     """One reservation of ``nbytes`` (any size: untouched it costs no RAM), touching ``touch_bytes``."""
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int):
-        raise TypeError(f"nbytes must be a whole number of bytes, not {nbytes!r}")
-    if nbytes <= 0 or nbytes >= 1 << 63:
-        raise ValueError(f"nbytes must be between 1 and 2**63 - 1, got {nbytes}")
-    if isinstance(touch_bytes, bool) or not isinstance(touch_bytes, int) or touch_bytes < 0:
-        raise ValueError(f"touch_bytes must be a whole number >= 0, got {touch_bytes!r}")
+    nbytes = validate.whole("nbytes", nbytes, 1, (1 << 63) - 1, what="a whole number of bytes")
+    touch_bytes = validate.whole("touch_bytes", touch_bytes, 0, what="a whole number of bytes")
     if touch_bytes > nbytes:
         raise ValueError(f"touch_bytes ({touch_bytes}) cannot exceed nbytes ({nbytes})")
     args = ["--bytes", nbytes] + (["--mmap"] if mmap else [])
@@ -335,12 +340,17 @@ def big_alloc(nbytes: int, mmap: bool = False, touch_bytes: int = 0) -> Program:
                    f"big_alloc touching {fmt_bytes(touch_bytes)}")
 
 
+# shared_mem's bounds, as c_programs/shared_mem.c checks them (SharedExperiment uses these too)
+SHARED_MIB_MAX = 1024  # the shared region, and the private memory, in MiB
+SHARED_CHILDREN_MAX = 16
+
+
 def shared_mem(mib: int, children: int = 2, file: str | os.PathLike[str] | None = None,
                private_mib: int = 0, touch_parent: bool = True) -> Program:
     """A shared mapping of ``mib`` MiB touched by a parent and ``children`` forked children."""
-    _positive_int("mib", mib, 1, 1024)
-    _positive_int("children", children, 0, 16)
-    _positive_int("private_mib", private_mib, 0, 1024)
+    validate.whole("mib", mib, 1, SHARED_MIB_MAX)
+    validate.whole("children", children, 0, SHARED_CHILDREN_MAX)
+    validate.whole("private_mib", private_mib, 0, SHARED_MIB_MAX)
     args = ["--mib", mib, "--children", children]
     if file is not None:
         args += ["--file", os.fspath(file)]
@@ -351,6 +361,21 @@ def shared_mem(mib: int, children: int = 2, file: str | os.PathLike[str] | None 
     # shared pages exist once; private pages are copy-on-write and stay shared unless written
     return Program("shared_mem", args, (mib + private_mib) * MiB,
                    f"shared_mem with {mib} MiB shared and {private_mib} MiB private")
+
+
+# --- what the kernel said about them ---------------------------------------------------
+
+def kernel_log(pid: int) -> list[str]:
+    """The kernel's last OOM-kill lines about ``pid`` (`dmesg`; empty where the log is not readable)."""
+    exe = shutil.which("dmesg")
+    if exe is None:
+        return []
+    try:
+        r = subprocess.run([exe], capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    key = re.compile(rf"(Killed process {int(pid)} |oom-kill:.*\bpid={int(pid)},)")
+    return [ln.strip() for ln in r.stdout.splitlines() if key.search(ln)][-2:]
 
 
 # --- cleanup ---------------------------------------------------------------------------

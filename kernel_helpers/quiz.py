@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import validate
 from .i18n import pick
 
 
@@ -34,9 +35,9 @@ class Question:
 
     def answer(self, index: int) -> None:
         """Record the reader's prediction (the widget calls this; tests may too)."""
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.options):
-            raise ValueError(f"answer must be an option number 0..{len(self.options) - 1}, got {index!r}")
-        self.choice = index
+        last = len(self.options) - 1
+        self.choice = validate.whole("answer", index, 0, last, what="a whole number",
+                                     hint=f"give an option number 0..{last}")
 
     def verdict(self, measured: object, lang: str | None = None) -> str:
         """A plain-text verdict: what the reader predicted, what the machine did, and why."""

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import procfs
+from . import procfs, validate
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -134,8 +134,8 @@ def _cap_from_env() -> int:
 
 def budget(cap: int | None = None) -> Budget:
     """The demo budget on this machine now (see the module docstring)."""
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
-        raise ValueError(f"cap must be a positive number of bytes, got {cap!r}")
+    if cap is not None:
+        cap = validate.whole("cap", cap, 1, what="a whole number of bytes, e.g. 512 * MiB")
     parts: dict[str, int] = {"fixed cap": cap if cap is not None else _cap_from_env()}
     try:
         parts["half of MemAvailable"] = int(procfs.meminfo()["MemAvailable"] * AVAILABLE_FRACTION)
@@ -171,10 +171,7 @@ def _user_rss() -> int:
 
 def check_request(nbytes: int, what: str = "this demo", cap: int | None = None) -> Budget:
     """Raise BudgetExceeded, saying the budget and why, when ``nbytes`` does not fit."""
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int):
-        raise TypeError(f"size must be a whole number of bytes, not {type(nbytes).__name__}")
-    if nbytes < 0:
-        raise ValueError(f"size must not be negative, got {nbytes}")
+    nbytes = validate.whole("size", nbytes, 0, what="a whole number of bytes")
     b = budget(cap)
     if nbytes > b.bytes:
         raise BudgetExceeded(

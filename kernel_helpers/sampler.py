@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from . import metrics
+from . import metrics, validate
 from .procfs import AccessDenied, ProcessGone
 from .programs import Program
 
@@ -48,8 +48,7 @@ class Sampler:
                 raise ValueError(f"targets must be positive PIDs or started Programs, got {t!r}")
         if isinstance(hz, bool) or not isinstance(hz, (int, float)) or not 0 < hz <= 100:
             raise ValueError(f"hz must be between 0 and 100 samples per second, got {hz!r}")
-        if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
-            raise ValueError(f"maxlen must be a positive whole number, got {maxlen!r}")
+        maxlen = validate.whole("maxlen", maxlen, 1, what="a whole number of rows")
         self.hz = float(hz)
         self.full = full
         self.system = system
@@ -64,8 +63,10 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        # files kept open between ticks (see metrics.ProcessReader); opened at the first tick
+        # files kept open between ticks (see metrics.ProcessReader); opened at the first tick, or at
+        # the first read_now(). The lock keeps a close from racing a read in another thread.
         self._readers: dict[int, metrics.ProcessReader] = {}
+        self._read_lock = threading.Lock()
         self._commit: metrics.CommitReader | None = None
         self._pairs_cache: list[tuple[int | Program, int]] | None = None
 
@@ -108,12 +109,13 @@ class Sampler:
             self.status = "stopped"
 
     def _close_files(self) -> None:
-        readers, self._readers = self._readers, {}
-        for r in readers.values():
-            r.close()
-        commit, self._commit = self._commit, None
-        if commit is not None:
-            commit.close()
+        with self._read_lock:
+            readers, self._readers = self._readers, {}
+            for r in readers.values():
+                r.close()
+            commit, self._commit = self._commit, None
+            if commit is not None:
+                commit.close()
 
     @property
     def open_files(self) -> int:
@@ -127,29 +129,70 @@ class Sampler:
         self.stop()
 
     # --- sampling ---
+    def _system_row(self) -> dict:
+        """Committed_AS and MemAvailable now ({} without ``system``); call with the read lock held."""
+        if not self.system:
+            return {}
+        if self._commit is None:
+            self._commit = metrics.CommitReader()
+        return self._commit.read()
+
+    def _read_pid(self, pid: int) -> dict:
+        """One process now, through its kept-open reader; call with the read lock held."""
+        reader = self._readers.get(pid)
+        if reader is None:
+            reader = self._readers[pid] = metrics.ProcessReader(pid, full=self.full)
+        return reader.read()
+
+    def read_now(self, pid: int) -> dict | None:
+        """``pid`` read now by the same reader as the samples (a row with the buffer's columns, not
+        added to it), for a figure tied to a moment, such as right after a program's step line.
+
+        None when the process has exited or turned zombie, cannot be read, or the sampler has
+        stopped; the sampling thread records how it ended.
+        """
+        if pid not in self.pids:
+            raise ValueError(f"pid {pid} is not sampled here (targets: {self.pids})")
+        with self._read_lock:
+            finished = self._stop.is_set() or (self._thread is not None and not self._thread.is_alive())
+            if finished or pid in self.exits:
+                return None  # no file is opened again once the thread has closed them
+            try:
+                sys_row = self._system_row()
+                row = self._read_pid(pid)
+            except (ProcessGone, AccessDenied):
+                return None
+        if row["state"] == "Z":
+            return None
+        now = self.clock()
+        row.update(sys_row, t=now - self.t0 if self.t0 is not None else 0.0, pid=pid)
+        return row
+
     def sample_once(self) -> list[dict]:
         """Take one row per live target now, append them to the buffer and return them."""
+        ended: list[tuple[int | Program, int, bool]] = []
+        with self._read_lock:
+            rows = self._sample_locked(ended)
+        for target, pid, zombie in ended:  # may wait for the exit status: not under the lock
+            self.exits[pid] = self._how_it_ended(target, pid, zombie=zombie)
+        return rows
+
+    def _sample_locked(self, ended: list[tuple[int | Program, int, bool]]) -> list[dict]:
         now = self.clock()
         if self.t0 is None:
             self.t0 = now
-        sys_row: dict = {}
-        if self.system:
-            if self._commit is None:
-                self._commit = metrics.CommitReader()
-            sys_row = self._commit.read()
+        sys_row = self._system_row()
         rows = []
         t = now - self.t0
         for target, pid in self._pairs():
             if pid in self.exits:
                 continue
             try:
-                reader = self._readers.get(pid)
-                if reader is None:
-                    reader = self._readers[pid] = metrics.ProcessReader(pid, full=self.full)
-                ps = reader.read()
+                ps = self._read_pid(pid)
             except ProcessGone:
                 self._close_reader(pid)
-                self.exits[pid] = self._how_it_ended(target, pid)
+                self.exits[pid] = "exited"  # how: worked out by sample_once, after the lock
+                ended.append((target, pid, False))
                 continue
             except AccessDenied as e:
                 self._close_reader(pid)
@@ -157,7 +200,8 @@ class Sampler:
                 continue
             if ps["state"] == "Z":  # exited, waiting for its parent to collect the status
                 self._close_reader(pid)
-                self.exits[pid] = self._how_it_ended(target, pid, zombie=True)
+                self.exits[pid] = "exited"
+                ended.append((target, pid, True))
                 continue
             ps.update(sys_row, t=t, pid=pid)  # the reader's dict becomes the row (swap rides along)
             rows.append(ps)

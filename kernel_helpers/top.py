@@ -7,7 +7,8 @@ of /proc/PID. ``Refresher`` is top's refresh loop: after its first refresh, each
 /proc once and takes %CPU over the time since the previous one, as top does between frames.
 ``Snapshot.table`` keeps numbers as numbers (bytes, seconds, percent);
 ``Snapshot.to_text()`` prints them in the layout of ``top -b -n 1`` (procps-ng 4.0.2).
-``compare_with_top()`` runs the real top next to it. ``python -m kernel_helpers.top`` is a
+``compare_with_top()`` runs the real top next to it (through kernel_helpers.realtop, which
+also parses its output). ``python -m kernel_helpers.top`` is a
 small ``top -b`` for the terminal.
 """
 
@@ -24,9 +25,7 @@ except ImportError:  # Windows: importing must still work (see recordings)
     pwd = None  # type: ignore[assignment]
 import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -35,8 +34,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from . import procfs
+from . import procfs, realtop, validate
 from .procfs import ProcessGone
+from .realtop import TOP_PID_LIMIT, TopNotFound, parse_top_batch
 
 __all__ = [
     "Header", "Snapshot", "snapshot", "snapshot_row", "Refresher", "render", "compare_with_top",
@@ -49,19 +49,8 @@ COLUMNS = ("PID", "USER", "PR", "NI", "VIRT", "RES", "SHR", "S", "%CPU", "%MEM",
 HELPER_COLUMNS = ("UID", "TICKS")
 SORT_FIELDS = COLUMNS  # what -o / sort= accept, spelled as top's column headers
 CPU_ORDER = ("us", "sy", "ni", "id", "wa", "hi", "si", "st")  # the %Cpu(s) line's order
-TOP_PID_LIMIT = 20  # top -p takes at most 20 PIDs per run
 _WIDTHS = {"USER": 8, "PR": 3, "NI": 3, "VIRT": 7, "RES": 6, "SHR": 6, "S": 1,
            "%CPU": 5, "%MEM": 5, "TIME+": 9}  # top.c Fieldstab widths; PID depends on pid_max
-
-
-class TopNotFound(FileNotFoundError):
-    """The procps `top` command is not installed, so there is nothing to compare with."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "the `top` command is not installed. Install procps: `apt-get install procps` "
-            "(Debian/Ubuntu), `dnf install procps-ng` (Fedora) or `apk add procps` (Alpine)."
-        )
 
 
 # --- the data ---------------------------------------------------------------------------
@@ -133,12 +122,9 @@ def _check_pids(pids: Iterable[int]) -> list[int]:
         raise TypeError(f"pids must be a list of PIDs such as [1, 2], not {pids!r}")
     out: list[int] = []
     for pid in pids:
-        if isinstance(pid, bool) or not isinstance(pid, (int, np.integer)):
-            raise TypeError(f"each PID must be an int, not {type(pid).__name__} ({pid!r})")
-        if pid <= 0:
-            raise ValueError(f"PIDs are positive integers, got {pid}")
-        if int(pid) not in out:
-            out.append(int(pid))
+        pid = validate.whole("each PID", pid, 1, what="an int (a process ID)", hint="PIDs are positive integers")
+        if pid not in out:
+            out.append(pid)
     return out
 
 
@@ -585,8 +571,7 @@ def render(snap: Snapshot, width: int = 80, sort: str | None = None,
     VIRT/RES/SHR show in KiB (with m/g suffixes when too wide), rows keep the table's order
     unless ``sort`` names a column (top's -o), and COMMAND is cut with '+' to fit ``width``.
     """
-    if isinstance(width, bool) or not isinstance(width, int) or not 80 <= width <= 512:
-        raise ValueError(f"width must be an int from 80 to 512 (top's limit), got {width!r}")
+    validate.whole("width", width, 80, 512, what="an int from 80 to 512 (top's limit)")
     table = snap.table if sort is None else sort_table(snap.table, sort)
     if max_rows is not None:
         table = table.head(max_rows)
@@ -621,68 +606,6 @@ def render(snap: Snapshot, width: int = 80, sort: str | None = None,
 
 # --- next to the real top -------------------------------------------------------------------
 
-def parse_top_batch(text: str) -> tuple[dict[str, object], pd.DataFrame]:
-    """Split one frame of `top -b` output into its summary lines and a table of strings.
-
-    Returns ``(summary, rows)``: summary has 'uptime_line', 'tasks' (dict of counts),
-    'cpu' (dict of percents), 'mem' and 'swap' (dicts of MiB as printed); rows has top's
-    column names and the text top printed in each cell.
-    """
-    lines = text.splitlines()
-    summary: dict[str, object] = {}
-    head_at = None
-    for i, line in enumerate(lines):
-        if line.startswith("top - "):
-            summary["uptime_line"] = line
-        elif line.startswith("Tasks:") or line.startswith("Threads:"):
-            words = line.split(":", 1)[1].replace(",", " ").split()
-            summary["tasks"] = {words[j + 1]: int(words[j]) for j in range(0, len(words) - 1, 2)}
-        elif line.startswith("%Cpu(s):"):
-            words = line.split(":", 1)[1].replace(",", " ").split()
-            summary["cpu"] = {words[j + 1]: float(words[j]) for j in range(0, len(words) - 1, 2)}
-        elif line.startswith(("MiB Mem", "MiB Swap")):
-            key = "mem" if "Mem :" in line else "swap"
-            words = line.split(":", 1)[1].replace(",", " ").replace(".  ", "  ").split()
-            vals = {}
-            for j in range(0, len(words) - 1, 2):
-                name = words[j + 1] + (" Mem" if words[j + 1] == "avail" else "")
-                vals[name.rstrip(".")] = float(words[j].rstrip("."))
-            summary[key] = vals
-        elif line.split()[:1] == ["PID"]:
-            head_at = i
-            break
-    if head_at is None:
-        raise ValueError("no column header line (PID USER ...) in the top output")
-    names = lines[head_at].split()
-    rows = [ln.split(None, len(names) - 1) for ln in lines[head_at + 1 :] if ln.strip()]
-    rows = [r + [""] * (len(names) - len(r)) for r in rows]
-    return summary, pd.DataFrame(rows, columns=names)
-
-
-def _run_top(pids: list[int], width: int = 512) -> str:
-    exe = shutil.which("top")
-    if exe is None:
-        raise TopNotFound()
-    with tempfile.TemporaryDirectory(prefix="toplab-toprc-") as home:
-        # an empty HOME keeps a personal toprc from changing the columns; C keeps '.' decimals
-        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "LC_ALL": "C"}
-        cmd = [exe, "-b", "-n", "1", "-w", str(width)]
-        if pids:
-            cmd += ["-p", ",".join(map(str, pids))]
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-    return r.stdout
-
-
-def _kib_from_top(text: str) -> int:
-    """top's VIRT/RES/SHR cell back to KiB ('123456', or scaled like '1.5g': rounded)."""
-    if text[-1:].isalpha():
-        power = "kmgtpe".index(text[-1].lower())
-        return round(float(text[:-1]) * 1024**power)
-    return int(text)
-
-
 COMPARED = ("VIRT", "RES", "SHR", "PR", "NI", "S", "USER", "COMMAND")
 
 
@@ -705,14 +628,15 @@ def compare_with_top(pids: Iterable[int]) -> pd.DataFrame:
     if not wanted:
         raise ValueError("give at least one PID, e.g. compare_with_top([os.getpid()])")
     before = _cells(snapshot(0.02, wanted))
-    outputs, theirs = [], []
+    outputs: list[str] = []
+    theirs: dict[int, realtop.Row] = {}
     for i in range(0, len(wanted), TOP_PID_LIMIT):  # top -p takes at most 20 PIDs
-        out = _run_top(wanted[i : i + TOP_PID_LIMIT])
+        out = realtop.run(pids=wanted[i : i + TOP_PID_LIMIT])
         outputs.append(out)
-        theirs.append(parse_top_batch(out)[1])
+        theirs.update(realtop.parse_frame(out).by_pid())
     after = _cells(snapshot(0.02, wanted))
-    top_rows = pd.concat(theirs, ignore_index=True)
-    top_cells = {int(p): row for p, row in zip(top_rows["PID"], top_rows.values.tolist(), strict=True)}
+    # top's cells by column name, in our column order: a toprc's order could not matter
+    top_cells = {pid: [row.get(c, "") for c in COLUMNS] for pid, row in theirs.items()}
     cols = [COLUMNS.index(f) for f in COMPARED]
 
     def key(cells: list[str] | None) -> list[str] | None:
@@ -728,7 +652,7 @@ def compare_with_top(pids: Iterable[int]) -> pd.DataFrame:
             for side, cells in (("ours", mine), ("top", top_cells.get(pid))):
                 val = None if cells is None else cells[j]
                 if val is not None and f in ("VIRT", "RES", "SHR"):
-                    val = _kib_from_top(val)
+                    val = realtop.kib(val)
                 elif val is not None and f == "NI":
                     val = int(val)
                 rec[(f, side)] = val
@@ -744,14 +668,13 @@ def compare_with_top(pids: Iterable[int]) -> pd.DataFrame:
 # --- command line -------------------------------------------------------------------------
 
 def _positive_int(what: str, hint: str):
+    """An argparse type: a word of the command line as a whole number, 1 or more (validate.whole)."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; {hint}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{what} must be 1 or more, got {value}; {hint}")
-        return value
+            return validate.whole(what, int(text), 1, hint=hint)
+        except ValueError as e:  # int() or the range
+            msg = str(e) if text.strip().lstrip("+-").isdigit() else f"{text!r} is not a whole number; {hint}"
+            raise argparse.ArgumentTypeError(msg) from None
     return parse
 
 

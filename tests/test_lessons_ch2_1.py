@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 
-from kernel_helpers import procfs, quiz, top
+from kernel_helpers import procfs, quiz, realtop, top
 from kernel_helpers.lessons import ch2_1
 
 HAS_TOP = shutil.which("top") is not None
@@ -187,7 +187,7 @@ def test_run_cli_prints_what_python_m_kernel_helpers_top_prints(capsys):
 
 
 def test_run_top_without_top_says_how_to_install_it(monkeypatch, capsys):
-    monkeypatch.setattr(ch2_1.shutil, "which", lambda name: None)
+    monkeypatch.setattr(realtop.shutil, "which", lambda name: None)
     ch2_1.run_top("-b -n 1")
     assert "apt-get install procps" in capsys.readouterr().out
     with pytest.raises(top.TopNotFound):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,6 +49,45 @@ def test_parse_event_reads_words_and_numbers():
 def test_malloc_test_refuses_bad_arguments_before_starting(kwargs, exc, built):
     with pytest.raises(exc):
         programs.malloc_test(**kwargs)
+
+
+def _help_range(help_text: str, option: str) -> tuple[int, int, str]:
+    """(lo, hi, default) of an option in a C program's --help: '--step-mib N  ..., 1..1024 (default 1)'."""
+    block = re.search(rf"^\s*{option} N\b(.*?)(?=^\s*--|\Z)", help_text, re.M | re.S)
+    assert block, help_text
+    line = " ".join(block.group(1).split())
+    m = re.search(r"(\d+)\.\.(\d+) \(default (\w+)\)", line)
+    assert m, line
+    return int(m.group(1)), int(m.group(2)), m.group(3)
+
+
+def test_malloc_test_bounds_and_default_cap_are_the_same_numbers_in_c_and_python(built):
+    out = subprocess.run([str(programs.binary("malloc_test")), "--help"], capture_output=True, text=True,
+                         timeout=10, stdin=subprocess.DEVNULL)
+    text = out.stdout + out.stderr
+    assert _help_range(text, "--step-mib")[:2] == (1, programs.STEP_MIB_MAX)
+    assert _help_range(text, "--interval-ms")[:2] == (programs.INTERVAL_MS_MIN, programs.INTERVAL_MS_MAX)
+    assert _help_range(text, "--max-mib") == (1, programs.MAX_MIB_MAX, str(programs.MAX_MIB_DEFAULT))
+    for name, lo, hi in (("step_mib", 1, programs.STEP_MIB_MAX),
+                         ("interval_ms", programs.INTERVAL_MS_MIN, programs.INTERVAL_MS_MAX),
+                         ("max_mib", 1, programs.MAX_MIB_MAX)):
+        kw = {"max_mib": programs.MAX_MIB_MAX} if name == "step_mib" else {}
+        programs.malloc_test(**{**kw, name: lo})
+        programs.malloc_test(**{**kw, name: hi})
+        for bad in (lo - 1, hi + 1):
+            with pytest.raises(ValueError, match=f"{name} must be between {lo} and {hi}"):
+                programs.malloc_test(**{**kw, name: bad})
+
+
+def test_malloc_test_run_without_a_cap_stops_at_the_python_default(built):
+    p = subprocess.Popen([str(programs.binary("malloc_test")), "--interval-ms", "100000"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        ready = programs.parse_event(p.stdout.readline())
+    finally:
+        p.stdin.close()  # end of stdin: the program exits
+        p.wait(timeout=5)
+    assert ready["event"] == "ready" and ready["max"] == programs.MAX_MIB_DEFAULT * MiB
 
 
 def test_a_demo_over_the_budget_is_refused_with_the_reason(monkeypatch, built):

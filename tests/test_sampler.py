@@ -155,3 +155,58 @@ def test_many_samplers_started_and_stopped_leak_no_descriptors():
         assert _wait(lambda s=s: s.ticks >= 1)
         s.stop()
     assert _open_fds() == fds
+
+
+# --- read_now: a reading tied to a moment, through the sampler's own reader ----------------------
+
+def test_read_now_reads_through_the_files_the_samples_use(built):
+    with programs.malloc_test(interval_ms=1000, max_mib=4, wait_go=True) as p:
+        s = Sampler(p, hz=50, full=True).start()
+        assert _wait(lambda: s.ticks >= 2)
+        fds = _open_fds()
+        row = s.read_now(p.pid)
+        assert _open_fds() == fds and s.open_files == 5  # no second reader
+        assert set(COLUMNS) <= set(row) and row["pid"] == p.pid
+        sample = s.rows()[-1]  # the program waits for 'go': nothing moves between the two
+        for key in ("virt", "res", "shr", "rss_exact", "minflt"):
+            assert row[key] == sample[key], key
+        assert row["rss_exact"] is not None and row["committed_as"] > 0
+        s.stop()
+        assert s.read_now(p.pid) is None and s.open_files == 0  # stopped: nothing is opened again
+
+
+def test_read_now_before_start_opens_the_reader_the_thread_then_uses(built):
+    with programs.malloc_test(interval_ms=1000, max_mib=4, wait_go=True) as p:
+        s = Sampler(p, hz=50, full=True)
+        assert s.read_now(p.pid)["virt"] > 0 and s.open_files == 5
+        s.start()
+        assert _wait(lambda: s.ticks >= 2) and s.open_files == 5
+        s.stop()
+        assert s.open_files == 0
+
+
+def test_read_now_of_an_ended_or_unknown_process():
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        s = Sampler(child.pid, hz=50, system=False)
+        with pytest.raises(ValueError, match="not sampled here"):
+            s.read_now(os.getpid())
+        assert s.read_now(child.pid)["state"] in ("S", "R")
+        child.kill()
+        child.wait()
+        assert s.read_now(child.pid) is None  # gone: the thread, not read_now, records how it ended
+        assert child.pid not in s.exits
+    finally:
+        child.kill()
+        child.wait()
+        s.stop()
+
+
+def test_read_now_from_another_thread_while_sampling_fast(built):
+    with programs.malloc_test(interval_ms=10, max_mib=64) as p:
+        s = Sampler(p, hz=100, full=True).start()
+        got = [s.read_now(p.pid) for _ in range(300)]
+        s.stop()
+    assert list(s.errors) == [] and s.status == "stopped"  # no read was broken by the other thread
+    assert all(r is None or r["virt"] > 0 for r in got)
+    assert sum(r is not None for r in got) >= 100

@@ -19,7 +19,7 @@ from polling import wait_until
 
 from kernel_helpers import overcommit, programs
 from kernel_helpers.safety import GiB, MiB
-from kernel_helpers.widgets import models
+from kernel_helpers.widgets import _model_common, models
 from kernel_helpers.widgets.models import (
     MallocExperiment,
     OvercommitControl,
@@ -109,7 +109,7 @@ def test_unknown_overcommit_mode_or_ratio_is_refused(experiment):
     m = experiment()
     with pytest.raises(ValueError, match="overcommit mode must be 0, 1 or 2"):
         m.set_overcommit(3)
-    with pytest.raises(ValueError, match="overcommit mode must be 0, 1 or 2"):
+    with pytest.raises(TypeError, match="overcommit mode must be 0, 1 or 2"):
         m.set_overcommit("2")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="overcommit ratio must be between 1 and 100"):
         m.set_overcommit(2, 0)
@@ -273,6 +273,31 @@ def test_step_table_and_data_are_measured_and_bounded(experiment):
     assert chart["virt"][-1] > chart["virt"][0]
 
 
+def test_the_step_table_reads_through_the_samplers_reader_with_the_programs_own_fault_count(
+        experiment, monkeypatch):
+    from kernel_helpers import metrics
+
+    def second_reader(*a, **kw):
+        raise AssertionError("the step table read /proc apart from the sampler")
+
+    monkeypatch.setattr(metrics, "process_sample", second_reader)
+    monkeypatch.setattr(metrics, "system_sample", second_reader)
+    reads = []
+    m = experiment(touch=True)
+    m.start()
+    read_now = m.sampler.read_now
+    monkeypatch.setattr(m.sampler, "read_now", lambda pid: reads.append(pid) or read_now(pid))
+    table = m.wait_steps(4, timeout=10)
+    assert set(reads) == {m.program.pid} and len(reads) >= 3
+    printed = {int(e["n"]): int(e["minflt"]) for e in m.program.events if e["event"] == "step"}
+    assert list(table.d_minflt) == [printed[n] for n in table.step]  # malloc_test's minflt= of each step
+    assert (table.d_minflt.iloc[1:] == 257).all()  # memset of 1 MiB: 257 pages, 1028 KiB
+    assert table.minflt.is_monotonic_increasing and (table.minflt > table.d_minflt).all()  # the total
+    assert (table.rss_exact > 0).all()  # full=True: the exact Rss rides along in the same reading
+    faults = table.d_minflt.iloc[1:].sum()
+    assert _wait(lambda: m.chart()["minflt"][-1] >= faults, 5)  # the chart: the process's total since start
+
+
 def test_wait_steps_times_out_clearly(experiment):
     m = experiment(interval_ms=5000).start()
     with pytest.raises(TimeoutError, match=r"only 1 of 3 steps within 0.5 s \(one step every 5 s\)"):
@@ -338,7 +363,7 @@ def test_as_root_the_mode_comes_back_when_the_program_is_killed(experiment):
 
 
 def test_mode_2_with_too_little_headroom_is_not_applied(experiment, monkeypatch):
-    monkeypatch.setattr(models, "MIN_COMMIT_HEADROOM", 1 << 60)  # no ratio is safe now
+    monkeypatch.setattr(_model_common, "MIN_COMMIT_HEADROOM", 1 << 60)  # no ratio is safe now
     before = VM.read_text()
     m = experiment().start()
     st = m.set_overcommit(2, 50)
@@ -590,6 +615,33 @@ def test_shared_view_sums_show_res_double_counting(built):
     finally:
         s.close()
     assert all(_gone(p) for p in pids)
+
+
+# --- layout: each model beside its view ---------------------------------------------------------
+
+def _loaded_after(code: str) -> set[str]:
+    import subprocess
+
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_models_import_without_ipywidgets_or_plotly():
+    loaded = _loaded_after("import kernel_helpers.widgets.models\nfrom kernel_helpers.widgets import MallocExperiment")
+    assert not {"plotly", "ipywidgets"} & loaded
+    assert "kernel_helpers.widgets.panel_model" in loaded
+
+
+@pytest.mark.parametrize("view, own, others", [
+    ("toptable", "toptable_model", ("panel_model", "whatif_model", "sharedview_model")),
+    ("whatif", "whatif_model", ("panel_model", "toptable_model", "sharedview_model")),
+    ("panel", "panel_model", ("toptable_model", "whatif_model", "sharedview_model")),
+])
+def test_a_view_loads_its_own_model_only(view, own, others):
+    loaded = _loaded_after(f"import kernel_helpers.widgets.{view}")
+    assert f"kernel_helpers.widgets.{own}" in loaded
+    assert not {f"kernel_helpers.widgets.{o}" for o in others} & loaded
 
 
 # --- headless notebook -----------------------------------------------------------------------

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, glossary, procfs, quiz, top
+from .. import FAST, children, glossary, procfs, quiz, realtop, top
+from ..columns import BY_COLUMN
 from ..i18n import current_lang, pick
-from ..procfs import AccessDenied, ProcessGone
+from ..procfs import ProcessGone
 
 __all__ = [
     "INTERVAL", "snapshot", "top_output", "run_top", "run_cli", "side_by_side", "agreement",
@@ -52,29 +47,15 @@ def snapshot(interval: float | None = None, pids: Iterable[int] | None = None) -
 
 # --- the real top ---------------------------------------------------------------------------
 
-def _top_env(home: str) -> dict[str, str]:
-    # an empty HOME hides a personal ~/.toprc (it can change columns and units); C keeps '.' decimals
-    return {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "LC_ALL": "C", "TERM": "dumb"}
-
-
 def top_output(args: str = "-b -n 1") -> str:
     """The text the real `top` prints for ``args`` (batch mode and one frame unless given; 100 columns wide)."""
-    exe = shutil.which("top")
-    if exe is None:
-        raise top.TopNotFound()
-    argv = shlex.split(args)
-    if "-b" not in argv:
-        argv.insert(0, "-b")  # without a terminal, top needs batch mode
-    if "-n" not in argv:
-        argv += ["-n", "1"]  # and a frame count, or it runs forever
-    if "-w" not in argv:
-        argv += ["-w", "100"]  # wide enough for COMMAND in a notebook
-    with tempfile.TemporaryDirectory(prefix="toplab-toprc-") as home:
-        r = subprocess.run([exe, *argv], capture_output=True, text=True, env=_top_env(home), timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(pick(f"top {' '.join(argv)} failed: {r.stderr.strip()}",
-                                f"top {' '.join(argv)} 실행 실패: {r.stderr.strip()}"))
-    return r.stdout.rstrip("\n")
+    try:
+        # without a terminal, top needs batch mode and a frame count (realtop adds them); 100
+        # columns are wide enough for COMMAND in a notebook
+        return realtop.run(shlex.split(args), width=100).rstrip("\n")
+    except realtop.TopFailed as e:
+        what = " ".join(e.argv)
+        raise RuntimeError(pick(f"{what} failed: {e.stderr}", f"{what} 실행 실패: {e.stderr}")) from e
 
 
 def run_top(args: str = "-b -n 1", lines: int | None = 15) -> None:
@@ -92,15 +73,11 @@ def run_top(args: str = "-b -n 1", lines: int | None = 15) -> None:
 
 def run_cli(pids: Iterable[int], args: str = "-n 1 -w 100", show: bool = True) -> str:
     """Run ``python -m kernel_helpers.top ARGS -p PIDS`` in a fresh Python, print and return its output."""
-    pids = [int(p) for p in pids]
-    argv = [sys.executable, "-m", "kernel_helpers.top", *shlex.split(args), "-p", ",".join(map(str, pids))]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"python -m kernel_helpers.top failed ({r.returncode}): {r.stderr.strip()}")
+    argv, out = realtop.run_cli(pids, shlex.split(args))
     if show:
         print("$ " + " ".join(["python", *argv[1:]]))
-        print(r.stdout.rstrip("\n"))
-    return r.stdout
+        print(out.rstrip("\n"))
+    return out
 
 
 _COMPARED = ("USER", "PR", "NI", "VIRT", "RES", "SHR", "S", "COMMAND")
@@ -118,32 +95,6 @@ def _say_agreement(table: pd.DataFrame) -> None:
             "바뀐 경우입니다. 실행 중인 프로세스는 그사이에도 메모리를 건드립니다."))
 
 
-def _cli_and_top(pids: list[int]) -> tuple[str, str]:
-    """Run `python -m kernel_helpers.top` and the real `top` for ``pids`` at the same time, into files.
-
-    This kernel only waits while both read /proc (no pipe to drain, no Python code running), so
-    its own row cannot change between their readings. top starts last: it reads /proc within a
-    few milliseconds, while the Python one still imports pandas.
-    """
-    exe = shutil.which("top")
-    if exe is None:
-        raise top.TopNotFound()
-    pid_list = ",".join(map(str, pids))
-    with tempfile.TemporaryDirectory(prefix="toplab-side-") as d:
-        paths = (os.path.join(d, "cli.txt"), os.path.join(d, "top.txt"))
-        with open(paths[0], "w") as out_cli, open(paths[1], "w") as out_top:
-            cli = subprocess.Popen([sys.executable, "-m", "kernel_helpers.top", "-n", "1", "-w", "100",
-                                    "-p", pid_list], stdout=out_cli, stderr=subprocess.STDOUT)
-            real = subprocess.Popen([exe, "-b", "-n", "1", "-w", "100", "-p", pid_list], stdout=out_top,
-                                    stderr=subprocess.STDOUT, env=_top_env(d))
-            codes = (cli.wait(timeout=60), real.wait(timeout=60))
-        texts = tuple(open(path).read().rstrip("\n") for path in paths)
-    for name, code, text in zip(("python -m kernel_helpers.top", "top"), codes, texts, strict=True):
-        if code != 0:
-            raise RuntimeError(f"{name} failed ({code}): {text[-500:]}")
-    return texts[0], texts[1]
-
-
 def side_by_side(pids: Iterable[int]) -> pd.DataFrame:
     """Run `python -m kernel_helpers.top -n 1 -p PIDS` and `top -b -n 1 -p PIDS`; print both, return the comparison.
 
@@ -152,20 +103,19 @@ def side_by_side(pids: Iterable[int]) -> pd.DataFrame:
     """
     pids = [int(p) for p in pids]
     try:
-        ours, theirs = _cli_and_top(pids)
-    except top.TopNotFound as e:
+        ours, theirs = realtop.run_side_by_side(pids, width=100)
+    except realtop.TopNotFound as e:
         print(e)
         return pd.DataFrame()
     pid_list = ",".join(map(str, pids))
     print(f"$ python -m kernel_helpers.top -n 1 -w 100 -p {pid_list}\n{ours}\n")
     print(f"$ top -b -n 1 -w 100 -p {pid_list}\n{theirs}\n")
-    a, b = top.parse_top_batch(ours)[1], top.parse_top_batch(theirs)[1]
-    a, b = a.set_index(a["PID"].astype(int)), b.set_index(b["PID"].astype(int))
+    a, b = realtop.parse_frame(ours).by_pid(), realtop.parse_frame(theirs).by_pid()
     rows = {}
     for pid in pids:
-        if pid in a.index and pid in b.index:
-            row = {f: _field_text(a.loc[pid, f], b.loc[pid, f]) for f in _COMPARED}
-            row["same"] = all(a.loc[pid, f] == b.loc[pid, f] for f in _COMPARED)
+        if pid in a and pid in b:
+            row = {f: _field_text(a[pid][f], b[pid][f]) for f in _COMPARED}
+            row["same"] = all(a[pid][f] == b[pid][f] for f in _COMPARED)
             rows[pid] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "PID"
@@ -197,17 +147,17 @@ def agreement(pids: Iterable[int], show: bool = True) -> pd.DataFrame:
 def header_agreement(snap: top.Snapshot | None = None) -> pd.DataFrame:
     """The real top's summary numbers next to a snapshot's, taken a moment apart (MiB as top prints them)."""
     snap = snap or snapshot()
-    summary, _ = top.parse_top_batch(top_output("-b -n 1"))
+    theirs = realtop.parse_frame(top_output("-b -n 1"))
     h = snap.header
     mib = 1024 * 1024
     pairs = [
-        ("Tasks", "total", summary["tasks"]["total"], h.tasks_total),
-        ("Mem", "total", summary["mem"]["total"], round(h.mem_total / mib, 1)),
-        ("Mem", "free", summary["mem"]["free"], round(h.mem_free / mib, 1)),
-        ("Mem", "used", summary["mem"]["used"], round(h.mem_used / mib, 1)),
-        ("Mem", "buff/cache", summary["mem"]["buff/cache"], round(h.mem_buff_cache / mib, 1)),
-        ("Swap", "total", summary["swap"]["total"], round(h.swap_total / mib, 1)),
-        ("Swap", "avail Mem", summary["swap"]["avail Mem"], round(h.mem_avail / mib, 1)),
+        ("Tasks", "total", theirs.tasks["total"], h.tasks_total),
+        ("Mem", "total", theirs.mem["total"], round(h.mem_total / mib, 1)),
+        ("Mem", "free", theirs.mem["free"], round(h.mem_free / mib, 1)),
+        ("Mem", "used", theirs.mem["used"], round(h.mem_used / mib, 1)),
+        ("Mem", "buff/cache", theirs.mem["buff/cache"], round(h.mem_buff_cache / mib, 1)),
+        ("Swap", "total", theirs.swap["total"], round(h.swap_total / mib, 1)),
+        ("Swap", "avail Mem", theirs.swap["avail Mem"], round(h.mem_avail / mib, 1)),
     ]
     table = pd.DataFrame(pairs, columns=["line", "field", "top", "kernel_helpers"])
     table["top"] = table["top"].astype(float)
@@ -399,22 +349,8 @@ def mem_sum(snap: top.Snapshot, lang: str | None = None, show: bool = True) -> M
 
 # --- the process columns ------------------------------------------------------------------------
 
-_COLUMN_INFO: dict[str, tuple[str | None, str, str, str]] = {
-    # column: (glossary key or None, en meaning, ko meaning, source)
-    "PID": (None, "process ID", "프로세스 ID", "/proc/PID"),
-    "USER": (None, "effective user (owner of /proc/PID)", "유효 사용자 (/proc/PID의 소유자)", "stat(/proc/PID)"),
-    "PR": ("pr", "", "", "/proc/PID/stat field 18"),
-    "NI": ("ni", "", "", "/proc/PID/stat field 19"),
-    "VIRT": ("virt", "", "", "/proc/PID/statm field 1"),
-    "RES": ("res", "", "", "/proc/PID/statm field 2"),
-    "SHR": ("shr", "", "", "/proc/PID/statm field 3"),
-    "S": ("state", "", "", "/proc/PID/stat field 3"),
-    "%CPU": ("cpu_percent", "", "", "delta of stat fields 14+15"),
-    "%MEM": ("mem_percent", "", "", "RES / MemTotal"),
-    "TIME+": ("time_ticks", "", "", "/proc/PID/stat fields 14+15"),
-    "COMMAND": (None, "program name (comm, 15 characters at most for programs); top -c shows the command line",
-                "프로그램 이름 (comm, 프로그램은 최대 15자). top -c는 명령줄 전체를 보여 줌", "/proc/PID/stat field 2"),
-}
+# What each column means and where it comes from: columns.METRICS, the table the widgets' tooltips
+# and the glossary read too (BY_COLUMN finds an entry by top's column name).
 
 
 def _row_cells(snap: top.Snapshot, pid: int) -> dict[str, str]:
@@ -434,9 +370,8 @@ def columns(pid: int | None = None, lang: str | None = None, snap: top.Snapshot 
     cells = _row_cells(snap, pid)
     rows = []
     for col in top.COLUMNS:
-        key, en, ko, source = _COLUMN_INFO[col]
-        meaning = pick(en, ko, lang) if key is None else glossary.TERMS[key].definition(lang)
-        rows.append((col, cells[col], meaning, source))
+        m = BY_COLUMN[col]
+        rows.append((col, cells[col], m.description(lang), m.source))
     cols = pick(f"column|PID {pid}|meaning|source", f"열|PID {pid}|뜻|출처", lang).split("|")
     return pd.DataFrame(rows, columns=cols)
 
@@ -490,146 +425,33 @@ def explain_time_plus(snap: top.Snapshot, lang: str | None = None) -> None:
 
 # --- processes in the states top shows -----------------------------------------------------------
 
-# The demo child: a tiny Python that names itself (comm, which top shows as COMMAND), asks the
-# kernel to kill it when the notebook's kernel dies, and sleeps for at most DEMO_LIFETIME seconds.
-_CHILD = r"""
-import ctypes, os, signal, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-def name(n): libc.prctl(15, n.encode(), 0, 0, 0)  # PR_SET_NAME
-libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-role, parent, lifetime = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-if os.getppid() != parent:
-    os._exit(1)  # the parent died before PR_SET_PDEATHSIG took effect
-name("toplab-" + role)
-if role == "parent":
-    def reap_and_exit(signum, frame):
-        while True:
-            try:
-                if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                    break
-            except ChildProcessError:
-                break
-        os._exit(0)
-    signal.signal(signal.SIGTERM, reap_and_exit)  # on cleanup, collect the zombie: no orphan is left
-    if os.fork() == 0:
-        name("toplab-zombie")
-        os._exit(0)  # exits at once; the parent never calls wait(), so it stays a zombie
-elif role == "niced":
-    os.nice(10)
-elif role == "busy":
-    import hashlib, threading
-    buf = b"x" * (1 << 20)
-    end = time.monotonic() + lifetime
-    def work():
-        while time.monotonic() < end:
-            hashlib.sha256(buf).digest()  # releases the GIL: the threads really run in parallel
-    threads = [threading.Thread(target=work) for _ in range(int(sys.argv[4]))]
-    for t in threads:
-        t.start()
-    print("ready", flush=True)
-    for t in threads:
-        t.join()
-    sys.exit(0)
-print("ready", flush=True)
-time.sleep(lifetime)
-"""
-
-
-def _spawn(role: str, *extra: object, lifetime: float = DEMO_LIFETIME) -> subprocess.Popen:
-    argv = [sys.executable, "-I", "-S", "-c", _CHILD, role, str(os.getpid()), str(lifetime), *map(str, extra)]
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    line = p.stdout.readline() if p.stdout else ""
-    if line.strip() != "ready":
-        _kill(p)
-        err = p.stderr.read() if p.stderr else ""
-        raise RuntimeError(f"the {role} demo process did not start: {err.strip() or 'no output'}")
-    return p
-
-
-def _kill(p: subprocess.Popen, polite: bool = False) -> None:
-    """Stop a demo child by its PID and reap it; ``polite`` sends SIGTERM first (the zombie's parent reaps then)."""
-    if polite and p.poll() is None:
-        try:
-            p.terminate()
-            p.wait(timeout=2)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    if p.poll() is None:
-        try:
-            p.kill()
-        except ProcessLookupError:
-            pass
-    p.wait(timeout=10)
-    for s in (p.stdout, p.stderr):
-        if s:
-            s.close()
-
-
-def _children(ppid: int) -> list[int]:
-    try:
-        text = _read_proc(f"{ppid}/task/{ppid}/children")
-        return [int(x) for x in text.split()]
-    except OSError:  # no CONFIG_PROC_CHILDREN: scan every process
-        out = []
-        for pid in procfs.pids():
-            try:
-                if procfs.stat(pid).ppid == ppid:
-                    out.append(pid)
-            except (ProcessGone, AccessDenied):
-                continue
-        return out
-
-
-def _wait_state(pid: int, states: str, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        state = procfs.stat(pid).state
-        if state in states or time.monotonic() > deadline:
-            return state
-        time.sleep(0.01)
-
-
 @dataclass
 class StateDemos:
     """Small processes in the states top shows: stopped (T), a zombie (Z) with its parent, niced (NI 10).
 
-    Use as ``with state_demos() as demos:``; leaving the block kills and reaps them all. The
-    measurements stay in ``demos.measured`` for the prediction checks after the block.
+    Use as ``with state_demos() as demos:``; leaving the block kills and reaps them all (they are
+    kernel_helpers.children). The measurements stay in ``demos.measured`` for the prediction
+    checks after the block.
     """
 
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    procs: children.Group | None = None
     pids: dict[str, int] = field(default_factory=dict)
     measured: pd.DataFrame | None = None
 
     def start(self) -> StateDemos:
-        try:
-            self.procs["stopped"] = _spawn("stopped")
-            os.kill(self.procs["stopped"].pid, signal.SIGSTOP)
-            self.procs["parent"] = _spawn("parent")
-            self.procs["niced"] = _spawn("niced")
-            for role, p in self.procs.items():
-                self.pids[role] = p.pid
-            kids = _children(self.pids["parent"])
-            if not kids:
-                raise RuntimeError("the zombie's parent has no child")
-            self.pids["zombie"] = kids[0]
-            _wait_state(self.pids["stopped"], "T")
-            _wait_state(self.pids["zombie"], "Z")
-        except BaseException:
-            self.stop()
-            raise
-        self.pids = {k: self.pids[k] for k in ("stopped", "parent", "zombie", "niced")}
+        self.procs = children.Group(stopped=children.stopped(DEMO_LIFETIME), parent=children.zombie(DEMO_LIFETIME),
+                                    niced=children.niced(10, DEMO_LIFETIME)).start()
+        self.pids = self.procs.pids()  # stopped, parent, zombie, niced
         return self
 
     def stop(self) -> None:
-        """Kill every demo process (the zombie goes when its parent does) and reap them."""
-        for role, p in self.procs.items():
-            _kill(p, polite=(role == "parent"))
-        self.procs.clear()
+        """End every demo process (the zombie goes when its parent does) and reap them."""
+        if self.procs is not None:
+            self.procs.stop()
+        self.procs = None
 
     def __enter__(self) -> StateDemos:
-        return self.start() if not self.procs else self
+        return self.start() if self.procs is None else self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -680,16 +502,12 @@ def busy_process(threads: int | None = None, show: bool = True) -> BusyResult:
     n = min(cpus, 4) if threads is None else int(threads)
     if not 1 <= n <= 8:
         raise ValueError(f"threads must be between 1 and 8, got {threads}")
-    p = _spawn("busy", n, lifetime=BUSY_SECONDS)
-    try:
+    with children.busy(n, seconds=BUSY_SECONDS) as p:
         snap = snapshot(BUSY_INTERVAL, [p.pid])
         frames = top_output(f"-b -n 2 -d {BUSY_INTERVAL} -p {p.pid}")
-    finally:
-        _kill(p)
     row = snap.table.iloc[0]
-    second = frames.split("\ntop - ")[-1]  # the first frame covers only a few milliseconds
-    _, rows = top.parse_top_batch("top - " + second)
-    res = BusyResult(p.pid, n, cpus, float(row["%CPU"]), float(rows.iloc[0]["%CPU"]), str(row["S"]),
+    second = realtop.parse(frames)[-1]  # the first frame covers only a few milliseconds
+    res = BusyResult(p.pid, n, cpus, float(row["%CPU"]), float(second.rows[0]["%CPU"]), str(row["S"]),
                      int(row["VIRT"]))
     if show:
         print(snap.to_text(width=100, summary=False))

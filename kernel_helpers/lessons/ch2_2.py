@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -20,7 +18,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, metrics, procfs, programs, quiz
+from .. import FAST, metrics, procfs, programs, quiz, realtop
+from .. import children as demo_children  # 'children' here means shared_mem's
 from ..i18n import pick
 from ..procfs import AccessDenied, ProcessGone
 from ..top import _user_name  # top's USER column: the login name, or the UID without a passwd entry
@@ -82,32 +81,8 @@ def _display(obj) -> None:
 MAN_FIELDS = ("VIRT", "RES", "SHR")
 
 
-def top_version() -> str | None:
-    """'procps-ng 4.0.2' from `top -V`, or None when top is not installed."""
-    exe = shutil.which("top")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r"(procps(?:-ng)?)\s+(?:version\s+)?([\d.]+)", out)
-    return f"{m.group(1)} {m.group(2)}" if m else (out.strip() or None)
-
-
-def _man_text() -> str | None:
-    """`man top` rendered without hyphenation, justification or line breaks inside paragraphs."""
-    exe = shutil.which("man")
-    if not exe:
-        return None
-    env = dict(os.environ, LANG="C", LC_ALL="C", MANWIDTH="2000", MANPAGER="cat", PAGER="cat")
-    try:
-        r = subprocess.run([exe, "--nh", "--nj", "-P", "cat", "top"], capture_output=True,
-                           text=True, timeout=20, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = re.sub(".\b", "", r.stdout)  # overstrike bold/underline, if a pager left any
-    return text if r.returncode == 0 and "VIRT" in text else None
+#: 'procps-ng 4.0.2' from `top -V`, or None when top is not installed.
+top_version = realtop.version
 
 
 def _entries_from_man(text: str, fields: Iterable[str]) -> dict[str, str]:
@@ -175,7 +150,7 @@ def _entries_from_roff(fields: Iterable[str], path: str = "/usr/share/man/man1/t
 def man_definitions(fields: Iterable[str] = MAN_FIELDS) -> dict[str, str]:
     """The entries for ``fields`` from this machine's top(1) man page ({} if it is not installed)."""
     fields = tuple(fields)
-    text = _man_text()
+    text = realtop.man_text()  # `man top`, rendered without hyphenation or line breaks in paragraphs
     found = _entries_from_man(text, fields) if text else {}
     return found or _entries_from_roff(fields)
 
@@ -886,46 +861,11 @@ def report_virt(v: VirtBreakdown) -> None:
         f"차지하지만, 그중 상주 메모리는 {_fmt_mib(v.res_of('arena') + v.res_of('stack'))}뿐입니다."))
 
 
-_ARENA_CHILD = r"""
-import sys, threading
-n = int(sys.argv[1])
-ready = threading.Barrier(n + 1)
-def work():
-    keep = [bytes(1000) for _ in range(200)]  # > 512 bytes: these come from glibc malloc
-    ready.wait()
-    threading.Event().wait()
-for _ in range(n):
-    threading.Thread(target=work, daemon=True).start()
-ready.wait()
-print("ready", flush=True)
-sys.stdin.read()  # until our parent closes the pipe (or dies)
-"""
-
-
 def arena_demo(threads: int = ARENA_THREADS, arena_max: int | None = None, timeout: float = 20.0) -> dict:
     """Start a Python with ``threads`` threads that malloc, optionally under MALLOC_ARENA_MAX; count its arenas."""
-    env = dict(os.environ)
-    env.pop("MALLOC_ARENA_MAX", None)
-    if arena_max is not None:
-        env["MALLOC_ARENA_MAX"] = str(arena_max)
-    proc = subprocess.Popen([sys.executable, "-c", _ARENA_CHILD, str(threads)], env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if line.strip() != "ready":
-            raise RuntimeError(f"the arena demo did not start: {proc.stderr.read() if proc.stderr else ''}")
-        v = virt_breakdown(proc.pid)
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for s in (proc.stdout, proc.stderr):
-            if s:
-                s.close()
+    with demo_children.arenas(threads, arena_max) as child:
+        v = virt_breakdown(child.pid)
+        child.stop(timeout=timeout)
     return {"MALLOC_ARENA_MAX": "-" if arena_max is None else str(arena_max), "threads": v.threads,
             "arenas": v.count("arena"), "arena VIRT": v.virt_of("arena"), "VIRT": v.virt}
 

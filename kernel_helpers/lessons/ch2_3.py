@@ -13,22 +13,17 @@ import contextlib
 import math
 import os
 import re
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, kernelcase, overcommit, procfs, programs, quiz, safety
+from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
 from ..i18n import pick
 from ..metrics import process_sample
 from ..procfs import ProcessGone
-from ..programs import ProgramError
 from ..safety import GiB, MiB, fmt_bytes
 from ..sampler import Sampler
 
@@ -472,44 +467,16 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
 
 # --- the real top, beside the chart -----------------------------------------------------
 
-def _run_top(pid: int) -> str:
-    exe = shutil.which("top")
-    if exe is None:
-        from ..top import TopNotFound
-
-        raise TopNotFound()
-    with tempfile.TemporaryDirectory(prefix="toplab-toprc-") as home:
-        # an empty HOME: a personal ~/.toprc cannot reorder the columns; C locale: '.' decimals
-        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "LC_ALL": "C"}
-        r = subprocess.run([exe, "-b", "-n", "1", "-w", "512", "-p", str(pid)],
-                           capture_output=True, text=True, env=env, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError(f"top -b -n 1 -p {pid} failed ({r.returncode}): {r.stderr.strip()}")
-    return r.stdout
-
-
-def _top_kib(cell: str) -> int:
-    """top's memory cell in KiB: '123456', or scaled like '1.5g' (then rounded)."""
-    if cell[-1:].isalpha():
-        return round(float(cell[:-1]) * 1024 ** "kmgtpe".index(cell[-1].lower()))
-    return int(cell)
-
-
 def top_row(pid: int) -> dict[str, object]:
     """Run ``top -b -n 1 -p PID`` and parse the process row: the raw line, and VIRT/RES/SHR in KiB."""
-    out = _run_top(pid)
-    lines = out.splitlines()
-    head = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["PID"])
-    names = lines[head].split()
-    for ln in lines[head + 1:]:
-        cells = ln.split(None, len(names) - 1)
-        if cells and cells[0] == str(pid):
-            row: dict[str, object] = dict(zip(names, cells, strict=False))
-            row["line"] = ln.rstrip()
-            for k in ("VIRT", "RES", "SHR"):
-                row[k + "_kib"] = _top_kib(str(row[k]))
-            return row
-    raise ProcessGone(pid, "top did not list it")
+    found = realtop.parse_frame(realtop.run(pids=[pid])).row(pid)
+    if found is None:
+        raise ProcessGone(pid, "top did not list it")
+    row: dict[str, object] = dict(found.cells)
+    row["line"] = found.line
+    for k in ("VIRT", "RES", "SHR"):
+        row[k + "_kib"] = found.kib(k)
+    return row
 
 
 def top_beside(pid: int, times: int = 3, every: float | None = None) -> pd.DataFrame | None:
@@ -520,10 +487,8 @@ def top_beside(pid: int, times: int = 3, every: float | None = None) -> pd.DataF
     step in between, the reading is taken again, so both sides describe the same moment.
     """
     every = INTERVAL_MS / 1000 if every is None else every
-    if shutil.which("top") is None:
-        from ..top import TopNotFound
-
-        print(TopNotFound())
+    if realtop.which() is None:
+        print(realtop.TopNotFound())
         return None
     recs = []
     print(f"$ top -b -n 1 -p {pid}   # " + pick("the process row of each run", "실행할 때마다 나온 프로세스 줄"))
@@ -610,76 +575,6 @@ def beyond_int(nbytes: int = 3 * GiB) -> str:
 
 # --- the zero page: reading untouched memory --------------------------------------------
 
-_READER = r"""
-import mmap, sys
-n = int(sys.argv[1])
-m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-if hasattr(m, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
-    m.madvise(mmap.MADV_NOHUGEPAGE)  # 4 KiB pages even where transparent huge pages are "always"
-mv = memoryview(m)
-print("mapped", flush=True)
-for line in sys.stdin:
-    cmd = line.strip()
-    if cmd == "read":
-        total = 0
-        for off in range(0, n, mmap.PAGESIZE):
-            total += mv[off]
-        print("read sum=%d" % total, flush=True)
-    elif cmd == "write":
-        for off in range(0, n, mmap.PAGESIZE):
-            mv[off] = 1
-        print("written", flush=True)
-    else:
-        break
-"""
-
-
-class _Reader:
-    """A Python child with one private anonymous mapping it reads or writes one byte per page."""
-
-    def __init__(self, nbytes: int):
-        self.nbytes = nbytes
-        self.proc: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> _Reader:
-        self.proc = subprocess.Popen([sys.executable, "-c", _READER, str(self.nbytes)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        self._expect("mapped")
-        return self
-
-    def _expect(self, word: str) -> str:
-        assert self.proc and self.proc.stdout
-        line = self.proc.stdout.readline()
-        if not line.startswith(word):
-            raise ProgramError(f"the mmap reader answered {line!r} instead of {word!r}")
-        return line
-
-    def do(self, cmd: str) -> str:
-        assert self.proc and self.proc.stdin
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        return self._expect({"read": "read", "write": "written"}[cmd])
-
-    @property
-    def pid(self) -> int:
-        assert self.proc
-        return self.proc.pid
-
-    def __exit__(self, *exc: object) -> None:
-        p = self.proc
-        if p is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            p.stdin.close()  # type: ignore[union-attr]
-        try:
-            p.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        with contextlib.suppress(OSError, ValueError):
-            p.stdout.close()  # type: ignore[union-attr]
-
-
 def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
     """Map ``mib`` MiB privately, then read every page, read again, write every page, read again.
 
@@ -695,7 +590,7 @@ def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
             ("write", pick("write one byte in every page", "모든 페이지에 1바이트씩 쓰기")),
             ("read", pick("read every page after writing", "쓴 뒤 모든 페이지 읽기"))]
     recs = []
-    with _Reader(nbytes) as r:
+    with children.page_reader(nbytes) as r:  # a Python child with an untouched private mapping
         prev = process_sample(r.pid, full=True)
         for cmd, label in acts:
             r.do(cmd)
@@ -1152,19 +1047,6 @@ class OomResult:
             print("\n".join("  " + ln for ln in self.kernel_log))
 
 
-def _kernel_log(pid: int) -> list[str]:
-    """The kernel's OOM lines about ``pid`` (dmesg; empty where the log is not readable)."""
-    exe = shutil.which("dmesg")
-    if exe is None:
-        return []
-    try:
-        r = subprocess.run([exe], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    key = re.compile(rf"(Killed process {pid} |oom-kill:.*\bpid={pid},)")
-    return [ln.strip() for ln in r.stdout.splitlines() if key.search(ln)][-2:]
-
-
 def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
              timeout: float = 60.0) -> OomResult:
     """malloc_test writing 1 MiB per step inside a memory cgroup of ``limit_mib``: the OOM killer.
@@ -1217,7 +1099,7 @@ def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
     res.enomem_steps = sum(1 for e in steps if e.get("ok") == 0)
     res.touched = max((int(e.get("touched", 0)) for e in steps), default=0)  # type: ignore[arg-type]
     res.avail_after = procfs.meminfo()["MemAvailable"]
-    res.kernel_log = _kernel_log(prog.pid) if res.killed else []  # type: ignore[arg-type]
+    res.kernel_log = programs.kernel_log(prog.pid) if res.killed else []  # type: ignore[arg-type]
     res.samples = sampler.to_dataframe() if sampler else None
     return res
 

@@ -16,28 +16,25 @@ from __future__ import annotations
 
 import os
 
-from .models import (
-    MallocExperiment,
-    OvercommitControl,
-    SharedExperiment,
-    TopModel,
-    WhatIfModel,
-    registry,
-)
+from ._model_common import registry
 
-# The views (ipywidgets, plotly) load on first use, so the models import without them: the claim
-# checks run MallocExperiment inside bare kernels under qemu, where only the models' needs exist.
-_VIEWS = {"MemoryPanel": "panel", "memory_panel": "panel", "SharedView": "sharedview",
-          "shared_view": "sharedview", "TopTable": "toptable", "top_table": "toptable",
-          "WhatIf": "whatif", "overcommit_whatif": "whatif"}
+# Everything loads on first use: a view (ipywidgets, plotly) with its own model only, a model
+# (plain Python) alone. The claim checks run MallocExperiment inside bare kernels under qemu,
+# where only the models' needs exist; a notebook that shows the top table never loads malloc_test's.
+_LAZY = {"MemoryPanel": "panel", "memory_panel": "panel", "SharedView": "sharedview",
+         "shared_view": "sharedview", "TopTable": "toptable", "top_table": "toptable",
+         "WhatIf": "whatif", "overcommit_whatif": "whatif",
+         "MallocExperiment": "panel_model", "OvercommitControl": "panel_model",
+         "SharedExperiment": "sharedview_model", "TopModel": "toptable_model", "WhatIfModel": "whatif_model"}
 
 
 def __getattr__(name: str) -> object:
-    if name in _VIEWS:
+    if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_VIEWS[name]}", __name__), name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FAST: bool = os.environ.get("TOPLAB_FAST", "").strip().lower() in ("1", "true", "yes")
 

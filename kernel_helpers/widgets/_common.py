@@ -7,31 +7,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..metrics import METRICS
-from .models import registry
-
-# top columns without an entry in METRICS: described here, in both languages
-_EXTRA_COLUMNS = {
-    "PID": ("Process ID: the number the kernel gave this process.", "프로세스 ID: 커널이 이 프로세스에 붙인 번호."),
-    "USER": ("The user the process runs as (its effective UID).", "프로세스를 실행하는 사용자 (유효 UID)."),
-    "COMMAND": ("The program's name (/proc/PID/stat comm, at most 15 characters).",
-                "프로그램 이름 (/proc/PID/stat의 comm, 최대 15자)."),
-}
-_COLUMN_METRIC = {"VIRT": "virt", "RES": "res", "SHR": "shr", "S": "state", "PR": "pr", "NI": "ni",
-                  "TIME+": "time_ticks", "%CPU": "cpu_percent", "%MEM": "mem_percent", "USS": "uss",
-                  "PSS": "pss", "Committed_AS": "committed_as", "nMin": "minflt"}
+from .. import columns
+from ._model_common import registry
 
 
 def column_help(column: str, lang: str) -> str:
-    """The hover text of a column or metric, from metrics.METRICS (or the few top columns it lacks)."""
-    if column in _EXTRA_COLUMNS:
-        en, ko = _EXTRA_COLUMNS[column]
-        return f"{column}: {ko if lang == 'ko' else en}"
-    name = _COLUMN_METRIC.get(column, column)
-    m = METRICS.get(name)
-    if m is None:
-        return column
-    return f"{m.column}: {m.ko if lang == 'ko' else m.en} ({m.source})"
+    """The hover text of a column or metric ('RES', 'nMin', 'committed_as'), from columns.METRICS."""
+    return columns.help_text(column, lang)
 
 
 def esc(text: object) -> str:
@@ -198,7 +180,7 @@ class DisplayMixin:
 
 
 class ClosingMixin:
-    """``close()`` for a view registered in ``models.registry`` under (``KIND``, ``key``).
+    """``close()`` for a view registered in ``_model_common.registry`` under (``KIND``, ``key``).
 
     Running the cell again (``registry.replace``) and ``close_all()`` call it.  It acts once:
     it marks the view closed, runs the view's ``_teardown()`` (stop what the view started:

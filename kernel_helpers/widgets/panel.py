@@ -1,6 +1,6 @@
 """The memory experiment panel: malloc_test's VIRT/RES/SHR live, with controls that act on it.
 
-The view only displays ``MallocExperiment`` (models.py) and forwards clicks to it.  The chart
+The view only displays ``MallocExperiment`` (panel_model.py) and forwards clicks to it.  The chart
 is built in the constructor, before any program starts; samples come from the Sampler's
 thread; a Redrawer thread copies the newest state into the FigureWidget at most 5 times a
 second inside ``batch_update()``, so a busy browser never builds a backlog.
@@ -16,11 +16,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import overcommit, procfs
+from .. import overcommit, procfs, programs
 from ..recordings import RecordedPanel
 from ..safety import fmt_bytes
 from ._common import ClosingMixin, DisplayMixin, Redrawer, column_help, esc, locked_figure_widget
-from .models import MallocExperiment, OvercommitStatus, registry
+from ._model_common import registry
+from .panel_model import PANEL_INTERVAL_MS_MIN, MallocExperiment, OvercommitStatus
 
 KIND = "memory_panel"
 
@@ -63,7 +64,7 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
     KIND = KIND
 
     def __init__(self, step_mib: int = 1, interval_ms: int = 1000, touch: bool = False,
-                 touch_pct: int = 100, max_mib: int = 256, *, hz: float = 5.0, window: int = 600,
+                 touch_pct: int = 100, max_mib: int = programs.MAX_MIB_DEFAULT, *, hz: float = 5.0, window: int = 600,
                  lang: str | None = None, key: str = "default", max_fps: float = 5.0, height: int = 520,
                  rlimit_as_mib: int | None = None):
         # the model checks every argument first: bad input fails before anything starts or stops
@@ -134,12 +135,13 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
                                     layout=W.Layout(width="100px"))
         self.pause_button = W.ToggleButton(description=_l("pause", lang), icon="pause", value=False,
                                            layout=W.Layout(width="120px"))
-        self.step_box = W.BoundedIntText(value=m.step_mib, min=1, max=1024, description=_l("step", lang),
-                                         layout=short)
-        self.interval_box = W.BoundedIntText(value=m.interval_ms, min=10, max=600_000,
-                                             description=_l("interval", lang), layout=short)
-        self.max_box = W.BoundedIntText(value=m.max_mib, min=1, max=1 << 20, description=_l("max", lang),
-                                        layout=short)
+        self.step_box = W.BoundedIntText(value=m.step_mib, min=1, max=programs.STEP_MIB_MAX,
+                                         description=_l("step", lang), layout=short)
+        self.interval_box = W.BoundedIntText(value=m.interval_ms, min=PANEL_INTERVAL_MS_MIN,
+                                             max=programs.INTERVAL_MS_MAX, description=_l("interval", lang),
+                                             layout=short)
+        self.max_box = W.BoundedIntText(value=m.max_mib, min=1, max=programs.MAX_MIB_MAX,
+                                        description=_l("max", lang), layout=short)
         self.touch_toggle = W.ToggleButton(description=_l("touch", lang), value=m.touch, icon="pencil",
                                            tooltip=_l("touch_tip", lang), layout=W.Layout(width="120px"))
         self.touch_toggle.add_class("toplab-touch")
@@ -402,7 +404,7 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
 
 
 def memory_panel(step_mib: int = 1, interval_ms: int = 1000, touch: bool = False, touch_pct: int = 100,
-                 max_mib: int = 256, **kwargs) -> MemoryPanel | RecordedPanel:
+                 max_mib: int = programs.MAX_MIB_DEFAULT, **kwargs) -> MemoryPanel | RecordedPanel:
     """Create a MemoryPanel and display it; returns it (assign it: ``panel = memory_panel()``).
 
     Without /proc (macOS, Windows) it shows malloc_test's trace recorded on Linux, labelled as such.

@@ -1,6 +1,6 @@
 """Shared memory, per process: RES, SHR, USS and PSS side by side, and what their sums say.
 
-``SharedExperiment`` (models.py) runs ``shared_mem`` with K children and measures each
+``SharedExperiment`` (sharedview_model.py) runs ``shared_mem`` with K children and measures each
 process; this view draws a grouped bar chart and the sums, so a reader sees that summing RES
 counts the shared region once per process while PSS counts it once.
 """
@@ -19,7 +19,8 @@ from .. import procfs
 from ..recordings import RecordedSharedView
 from ..safety import MiB
 from ._common import ClosingMixin, DisplayMixin, column_help, esc, locked_figure_widget
-from .models import SharedExperiment, registry
+from ._model_common import registry
+from .sharedview_model import SharedExperiment
 
 KIND = "shared_view"
 _LABELS = {

@@ -1,8 +1,8 @@
 """A live top: the header lines and the process table, refreshed by a daemon thread.
 
-Sorting, filtering and which rows to highlight are ``TopModel`` (models.py); this view renders
+Sorting, filtering and which rows to highlight are ``TopModel`` (toptable_model.py); this view renders
 its ``TopView`` as HTML, with each column header explaining itself on hover (from
-metrics.METRICS).  Pausing or closing stops the thread.
+columns.METRICS).  Pausing or closing stops the thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pandas as pd
 
 from .. import top
 from ._common import ClosingMixin, DisplayMixin, column_help, esc
-from .models import FILTER_FIELDS, SORTABLE, TopModel, TopView, registry
+from ._model_common import registry
+from .toptable_model import FILTER_FIELDS, SORTABLE, TopModel, TopView
 
 KIND = "top_table"
 _LABELS = {

@@ -12,7 +12,8 @@ import ipywidgets as W
 from .. import overcommit
 from ..safety import GiB, fmt_bytes
 from ._common import DisplayMixin, esc
-from .models import WhatIfModel, WhatIfResult, registry
+from ._model_common import registry
+from .whatif_model import WhatIfModel, WhatIfResult
 
 KIND = "whatif"
 _LABELS = {

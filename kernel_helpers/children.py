@@ -1,0 +1,523 @@
+"""Small demo processes the lessons look at: sleeping, stopped, a zombie and its parent, niced,
+busy threads, threads with malloc arenas, and a reader of an untouched mapping.
+
+Every one follows the contract of ``programs.Program`` (the C programs):
+
+- ``with children.stopped() as c:`` starts it (``c.start()`` does the same) and returns once it
+  is in its state (stopped: T; the zombie: Z; the others: their own code running); ``c.pid`` is
+  its PID;
+- leaving the block, or ``c.stop()``, ends it by its own PID (through Popen, which cannot hit a
+  reused PID before the child is reaped), politely first where it has something to do on the way
+  out, then with SIGKILL, and reaps it;
+- it dies with this kernel where Linux allows: each child asks for SIGKILL when its parent dies
+  (PR_SET_PDEATHSIG, as the C programs do), is forked by the programs' long-lived launcher
+  thread (the signal follows the thread that forked it), ends by itself after ``lifetime``
+  seconds (SIGALRM), and an atexit hook stops whatever is left.
+
+Each child is a tiny Python (``python -I -S``: no site packages, no kernel_helpers) that names
+itself ``toplab-ROLE``, which top shows as COMMAND. ``Group`` starts several at once and ends them
+all.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+
+from . import procfs, programs, validate
+from .procfs import ProcessGone
+
+__all__ = [
+    "Child", "ChildError", "Group", "LIFETIME", "sleeping", "stopped", "niced", "zombie", "busy",
+    "arenas", "page_reader", "running", "stop_all",
+    "Sleeping", "Stopped", "Niced", "ZombieParent", "Busy", "Arenas", "PageReader",
+]
+
+#: A child ends by itself after this many seconds, whatever happens to the notebook.
+LIFETIME = 1800.0
+
+_running: weakref.WeakSet[Child] = weakref.WeakSet()
+_running_lock = threading.Lock()
+
+
+class ChildError(RuntimeError):
+    """A demo process could not be started, or did not answer as expected."""
+
+
+# What every child runs first: die with the parent, end after LIFETIME, name itself.
+_PRELUDE = r"""
+import ctypes, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+def name(n): libc.prctl(15, n.encode(), 0, 0, 0)  # PR_SET_NAME: top's COMMAND
+libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+parent, lifetime, role, args = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4:]
+if os.getppid() != parent:
+    os._exit(1)  # the parent died before PR_SET_PDEATHSIG took effect
+signal.setitimer(signal.ITIMER_REAL, lifetime)  # SIGALRM ends it after its lifetime
+name("toplab-" + role)
+"""
+
+_SLEEP = r"""
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+_NICED = r"""
+os.nice(int(args[0]))
+""" + _SLEEP
+
+# The zombie's parent forks a child that exits at once; it never calls wait(), so the child
+# stays a zombie. On SIGTERM it collects the zombie and exits: no orphan is left for init.
+_PARENT = r"""
+def reap_and_exit(signum, frame):
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                break
+        except ChildProcessError:
+            break
+    os._exit(0)
+signal.signal(signal.SIGTERM, reap_and_exit)
+kid = os.fork()
+if kid == 0:
+    name("toplab-zombie")
+    os._exit(0)
+print("ready", kid, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+_BUSY = r"""
+import hashlib, threading
+buf = b"x" * (1 << 20)
+end = time.monotonic() + float(args[1])
+def work():
+    while time.monotonic() < end:
+        hashlib.sha256(buf).digest()  # releases the GIL: the threads really run in parallel
+threads = [threading.Thread(target=work) for _ in range(int(args[0]))]
+for t in threads:
+    t.start()
+print("ready", flush=True)
+for t in threads:
+    t.join()
+sys.exit(0)
+"""
+
+# Threads that malloc (glibc gives busy threads their own arena), then wait for stdin to close.
+_ARENAS = r"""
+import threading
+n = int(args[0])
+ready = threading.Barrier(n + 1)
+def work():
+    keep = [bytes(1000) for _ in range(200)]  # > 512 bytes: these come from glibc malloc
+    ready.wait()
+    threading.Event().wait()
+for _ in range(n):
+    threading.Thread(target=work, daemon=True).start()
+ready.wait()
+print("ready", flush=True)
+sys.stdin.read()  # until our parent closes the pipe (or dies)
+"""
+
+# One private anonymous mapping, read or written one byte per page on command.
+_READER = r"""
+import mmap
+n = int(args[0])
+m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+if hasattr(m, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
+    m.madvise(mmap.MADV_NOHUGEPAGE)  # 4 KiB pages even where transparent huge pages are "always"
+mv = memoryview(m)
+print("ready", flush=True)
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == "read":
+        total = 0
+        for off in range(0, n, mmap.PAGESIZE):
+            total += mv[off]
+        print("read sum=%d" % total, flush=True)
+    elif cmd == "write":
+        for off in range(0, n, mmap.PAGESIZE):
+            mv[off] = 1
+        print("written", flush=True)
+    else:
+        break
+"""
+
+
+def _wait_state(pid: int, states: str, timeout: float = 5.0) -> str:
+    """Poll /proc/PID/stat until the process is in one of ``states``; the state seen last."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = procfs.stat(pid).state
+        if state in states or time.monotonic() > deadline:
+            return state
+        time.sleep(0.01)
+
+
+class Child:
+    """One demo process: ``start()``, ``pid``, ``stop()``; a context manager that stops it on exit."""
+
+    role = "child"
+    body = _SLEEP
+    #: True: close stdin and send SIGTERM before SIGKILL (the child cleans up); False: SIGKILL at once.
+    polite = False
+    stdin_pipe = False
+    #: The state letter ``start()`` waits for after 'ready' (None: none in particular).
+    state: str | None = None
+
+    def __init__(self, *args: object, lifetime: float = LIFETIME, env: dict[str, str] | None = None):
+        if not 0 < lifetime <= 86400:
+            raise ValueError(f"lifetime must be more than 0 and at most 86400 seconds, got {lifetime}")
+        self.args = [str(a) for a in args]
+        self.lifetime = float(lifetime)
+        self.env = env
+        self.proc: subprocess.Popen[str] | None = None
+        self.ready_words: list[str] = []
+
+    # --- life cycle ---
+    def argv(self) -> list[str]:
+        return [sys.executable, "-I", "-S", "-c", _PRELUDE + self.body, str(os.getpid()), f"{self.lifetime:g}",
+                self.role, *self.args]
+
+    def start(self) -> Child:
+        """Start the child, wait for its 'ready' line, then until it is in its state."""
+        if self.proc is not None:
+            raise ChildError(f"the {self.role} demo was already started (pid {self.proc.pid}); make a new one")
+        self.proc = programs.popen(
+            self.argv(), stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+        with _running_lock:
+            _running.add(self)
+        try:
+            line = self.proc.stdout.readline() if self.proc.stdout else ""
+            words = line.split()
+            if words[:1] != ["ready"]:
+                raise ChildError(f"the {self.role} demo process did not start: {self._stderr() or 'no output'}")
+            self.ready_words = words[1:]
+            self._settle()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _settle(self) -> None:
+        """Wait until the child is in the state it shows (after its 'ready' line)."""
+        if self.state is not None:
+            seen = _wait_state(self.pid, self.state)
+            if seen != self.state:
+                raise ChildError(f"the {self.role} demo is in state {seen}, not {self.state}")
+
+    def _stderr(self) -> str:
+        p = self.proc
+        if p is None or p.stderr is None:
+            return ""
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                p.kill()
+            p.wait(timeout=10)
+        with contextlib.suppress(OSError, ValueError):
+            return p.stderr.read().strip()
+        return ""
+
+    def stop(self, timeout: float = 2.0) -> int | None:
+        """End the child by its own PID (politely first, if it cleans up), reap it; its exit status."""
+        p = self.proc
+        if p is None:
+            return None
+        if self.polite and p.poll() is None:
+            with contextlib.suppress(OSError, ValueError):
+                if p.stdin:
+                    p.stdin.close()  # children that read stdin end on EOF
+            try:
+                p.wait(timeout=timeout / 2)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    p.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(timeout=timeout / 2)
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                p.kill()  # a stopped process dies of SIGKILL too
+        p.wait(timeout=10)
+        for s in (p.stdin, p.stdout, p.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                if s:
+                    s.close()
+        with _running_lock:
+            _running.discard(self)
+        return p.returncode
+
+    def __enter__(self) -> Child:
+        return self if self.proc is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise ChildError(f"the {self.role} demo is not started yet; use `with` or .start()")
+        return self.proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def pids(self) -> dict[str, int]:
+        """Role -> PID of every process this child stands for (the zombie's parent adds the zombie)."""
+        return {self.role: self.pid}
+
+    def __repr__(self) -> str:
+        state = "not started" if self.proc is None else ("running" if self.running else f"ended {self.returncode}")
+        return f"<{type(self).__name__} {self.role} pid={self.proc.pid if self.proc else None} {state}>"
+
+
+class Sleeping(Child):
+    """A process that sleeps (S)."""
+
+    role = "sleeping"
+    state = "S"
+
+
+class Stopped(Child):
+    """A sleeping process stopped with SIGSTOP (T), as Ctrl+Z in a shell does."""
+
+    role = "stopped"
+
+    def _settle(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)  # by our own child's PID
+        state = _wait_state(self.pid, "T")
+        if state != "T":
+            raise ChildError(f"the stopped demo is in state {state}, not T, after SIGSTOP")
+
+
+class Niced(Child):
+    """A sleeping process that raised its own nice value (NI, and PR = 20 + NI)."""
+
+    role = "niced"
+    body = _NICED
+    state = "S"
+
+    def __init__(self, nice: int = 10, lifetime: float = LIFETIME):
+        validate.whole("nice", nice, 1, 19, hint="an unprivileged process can only lower its priority")
+        super().__init__(nice, lifetime=lifetime)
+        self.nice = nice
+
+
+class ZombieParent(Child):
+    """A sleeping parent with a zombie child (Z) it never waits for; ``zombie_pid`` is the zombie.
+
+    Stopping it sends SIGTERM first: the parent then collects the zombie and exits, so no zombie
+    is left for init. If the parent dies another way, init (or a subreaper) collects it.
+    """
+
+    role = "parent"
+    body = _PARENT
+    polite = True
+
+    zombie_pid: int | None = None
+
+    def _settle(self) -> None:
+        if not self.ready_words or not self.ready_words[0].isdigit():
+            raise ChildError("the zombie's parent did not say its child's PID")
+        self.zombie_pid = int(self.ready_words[0])
+        state = _wait_state(self.zombie_pid, "Z")
+        if state != "Z":
+            raise ChildError(f"the zombie is in state {state}, not Z")
+
+    def pids(self) -> dict[str, int]:
+        assert self.zombie_pid is not None
+        return {"parent": self.pid, "zombie": self.zombie_pid}
+
+
+class Busy(Child):
+    """``threads`` threads hashing for ``seconds`` (R while they run), then the process exits."""
+
+    role = "busy"
+    body = _BUSY
+
+    def __init__(self, threads: int = 1, seconds: float = 4.0):
+        validate.whole("threads", threads, 1, 64)
+        if not 0 < seconds <= 600:
+            raise ValueError(f"seconds must be more than 0 and at most 600, got {seconds}")
+        # its lifetime is a safety net a little after the work ends
+        super().__init__(threads, seconds, lifetime=seconds + 5)
+        self.threads, self.seconds = threads, float(seconds)
+
+
+class Arenas(Child):
+    """A Python whose ``threads`` threads each malloc, so glibc gives them arenas; waits until stopped.
+
+    ``arena_max`` sets MALLOC_ARENA_MAX for it (None: glibc's default, any inherited value removed).
+    """
+
+    role = "arenas"
+    body = _ARENAS
+    polite = True
+    stdin_pipe = True
+
+    def __init__(self, threads: int = 8, arena_max: int | None = None, lifetime: float = LIFETIME):
+        validate.whole("threads", threads, 1, 256)
+        if arena_max is not None:
+            validate.whole("arena_max", arena_max, 1, hint="or None for glibc's default")
+        env = dict(os.environ)
+        env.pop("MALLOC_ARENA_MAX", None)
+        if arena_max is not None:
+            env["MALLOC_ARENA_MAX"] = str(arena_max)
+        super().__init__(threads, lifetime=lifetime, env=env)
+        self.threads, self.arena_max = threads, arena_max
+
+
+class PageReader(Child):
+    """A Python with one private anonymous mapping of ``nbytes`` it reads or writes one byte per page.
+
+    ``do("read")`` reads every page (untouched memory maps the kernel's shared zero page),
+    ``do("write")`` writes one byte in each (each page becomes its own); each returns the answer.
+    """
+
+    role = "reader"
+    body = _READER
+    polite = True
+    stdin_pipe = True
+
+    def __init__(self, nbytes: int, lifetime: float = LIFETIME):
+        validate.whole("nbytes", nbytes, 1, what="a whole number of bytes")
+        super().__init__(nbytes, lifetime=lifetime)
+        self.nbytes = nbytes
+
+    def do(self, cmd: str) -> str:
+        answer = {"read": "read", "write": "written"}.get(cmd)
+        if answer is None:
+            raise ValueError(f"cmd must be 'read' or 'write', not {cmd!r}")
+        if not self.running or self.proc is None or self.proc.stdin is None or self.proc.stdout is None:
+            raise ChildError("the page reader is not running")
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line.startswith(answer):
+            raise ChildError(f"the page reader answered {line!r} instead of {answer!r}")
+        return line
+
+
+# --- the ones the lessons use -----------------------------------------------------------------
+
+def sleeping(lifetime: float = LIFETIME) -> Sleeping:
+    """A sleeping process (not started: use ``with`` or ``.start()``)."""
+    return Sleeping(lifetime=lifetime)
+
+
+def stopped(lifetime: float = LIFETIME) -> Stopped:
+    """A process stopped with SIGSTOP (state T)."""
+    return Stopped(lifetime=lifetime)
+
+
+def niced(nice: int = 10, lifetime: float = LIFETIME) -> Niced:
+    """A sleeping process with nice ``nice`` (top: NI nice, PR 20 + nice)."""
+    return Niced(nice, lifetime=lifetime)
+
+
+def zombie(lifetime: float = LIFETIME) -> ZombieParent:
+    """A parent and its zombie child (``.pid`` the parent, ``.zombie_pid`` the zombie)."""
+    return ZombieParent(lifetime=lifetime)
+
+
+def busy(threads: int = 1, seconds: float = 4.0) -> Busy:
+    """``threads`` busy threads for ``seconds``, in one process."""
+    return Busy(threads, seconds)
+
+
+def arenas(threads: int = 8, arena_max: int | None = None) -> Arenas:
+    """A Python with ``threads`` malloc'ing threads, under MALLOC_ARENA_MAX=``arena_max`` if given."""
+    return Arenas(threads, arena_max)
+
+
+def page_reader(nbytes: int) -> PageReader:
+    """A Python with an untouched private mapping of ``nbytes`` to read or write a byte per page."""
+    return PageReader(nbytes)
+
+
+class Group:
+    """Several children started together (in order) and stopped together (in reverse order).
+
+    ``Group(stopped=children.stopped(), parent=children.zombie())``; ``group["stopped"]`` is a
+    child, ``group.pids()`` every role's PID, the zombie's included. If one fails to start, the
+    ones already started are stopped before the error goes on.
+    """
+
+    def __init__(self, **members: Child):
+        self.members = dict(members)
+
+    def __getitem__(self, name: str) -> Child:
+        return self.members[name]
+
+    def __iter__(self) -> Iterator[Child]:
+        return iter(self.members.values())
+
+    def start(self) -> Group:
+        try:
+            for c in self.members.values():
+                if c.proc is None:
+                    c.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for c in reversed(list(self.members.values())):
+            c.stop()
+
+    def pids(self) -> dict[str, int]:
+        """Name -> PID, in order; a zombie's parent contributes 'parent' and 'zombie'."""
+        out: dict[str, int] = {}
+        for name, c in self.members.items():
+            extra = c.pids()
+            if len(extra) == 1:
+                out[name] = c.pid
+            else:
+                out.update(extra)
+        return out
+
+    @property
+    def started(self) -> bool:
+        return any(c.proc is not None for c in self.members.values())
+
+    def __enter__(self) -> Group:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --- cleanup ------------------------------------------------------------------------------
+
+def running() -> list[Child]:
+    """Demo processes this kernel started that are still running."""
+    with _running_lock:
+        return [c for c in _running if c.running]
+
+
+def stop_all() -> int:
+    """Stop every demo process this kernel started; returns how many were running."""
+    kids = running()
+    for c in kids:
+        with contextlib.suppress(ProcessGone, OSError, subprocess.TimeoutExpired):
+            c.stop(timeout=0.5)
+    return len(kids)
+
+
+atexit.register(stop_all)
