@@ -25,11 +25,23 @@ INTERVAL_MS = 300  # the step table is read by a thread after each step: qemu's 
 KiB = 1024
 
 
-def _quiet(fn, *a, **kw):
-    """Call a lesson function that prints; return (result, printed text)."""
+def _quiet(fn, *a, lang: str | None = None, **kw):
+    """Call a lesson function that prints, in ``lang`` if given; return (result, printed text)."""
+    import os
+
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        out = fn(*a, **kw)
+    old = os.environ.get("TOPLAB_LANG")
+    if lang:
+        os.environ["TOPLAB_LANG"] = lang
+    try:
+        with contextlib.redirect_stdout(buf):
+            out = fn(*a, **kw)
+    finally:
+        if lang:
+            if old is None:
+                os.environ.pop("TOPLAB_LANG", None)
+            else:
+                os.environ["TOPLAB_LANG"] = old
     return out, buf.getvalue()
 
 
@@ -61,6 +73,7 @@ def _steps() -> pd.DataFrame:
         df = m.wait_steps(3 * PHASE_STEPS + 2, timeout=timeout)
         pid = m.program.pid if m.program else None
         _RUN["anon_huge"] = procfs.smaps_rollup(pid).get("AnonHugePages", 0) if pid else None
+        _RUN["chart_lags"] = m.res_lags()  # the panel draws the exact Rss as a dashed line when True
     except Exception as e:
         _RUN["error"] = f"{type(e).__name__}: {e}"
         raise
@@ -144,10 +157,18 @@ def res_lag_verdict() -> Outcome:
     option = quiz.get("2.3-malloc-res").judge(r)
     _, text = _quiet(L.explain_steps, steps, part="malloc")
     says_one_page = "exactly one page became real" in text
-    holds = (said_lag == lag.lagging and (expected is None or expected == lag.lagging)
-             and option == 1 and says_one_page)
+    # the same in Korean, and the chart: all four say the same thing the kernel's figures say
+    _, lag_ko = _quiet(L.explain_lag, steps, lang="ko")
+    _, text_ko = _quiet(L.explain_steps, steps, part="malloc", lang="ko")
+    said_lag_ko = "늦었습니다" in lag_ko
+    one_page_ko = "페이지 하나만 실제 메모리가 되었습니다" in text_ko
+    chart = _RUN.get("chart_lags")
+    holds = (said_lag == lag.lagging == said_lag_ko == chart and (expected is None or expected == lag.lagging)
+             and option == 1 and says_one_page and one_page_ko)
     return Outcome(holds, f"statm RES {lag.statm_total / KiB:+.0f} KiB vs exact {lag.exact_total / KiB:+.0f} KiB over "
-                   f"{lag.steps} steps: lesson says {'lagged' if said_lag else 'kept up'}; the version predicts "
+                   f"{lag.steps} steps: lesson says {'lagged' if said_lag else 'kept up'} (ko: "
+                   f"{'늦었습니다' if said_lag_ko else '제때 따라왔습니다'}), chart's exact-Rss line "
+                   f"{'shown' if chart else 'hidden'}; the version predicts "
                    f"{ {True: 'a lag', False: 'exact', None: 'either'}[expected]}; quiz option {option} (one page = 1)",
                    {"statm_total": lag.statm_total, "exact_total": lag.exact_total, "said_lag": said_lag,
                     "expected": expected, "quiz_option": option})
