@@ -785,3 +785,17 @@ def test_stale_vm_dirs_of_dead_runs_are_removed(tmp_path):
     removed = vm.remove_stale_vm_dirs(tmp_path)
     assert sorted(removed) == sorted([gone, legacy_old])
     assert live.exists() and legacy_new.exists() and not gone.exists() and not legacy_old.exists()
+
+
+def test_scratch_dirs_are_not_mounted_over_a_checkout_that_lives_there(tmp_path, monkeypatch):
+    """A clone under /tmp puts the project and its venv in the image's /tmp: a tmpfs there would hide it."""
+    from tools.kernels import guest_init
+
+    mounted = []
+    monkeypatch.setattr(guest_init, "mount", lambda *a: mounted.append(a))
+    full, empty = tmp_path / "tmp", tmp_path / "run"
+    (full / "ci" / "kernel_helpers").mkdir(parents=True)
+    guest_init.scratch_dir(str(full), 0o1777)
+    guest_init.scratch_dir(str(empty), 0o755)
+    assert (full / "ci" / "kernel_helpers").is_dir() and oct(full.stat().st_mode & 0o7777) == "0o1777"
+    assert [m[1] for m in mounted] == [str(empty)] and mounted[0][2] == "tmpfs" and mounted[0][4] == "mode=755"

@@ -81,14 +81,33 @@ def config() -> dict:
     return {}
 
 
+def populated(path: str) -> bool:
+    """Does the image already hold files under ``path``? (A checkout under /tmp puts the project
+    and its venv there: a tmpfs mounted over it would hide them.)"""
+    try:
+        return bool(os.listdir(path))
+    except OSError:
+        return False
+
+
+def scratch_dir(path: str, mode: int) -> None:
+    """A writable scratch directory: a fresh tmpfs, or, where the image put files there, the
+    initramfs itself (already in RAM and writable), with the mode a tmpfs would have had."""
+    if populated(path):
+        os.chmod(path, mode)
+        return
+    os.makedirs(path, exist_ok=True)
+    mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode:o}")
+
+
 def basic_mounts() -> None:
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755")
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666")
     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    for path, mode in (("/tmp", 0o1777), ("/run", 0o755)):
+        scratch_dir(path, mode)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         if not os.path.lexists(f"/dev/{name}"):
