@@ -37,14 +37,13 @@ REAL_PROC = "/proc"  # liveness is about real processes, even when PROC_ROOT is 
 def _starttime(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat, or None when the process is gone or a zombie."""
     try:
-        with open(f"{REAL_PROC}/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
+        with open(f"{REAL_PROC}/{pid}/stat", "rb") as f:
+            fields = procfs.parse_stat(f.read(), pid)
+    except (OSError, procfs.ProcessGone):
         return None
-    fields = text[text.rfind(")") + 2:].split()
-    if fields[0] in ("Z", "X"):
+    if fields[procfs.STATE] in (b"Z", b"X"):
         return None
-    return int(fields[19])
+    return int(fields[procfs.STARTTIME])
 
 
 class Watched:

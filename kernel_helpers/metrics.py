@@ -13,7 +13,7 @@ import psutil
 
 from . import procfs, validate
 from .columns import METRICS, Metric, describe
-from .procfs import AccessDenied, ProcessGone
+from .procfs import FLAGS, MAJFLT, MINFLT, PF_KTHREAD, STATE, AccessDenied, ProcessGone, parse_stat
 
 __all__ = [
     "METRICS", "Metric", "ProcessSample", "SystemSample", "process_sample", "system_sample",
@@ -120,20 +120,12 @@ class ProcessReader:
             raise
 
     def _kernel_thread(self) -> bool:
-        data = self._stat.read(4096)
-        try:
-            return bool(int(data[data.rindex(b") ") + 2 :].split(b" ", 7)[6]) & 0x00200000)  # PF_KTHREAD
-        except (ValueError, IndexError) as e:
-            raise ProcessGone(self.pid, "unreadable stat line") from e
+        return bool(int(parse_stat(self._stat.read(4096), self.pid)[FLAGS]) & PF_KTHREAD)
 
     def read(self) -> dict:
         """The process now (raises ProcessGone once it has exited and been reaped)."""
-        data = self._stat.read(4096)
-        try:
-            f = data[data.rindex(b") ") + 2 :].split(b" ", 10)  # f[N - 3] is field N of stat
-            state, minflt, majflt = f[0].decode("ascii", "replace"), int(f[7]), int(f[9])
-        except (ValueError, IndexError) as e:
-            raise ProcessGone(self.pid, "unreadable stat line") from e
+        f = parse_stat(self._stat.read(4096), self.pid)
+        state, minflt, majflt = f[STATE].decode("ascii", "replace"), int(f[MINFLT]), int(f[MAJFLT])
         m = self._statm.read(4096).split()
         page = procfs.PAGE_SIZE
         virt, res, shr = (int(m[0]) * page, int(m[1]) * page, int(m[2]) * page) if len(m) >= 3 else (0, 0, 0)

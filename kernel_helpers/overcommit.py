@@ -917,9 +917,9 @@ class OvercommitBusyError(RuntimeError):
 # --- temporarily, with a guard that survives the kernel --------------------------------
 
 def _own_starttime() -> int:
-    with open(f"/proc/{os.getpid()}/stat") as f:  # the real /proc: this is about a live process
-        text = f.read()
-    return int(text[text.rfind(")") + 2:].split()[19])
+    pid = os.getpid()
+    with open(f"/proc/{pid}/stat", "rb") as f:  # the real /proc: this is about a live process
+        return int(procfs.parse_stat(f.read(), pid)[procfs.STARTTIME])
 
 
 def _start_guard(original: Settings, max_seconds: float, lock: _MachineLock | None = None,

@@ -1,4 +1,5 @@
-"""Where code goes: lessons measure, tabulate, say and ask; they do not run processes or cgroups.
+"""Where code goes: lessons measure, tabulate, say and ask; they do not run processes or cgroups;
+and one parser, procfs.parse_stat, splits a /proc/PID/stat line.
 
 A lesson module (kernel_helpers/lessons/ch2_N.py) is measure -> table -> sentence -> question.
 Processes live in the library: the C programs in kernel_helpers.programs, small demo processes in
@@ -132,3 +133,50 @@ def test_the_rule_catches_each_way_of_starting_or_signalling(code):
 ])
 def test_the_rule_lets_lessons_measure_and_call_the_library(code):
     assert not violations(code), violations(code)
+
+
+# --- one /proc/PID/stat parser ------------------------------------------------------------------
+# The comm field of /proc/PID/stat may hold spaces and parentheses, so a stat line is split at its
+# last ') ': a search for ')' in the library is a stat parser, and procfs.parse_stat is the one.
+
+_SEARCHES = {"find", "rfind", "index", "rindex", "partition", "rpartition", "split", "rsplit"}
+
+
+def stat_line_splits(source: str) -> list[str]:
+    """The functions in ``source`` that search text for ')': each one parses a stat line."""
+    found: list[str] = []
+
+    def visit(node: ast.AST, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                visit(child, f"{where}.{child.name}" if where else child.name)
+                continue
+            if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                    and child.func.attr in _SEARCHES and child.args
+                    and isinstance(child.args[0], ast.Constant)
+                    and isinstance(child.args[0].value, (str, bytes))
+                    and (")" in child.args[0].value if isinstance(child.args[0].value, str)
+                         else b")" in child.args[0].value)):
+                found.append(where or "<module>")
+            visit(child, where)
+
+    visit(ast.parse(source), "")
+    return found
+
+
+def test_only_procfs_parse_stat_splits_a_stat_line():
+    found = {}
+    for path in sorted((REPO / "kernel_helpers").rglob("*.py")):
+        if names := stat_line_splits(path.read_text()):
+            found[str(path.relative_to(REPO))] = names
+    assert found == {"kernel_helpers/procfs.py": ["parse_stat"]}, (
+        "parse /proc/PID/stat with procfs.parse_stat, not by hand: " + repr(found))
+
+
+@pytest.mark.parametrize("code", [
+    'def f(data):\n    return data[data.rindex(b") ") + 2 :].split(b" ", 7)\n',
+    'def f(text):\n    return text[text.rfind(")") + 2:].split()\n',
+    'def f(data):\n    head, _, tail = data.rpartition(b") ")\n',
+])
+def test_the_stat_rule_catches_a_hand_made_stat_parser(code):
+    assert stat_line_splits(code) == ["f"], code

@@ -9,9 +9,9 @@ import struct
 import types
 
 import pytest
-from fakeproc import MEMINFO_KIB, FakeProc
+from fakeproc import MEMINFO_KIB, PF_KTHREAD, FakeProc, stat_line
 
-from kernel_helpers import metrics, procfs, top
+from kernel_helpers import _overcommit_guard, metrics, overcommit, procfs, top
 from kernel_helpers.procfs import AccessDenied, ProcessGone
 
 
@@ -113,6 +113,91 @@ def test_garbled_stat_line_is_process_gone(fake):
     assert procfs.top_rows_many([11]) == []
     with pytest.raises(ProcessGone), metrics.ProcessReader(11) as r:
         r.read()
+
+
+# --- the one /proc/PID/stat parser ------------------------------------------------------
+
+_FIELDS = dict(ppid=3, flags=0x00400040, minflt=1010, majflt=1212, utime=1414, stime=1515,
+               priority=1818, nice=-19, num_threads=2020, starttime=2222)  # all different
+
+
+@pytest.mark.parametrize("comm", ["a) b) c)", "x (y) z", "a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+                                  ") ", "", "kworker/u8:3-events_unbound", "é 名前", "x" * 63])
+def test_parse_stat_keeps_comm_and_splits_at_the_last_close_paren(comm):
+    f = procfs.parse_stat(stat_line(42, comm, "S", **_FIELDS).encode(), 42)
+    assert f[procfs.COMM] == comm.encode() and f[procfs.STATE] == b"S"
+    got = {name: int(f[getattr(procfs, name.upper())]) for name in _FIELDS}
+    assert got == _FIELDS
+
+
+def test_stat_converts_every_field_it_names(fake):
+    fake.add_process(42, "a) b", "R", **_FIELDS)
+    st = procfs.stat(42)
+    assert (st.pid, st.comm, st.state) == (42, "a) b", "R")
+    assert {name: getattr(st, name) for name in _FIELDS} == _FIELDS
+
+
+@pytest.mark.parametrize(("flags", "kthread"), [(0x00208040, True), (PF_KTHREAD, True), (0x00400100, False), (0, False)])
+def test_kernel_thread_flag_is_read_from_field_9(fake, flags, kthread):
+    fake.add_process(7, "kthreadd" if kthread else "bash", flags=flags)
+    f = procfs.parse_stat((fake.root / "7" / "stat").read_bytes(), 7)
+    assert bool(int(f[procfs.FLAGS]) & procfs.PF_KTHREAD) is kthread
+    assert procfs.stat(7).is_kernel_thread is kthread
+    with metrics.ProcessReader(7) as r:
+        assert r._kernel_thread() is kthread
+
+
+def test_zombie_line_parses_and_every_reader_shows_state_z(fake, monkeypatch):
+    # a zombie keeps its stat line (times, start time) but has no memory left: statm is all zeros
+    fake.add_process(46, "defunct (x)", "Z", statm=(0, 0, 0, 0, 0, 0, 0), utime=5, stime=2, starttime=720)
+    (fake.root / "46" / "smaps_rollup").write_text("Rss:  100 kB\nPss:  50 kB\n")  # must go unread
+    assert procfs.stat(46).state == "Z"
+    assert procfs.top_stat(46) == ("defunct (x)", "Z", 20, 0, 7, 720)
+    [row] = procfs.top_rows_many([46])
+    assert row[1:3] == ("defunct (x)", "Z") and row[7:10] == (0, 0, 0)
+    assert procfs.top_ticks_many([46]) == {46: (720, 7)}
+    with metrics.ProcessReader(46, full=True) as r:
+        got = r.read()
+    assert (got["state"], got["res"], got["pss"]) == ("Z", 0, None)
+    monkeypatch.setattr(_overcommit_guard, "REAL_PROC", str(fake.root))
+    assert _overcommit_guard._starttime(46) is None  # a zombie counts as dead for the guard
+    fake.add_process(47, "alive", "S", starttime=730)
+    assert _overcommit_guard._starttime(47) == 730
+
+
+def test_every_truncated_stat_line_is_process_gone():
+    line = stat_line(42, "a) b) (c", "S", starttime=2222).encode()
+    end = line.index(b" 2222 ") + len(b" 2222")  # the end of field 22, the last field callers use
+    for cut in range(end):
+        with pytest.raises(ProcessGone) as info:
+            procfs.parse_stat(line[:cut], 42)
+        assert info.value.pid == 42
+    assert procfs.parse_stat(line[: end + 1], 42)[procfs.STARTTIME] == b"2222"
+
+
+def test_truncated_stat_line_is_process_gone_for_every_reader(fake, monkeypatch):
+    fake.add_process(12, "cut short", "S")
+    with metrics.ProcessReader(12) as r:
+        (fake.root / "12" / "stat").write_text("12 (cut short) S 1 12 12 0 -1 0 5")  # same inode
+        with pytest.raises(ProcessGone):
+            r.read()
+    for reader in (procfs.stat, procfs.top_stat):
+        with pytest.raises(ProcessGone):
+            reader(12)
+    assert procfs.top_rows_many([12]) == [] and procfs.top_ticks_many([12]) == {}
+    monkeypatch.setattr(_overcommit_guard, "REAL_PROC", str(fake.root))
+    assert _overcommit_guard._starttime(12) is None
+
+
+def test_parse_stat_reads_this_process_as_the_kernel_writes_it():
+    pid = os.getpid()
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        f = procfs.parse_stat(fh.read(), pid)
+    with open(f"/proc/{pid}/comm", "rb") as fh:
+        assert f[procfs.COMM] == fh.read().rstrip(b"\n")
+    assert (f[procfs.STATE], int(f[procfs.PPID])) == (b"R", os.getppid())
+    assert int(f[procfs.STARTTIME]) == overcommit._own_starttime() == _overcommit_guard._starttime(pid)
+    assert not procfs.stat(pid).is_kernel_thread
 
 
 def _deny(monkeypatch, suffix: str):
