@@ -169,7 +169,7 @@ def _not_writable(version: int, root: str) -> _Site:
                      en=f"cgroup v{version} at {root} is not writable (mounted read-only here); creating a memory "
                         "cgroup needs root or a delegated cgroup v2 subtree on a writable mount, so here not even "
                         "root can make one (a container, most likely)",
-                     ko=f"{root}의 cgroup v{version}에 쓸 수 없습니다(읽기 전용으로 마운트됨). 메모리 cgroup을 "
+                     ko=f"{root}의 cgroup v{version}에 쓸 수 없습니다(여기서는 읽기 전용으로 마운트됨). 메모리 cgroup을 "
                         "만들려면 쓰기 가능한 마운트에서 root 권한이나 위임받은 cgroup v2 하위 트리가 필요하므로, "
                         "여기서는 root라도 만들 수 없습니다 (컨테이너일 가능성이 큼)")
     if not os.geteuid():  # root, and still not writable: a user namespace's root, in a container

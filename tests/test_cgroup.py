@@ -295,7 +295,7 @@ def test_v2_mounted_read_only_says_so_before_looking_for_delegation(monkeypatch,
     assert "not even root" in why  # root cannot help under a read-only mount: the message must not say it can
     monkeypatch.setenv("TOPLAB_LANG", "ko")
     ko = cgroup.MemoryCage.available()[1]
-    assert "쓸 수 없습니다(읽기 전용으로 마운트됨)" in ko and "root라도 만들 수 없습니다" in ko
+    assert "쓸 수 없습니다(여기서는 읽기 전용으로 마운트됨)" in ko and "root라도 만들 수 없습니다" in ko
 
 
 def test_one_read_only_check_for_cgroups_and_proc_sys():

@@ -451,7 +451,7 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
                 f"{head_en}, fewer than the {data_pages + 1} that one fault per {fmt_bytes(PAGE)} page would give: "
                 "here some faults brought in more than one page (transparent huge pages can fill 2 MiB at once).",
                 f"{head_ko}. {fmt_bytes(PAGE)} 페이지마다 한 번이라면 {data_pages + 1}회여야 하는데 그보다 적습니다. "
-                "폴트 한 번에 여러 페이지가 들어온 것입니다(투명 거대 페이지는 2 MiB를 한꺼번에 채울 수 있습니다)."))
+                "여기서는 일부 폴트가 한 번에 여러 페이지를 들여왔습니다(투명 거대 페이지는 2 MiB를 한꺼번에 채울 수 있습니다)."))
         else:
             parts.append(pick(
                 f"{head_en}, more than the {data_pages + 1} pages the data covers: something else in the process "
@@ -887,8 +887,8 @@ def explain_modes(df: pd.DataFrame) -> str:
             "Modes 0 and 1 are the kernel's real answers. Mode 2's cells are predictions: setting mode 2 for "
             "real would have left the other processes on this machine less than 256 MiB of commit headroom, "
             "so the chapter does not switch it on here.",
-            "모드 0과 1은 커널의 실제 답입니다. 모드 2의 칸은 예측입니다. 여기서 모드 2를 실제로 켜면 이 기계의 "
-            "다른 프로세스들에게 남는 커밋 여유가 256 MiB보다 작아지므로, 이 장은 모드 2를 켜지 않습니다.")
+            "모드 0과 1의 칸은 커널의 실제 답입니다. 모드 2의 칸은 예측입니다. 여기서 모드 2를 실제로 켜면 이 기계의 "
+            "다른 프로세스에 남는 커밋 여유가 256 MiB보다 작아지므로, 이 장은 모드 2를 켜지 않습니다.")
     if df.attrs.get("busy"):
         return _say(
             "The current mode ran for real; the other modes are predictions (cells marked 'predicted'). "
