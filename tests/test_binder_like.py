@@ -27,9 +27,9 @@ import nbformat
 import pytest
 from test_notebooks import _errors
 from test_unprivileged import RUNNER as NB_RUNNER
+from test_unprivileged import need_root_tools
 
 REPO = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SYSTEM_PYTHON = "/usr/bin/python3"  # the venv's interpreter may sit under a folder nobody can enter
 NOBODY = 65534
 VM = Path("/proc/sys/vm")
@@ -151,19 +151,8 @@ def _mounts() -> list[str]:
 
 
 def _need() -> None:
-    missing = [t for t in ("unshare", "mount", "mountpoint", "setpriv") if shutil.which(t) is None]
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root to make a mount namespace with read-only /proc/sys and cgroups"
-    elif missing:
-        why = f"needs {', '.join(missing)} (Debian: apt-get install util-linux mount)"
-    elif not os.access(SYSTEM_PYTHON, os.X_OK):
-        why = f"needs {SYSTEM_PYTHON}, which any user can run"
-    if why is None:
-        return
-    if IN_CI:
-        pytest.fail(why + "; CI runs as root, so this must run there")
-    pytest.skip(why)
+    need_root_tools(("unshare", "mount", "mountpoint", "setpriv"),
+                    "make a mount namespace with read-only /proc/sys and cgroups", "util-linux mount")
 
 
 @pytest.fixture(scope="module")

@@ -61,13 +61,14 @@ sys.exit(code)
 '''
 
 
-def _need_root() -> None:
-    missing = [t for t in ("useradd", "userdel", "setpriv") if shutil.which(t) is None]
+def need_root_tools(tools: tuple[str, ...], root_for: str, packages: str) -> None:
+    """Skip (fail in CI, which runs as root) unless root, ``tools`` and a Python any user can run are here."""
+    missing = [t for t in tools if shutil.which(t) is None]
     why = None
     if os.geteuid() != 0:
-        why = "needs root to create a reader account (useradd) and run as it (setpriv)"
+        why = f"needs root to {root_for}"
     elif missing:
-        why = f"needs {', '.join(missing)} (Debian: apt-get install passwd util-linux)"
+        why = f"needs {', '.join(missing)} (Debian: apt-get install {packages})"
     elif not os.access(SYSTEM_PYTHON, os.X_OK):
         why = f"needs {SYSTEM_PYTHON}, which any user can run"
     if why is None:
@@ -75,6 +76,11 @@ def _need_root() -> None:
     if IN_CI:
         pytest.fail(why + "; CI runs as root, so this must run there")
     pytest.skip(why)
+
+
+def _need_root() -> None:
+    need_root_tools(("useradd", "userdel", "setpriv"),
+                    "create a reader account (useradd) and run as it (setpriv)", "passwd util-linux")
 
 
 def _python_version(python: str) -> str:
