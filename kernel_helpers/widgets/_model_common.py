@@ -11,11 +11,11 @@ import math
 import threading
 
 from .. import validate
-from ..i18n import LANGS, current_lang
+from ..i18n import check_lang
 from ..safety import MiB, fmt_bytes
 
 __all__ = [
-    "Registry", "registry", "check_lang", "fmt_delta", "sysctl_command", "say", "MODES",
+    "Registry", "registry", "check_lang", "fmt_delta", "sysctl_command", "MODES",
     "MIN_COMMIT_HEADROOM", "OVERCOMMIT_WAIT_SECONDS",
 ]
 
@@ -27,21 +27,6 @@ MIN_COMMIT_HEADROOM = 256 * MiB
 # How long a widget's overcommit change waits for another notebook's change to end: a widget
 # callback must not hang (overcommit.WAIT_SECONDS, for code, is longer).
 OVERCOMMIT_WAIT_SECONDS = 2.0
-
-
-def check_lang(lang: str | None) -> str:
-    """'en' or 'ko'; None means the notebook's language (see i18n.current_lang)."""
-    if lang is None:
-        return current_lang()
-    if lang not in LANGS:
-        raise ValueError(f"lang must be 'en' or 'ko', not {lang!r}")
-    return lang
-
-
-def say(table: dict[str, tuple[str, str]], key: str, lang: str, **kw: object) -> str:
-    """The text ``key`` of a model's (en, ko) ``table`` in ``lang``, with ``kw`` filled in."""
-    en, ko = table[key]
-    return (ko if lang == "ko" else en).format(**kw)
 
 
 def fmt_delta(n: float | None) -> str:

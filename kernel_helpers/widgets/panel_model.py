@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import kernelcase, overcommit, programs, validate
+from ..i18n import Texts
 from ..programs import Program, ProgramError
 from ..safety import MiB, fmt_bytes
 from ..sampler import Sampler
 from . import _model_common
-from ._model_common import OVERCOMMIT_WAIT_SECONDS, check_lang, fmt_delta, say, sysctl_command
+from ._model_common import OVERCOMMIT_WAIT_SECONDS, check_lang, fmt_delta, sysctl_command
 
 __all__ = ["Marker", "OvercommitStatus", "OvercommitControl", "MallocExperiment", "STEP_COLUMNS",
            "PANEL_INTERVAL_MS_MIN"]
@@ -32,7 +33,7 @@ __all__ = ["Marker", "OvercommitStatus", "OvercommitControl", "MallocExperiment"
 
 # --- texts ----------------------------------------------------------------------------------
 
-_TEXT: dict[str, tuple[str, str]] = {
+_TEXT = Texts({
     "ready": ("Ready. Press Start (or call panel.start()): the chart is already there, so no second is missed.",
               "준비됨. Start를 누르거나 panel.start()를 호출하세요. 차트가 먼저 떠 있으므로 첫 1초도 놓치지 않습니다."),
     "started": ("malloc_test started (PID {pid}): every {interval} it mallocs {step}{how}.",
@@ -118,9 +119,9 @@ _TEXT: dict[str, tuple[str, str]] = {
                 "first. ({err})",
                 "적용하지 않음: 이 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다. 먼저 그 데모를 "
                 "멈추세요. ({err})"),
-}
+})
 
-_MARK: dict[str, tuple[str, str]] = {
+_MARK = Texts({
     "start": ("start", "시작"),
     "touch_all": ("memset on", "memset 켬"),
     "touch_none": ("memset off", "memset 끔"),
@@ -134,15 +135,7 @@ _MARK: dict[str, tuple[str, str]] = {
     "stopped": ("stopped", "중지"),
     "exited": ("exited ({code})", "종료 ({code})"),
     "overcommit": ("overcommit {mode}", "overcommit {mode}"),
-}
-
-
-def _t(key: str, lang: str, **kw: object) -> str:
-    return say(_TEXT, key, lang, **kw)
-
-
-def _mark(key: str, lang: str, **kw: object) -> str:
-    return say(_MARK, key, lang, **kw)
+})
 
 
 def _duration(ms: int, lang: str) -> str:
@@ -215,14 +208,14 @@ class OvercommitControl:
         p = overcommit.predict(step, mode, ratio)
         reason = p.reason_ko if self.lang == "ko" else p.reason
         if unsafe is not None:
-            text = _t("oc_unsafe", self.lang, reason=reason, step=fmt_bytes(step), **unsafe)
+            text = _TEXT("oc_unsafe", self.lang, reason=reason, step=fmt_bytes(step), **unsafe)
             return OvercommitStatus(mode, ratio, False, False, text, None, p)
         steps = ""
         if mode == 2 and p.allowed and p.limit_bytes is not None and step:
-            steps = _t("oc_steps", self.lang, k=f"{p.limit_bytes // step:,}")
+            steps = _TEXT("oc_steps", self.lang, k=f"{p.limit_bytes // step:,}")
         orig = overcommit.settings()
         back = sysctl_command(orig.mode, orig.ratio if ratio is not None else None)
-        text = _t("oc_prediction", self.lang, mode=mode, ratio=self._ratio_text(ratio),
+        text = _TEXT("oc_prediction", self.lang, mode=mode, ratio=self._ratio_text(ratio),
                   step=fmt_bytes(step), reason=reason, steps=steps, command=command, back=back)
         return OvercommitStatus(mode, ratio, False, False, text, command, p)
 
@@ -241,7 +234,7 @@ class OvercommitControl:
     def describe_current(self) -> str:
         s = overcommit.settings()
         name = overcommit.MODE_NAMES.get(s.mode, ("?", "?"))[self.lang == "ko"]
-        return _t("oc_current", self.lang, mode=s.mode, name=name)
+        return _TEXT("oc_current", self.lang, mode=s.mode, name=name)
 
     def status(self, step: int, reserve: int, apply: bool) -> OvercommitStatus:
         """Apply the chosen mode now (``apply``) or say what will happen; ``step`` is the next request.
@@ -264,7 +257,7 @@ class OvercommitControl:
                 self._release_locked()
                 return self._prediction(mode, ratio, step, command, unsafe)
             if not apply:
-                text = _t("oc_pending", self.lang, mode=mode, ratio=self._ratio_text(ratio))
+                text = _TEXT("oc_pending", self.lang, mode=mode, ratio=self._ratio_text(ratio))
                 return OvercommitStatus(mode, ratio, True, False, text)
             if self._temp is None:
                 temp = overcommit.temporarily(mode, ratio, wait=self.WAIT_SECONDS)
@@ -274,13 +267,13 @@ class OvercommitControl:
                     text = self._BUSY_ELSEWHERE[self.lang == "ko"].format(err=e.describe(self.lang))
                     return OvercommitStatus(mode, ratio, False, False, text)
                 except RuntimeError as e:  # another temporarily() block is active in this process
-                    return OvercommitStatus(mode, ratio, False, False, _t("oc_busy", self.lang, err=e))
+                    return OvercommitStatus(mode, ratio, False, False, _TEXT("oc_busy", self.lang, err=e))
                 self._temp = temp
             else:
                 overcommit.set_mode(mode, ratio)
             orig = self._temp.original
             assert orig is not None
-            text = _t("oc_real", self.lang, mode=mode, ratio=self._ratio_text(ratio), orig=orig.mode)
+            text = _TEXT("oc_real", self.lang, mode=mode, ratio=self._ratio_text(ratio), orig=orig.mode)
             return OvercommitStatus(mode, ratio, True, True, text)
 
     def _release_locked(self) -> str | None:
@@ -290,7 +283,7 @@ class OvercommitControl:
         temp.__exit__(None, None, None)
         orig = temp.original
         assert orig is not None
-        return _t("restored", self.lang, mode=orig.mode, ratio=orig.ratio)
+        return _TEXT("restored", self.lang, mode=orig.mode, ratio=orig.ratio)
 
     def release(self) -> str | None:
         """Put the original settings back (if this control changed them); returns what it says then."""
@@ -347,7 +340,7 @@ class MallocExperiment:
         self.exit: str | None = None  # Program.exit_description() once it ended (English)
         self.exit_text: str | None = None  # the same in the panel's language
         self.markers: list[Marker] = []
-        self.narration: list[str] = [_t("ready", self.lang)]
+        self.narration: list[str] = [_TEXT("ready", self.lang)]
         self.events: list[dict] = []  # what the pump has handled, in order
         self.overcommit_status: OvercommitStatus | None = None
         self._steps: list[dict] = []
@@ -456,9 +449,9 @@ class MallocExperiment:
         self._pump = threading.Thread(target=self._pump_events, args=(prog,), name="toplab-pump",
                                       daemon=True)
         self._pump.start()
-        how = (_t("how_none", self.lang) if not self.touch else _t("how_all", self.lang)
-               if self.touch_pct == 100 else _t("how_pct", self.lang, pct=self.touch_pct))
-        self._say(_t("started", self.lang, pid=prog.pid, interval=_duration(self.interval_ms, self.lang),
+        how = (_TEXT("how_none", self.lang) if not self.touch else _TEXT("how_all", self.lang)
+               if self.touch_pct == 100 else _TEXT("how_pct", self.lang, pct=self.touch_pct))
+        self._say(_TEXT("started", self.lang, pid=prog.pid, interval=_duration(self.interval_ms, self.lang),
                      step=fmt_bytes(step), how=how))
         if self.overcommit_status.applied:
             self._say(self.overcommit_status.text)
@@ -499,7 +492,7 @@ class MallocExperiment:
         self.stop()
         self.closed = True
         if replaced and was_running:
-            self._say(_t("replaced", self.lang))
+            self._say(_TEXT("replaced", self.lang))
             self._notify()
         self.listeners.clear()
 
@@ -567,7 +560,7 @@ class MallocExperiment:
         if st.applied and self.running:
             self._say(st.text)
             y = self._last["virt"] if self._last else None
-            self._add_marker(time.monotonic(), "overcommit", _mark("overcommit", self.lang, mode=st.mode), y)
+            self._add_marker(time.monotonic(), "overcommit", _MARK("overcommit", self.lang, mode=st.mode), y)
         self._notify()
         return st
 
@@ -604,7 +597,7 @@ class MallocExperiment:
         now = self._reading(self.sampler) if name in ("step", "go", "touch") else None
         y = (now or self._last or {}).get("virt")
         if name == "go":
-            self._add_marker(t, "start", _mark("start", lang), y)
+            self._add_marker(t, "start", _MARK("start", lang), y)
         elif name == "step":
             self._step(ev, t, now)
         elif name == "touch":
@@ -615,22 +608,22 @@ class MallocExperiment:
                 key, kw = "touch_none", {}
             else:
                 key, kw = "touch_pct", {"pct": mode}
-            self._add_marker(t, "touch", _mark(key, lang, **kw), y)
-            self._say(_t(key, lang, **kw))
+            self._add_marker(t, "touch", _MARK(key, lang, **kw), y)
+            self._say(_TEXT(key, lang, **kw))
         elif name in ("paused", "resumed"):
             with self._cond:
                 if self.state != "finished":
                     self.state = "paused" if name == "paused" else "running"
-            self._add_marker(t, name, _mark(name, lang), y)
-            self._say(_t(name, lang))
+            self._add_marker(t, name, _MARK(name, lang), y)
+            self._say(_TEXT(name, lang))
         elif name == "cap":
-            self._add_marker(t, "cap", _mark("cap", lang), y)
-            self._say(_t("cap", lang, max=fmt_bytes(int(ev.get("max", self.max_mib * MiB)))))  # type: ignore[arg-type]
+            self._add_marker(t, "cap", _MARK("cap", lang), y)
+            self._say(_TEXT("cap", lang, max=fmt_bytes(int(ev.get("max", self.max_mib * MiB)))))  # type: ignore[arg-type]
         elif name == "done":
-            self._add_marker(t, "done", _mark("done", lang), y)
-            self._say(_t("done", lang, n=ev.get("steps")))
+            self._add_marker(t, "done", _MARK("done", lang), y)
+            self._say(_TEXT("done", lang, n=ev.get("steps")))
         elif name == "error":
-            self._say(_t("error", lang, msg=ev.get("msg")))
+            self._say(_TEXT("error", lang, msg=ev.get("msg")))
         with self._cond:
             self.events.append(ev)
             del self.events[:-2000]
@@ -662,13 +655,13 @@ class MallocExperiment:
         d_touched = touched - prev_touched
         row["d_touched"] = d_touched
         if not ok:
-            meaning = _t("meaning_failed", lang)
+            meaning = _TEXT("meaning_failed", lang)
         elif d_touched <= 0:
-            meaning = _t("meaning_reserved", lang)
+            meaning = _TEXT("meaning_reserved", lang)
         elif d_touched >= step_bytes:
-            meaning = _t("meaning_written", lang)
+            meaning = _TEXT("meaning_written", lang)
         else:
-            meaning = _t("meaning_partial", lang, pct=round(100 * d_touched / step_bytes))
+            meaning = _TEXT("meaning_partial", lang, pct=round(100 * d_touched / step_bytes))
         row["meaning"] = meaning
         if now:
             self._last = now
@@ -678,15 +671,15 @@ class MallocExperiment:
         if ok:
             self._fail_streak = 0
             df = row["d_minflt"]
-            self._say(_t("step", lang, n=n, dv=fmt_delta(row["d_virt"]), dr=fmt_delta(row["d_res"]),
+            self._say(_TEXT("step", lang, n=n, dv=fmt_delta(row["d_virt"]), dr=fmt_delta(row["d_res"]),
                          df="?" if isinstance(df, float) else f"{df:,}", s="" if df == 1 else "s",
                          meaning=meaning))
         else:
             errno = ev.get("errno", "ENOMEM")
             if self._fail_streak == 0:  # one marker per run of failures, not one per step
-                self._add_marker(t, "failed", _mark("failed", lang, errno=errno), row["virt"])
+                self._add_marker(t, "failed", _MARK("failed", lang, errno=errno), row["virt"])
             self._fail_streak += 1
-            self._say(_t("step_failed", lang, n=n, step=fmt_bytes(step_bytes), errno=errno))
+            self._say(_TEXT("step_failed", lang, n=n, step=fmt_bytes(step_bytes), errno=errno))
 
     def _finish(self, prog: Program) -> None:
         """The program has ended (stopped, exited, or killed): record how, once."""
@@ -706,26 +699,26 @@ class MallocExperiment:
         y = last.get("virt")
         if rc is not None and rc < 0:
             try:
-                how = _t("how_killed", lang, sig=signal.Signals(-rc).name)
+                how = _TEXT("how_killed", lang, sig=signal.Signals(-rc).name)
             except ValueError:
-                how = _t("how_killed", lang, sig=f"signal {-rc}")
+                how = _TEXT("how_killed", lang, sig=f"signal {-rc}")
         else:
-            how = _t("how_exited", lang, code=rc)
+            how = _TEXT("how_exited", lang, code=rc)
         if self._stopping:
-            text = _t("stopped", lang, **kw)
-            self._add_marker(t, "stopped", _mark("stopped", lang), y)
+            text = _TEXT("stopped", lang, **kw)
+            self._add_marker(t, "stopped", _MARK("stopped", lang), y)
         elif rc is not None and rc < 0:
             try:
                 sig = signal.Signals(-rc).name
             except ValueError:
                 sig = f"signal {-rc}"
-            text = _t("killed", lang, sig=sig, **kw)
+            text = _TEXT("killed", lang, sig=sig, **kw)
             if prog.stopped_by:
                 text += f" ({prog.stopped_by})"
-            self._add_marker(t, "killed", _mark("killed", lang, sig=sig), y)
+            self._add_marker(t, "killed", _MARK("killed", lang, sig=sig), y)
         else:
-            text = _t("exited", lang, desc=desc, **kw)
-            self._add_marker(t, "exited", _mark("exited", lang, code=rc), y)
+            text = _TEXT("exited", lang, desc=desc, **kw)
+            self._add_marker(t, "exited", _MARK("exited", lang, code=rc), y)
         with self._cond:
             self.exit = desc
             self.exit_text = how
@@ -765,10 +758,10 @@ class MallocExperiment:
             with self._cond:
                 while len(self._steps) < n:
                     if self.state == "finished":
-                        raise ProgramError(_t("no_steps", self.lang, k=len(self._steps), n=n, final=self.final))
+                        raise ProgramError(_TEXT("no_steps", self.lang, k=len(self._steps), n=n, final=self.final))
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise TimeoutError(_t("timeout", self.lang, k=len(self._steps), n=n, timeout=timeout,
+                        raise TimeoutError(_TEXT("timeout", self.lang, k=len(self._steps), n=n, timeout=timeout,
                                               interval=_duration(self.interval_ms, self.lang)))
                     self._cond.wait(min(left, 0.5))
         except KeyboardInterrupt:
@@ -844,13 +837,13 @@ class MallocExperiment:
         pid = self.program.pid if self.program else None
         lang = self.lang
         if self.state == "finished":
-            return _t("title_finished", lang, pid=pid, how=self.exit_text or self.exit, n=len(self._steps))
+            return _TEXT("title_finished", lang, pid=pid, how=self.exit_text or self.exit, n=len(self._steps))
         if self.state in ("running", "paused"):
-            touch = _t("title_touch_off", lang) if not self.touch else f"memset {self.touch_pct}%"
-            state = _t("state_" + self.state, lang)
-            return _t("title_running", lang, pid=pid, state=state, step=fmt_bytes(self.step_mib * MiB),
+            touch = _TEXT("title_touch_off", lang) if not self.touch else f"memset {self.touch_pct}%"
+            state = _TEXT("state_" + self.state, lang)
+            return _TEXT("title_running", lang, pid=pid, state=state, step=fmt_bytes(self.step_mib * MiB),
                       interval=_duration(self.interval_ms, lang), touch=touch)
-        return _t("title_ready", lang)
+        return _TEXT("title_ready", lang)
 
 
 def _check_bool(name: str, value: object) -> bool:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import metrics, programs, validate
+from ..i18n import Texts
 from ..procfs import AccessDenied, ProcessGone
 from ..programs import Program, ProgramError
 from ..safety import MiB, fmt_bytes
-from ._model_common import check_lang, say
+from ._model_common import check_lang
 
 __all__ = ["SharedExperiment"]
 
-_SHARED: dict[str, tuple[str, str]] = {
+_SHARED = Texts({
     "sums": ("Summing RES over the {k} processes gives {res}, but the {mib} shared region exists once in RAM: "
              "summing PSS gives {pss}, and USS (memory each would free on exit) sums to only {uss}. "
              "MemTotal - MemAvailable changed by {used} since the start (every process on the machine counts there).",
@@ -23,7 +24,7 @@ _SHARED: dict[str, tuple[str, str]] = {
     "not_started": ("Press Start (or call view.start()) to run shared_mem.",
                     "Start를 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
     "stopped": ("shared_mem stopped ({desc}).", "shared_mem 중지 ({desc})."),
-}
+})
 
 
 class SharedExperiment:
@@ -37,7 +38,7 @@ class SharedExperiment:
         self.pids: list[tuple[str, int]] = []
         self.closed = False
         self._used0: int | None = None
-        self.text = _w_sh("not_started", self.lang)
+        self.text = _SHARED("not_started", self.lang)
 
     def configure(self, mib: int | None = None, children: int | None = None, private_mib: int | None = None,
                   file: str | None = None) -> None:
@@ -95,7 +96,7 @@ class SharedExperiment:
 
     def explain(self, sums: dict[str, int] | None = None) -> str:
         s = self.sums() if sums is None else sums
-        return _w_sh("sums", self.lang, k=s["processes"], res=fmt_bytes(s["res"]), pss=fmt_bytes(s["pss"]),
+        return _SHARED("sums", self.lang, k=s["processes"], res=fmt_bytes(s["res"]), pss=fmt_bytes(s["pss"]),
                      uss=fmt_bytes(s["uss"]), used=_signed(s["mem_used_delta"]), mib=fmt_bytes(self.mib * MiB))
 
     def stop(self) -> str | None:
@@ -103,7 +104,7 @@ class SharedExperiment:
         if prog is None:
             return None
         prog.stop()
-        self.text = _w_sh("stopped", self.lang, desc=prog.exit_description())
+        self.text = _SHARED("stopped", self.lang, desc=prog.exit_description())
         return self.text
 
     def close(self) -> None:
@@ -113,9 +114,5 @@ class SharedExperiment:
 
 def _signed(n: int) -> str:
     return ("-" if n < 0 else "+") + fmt_bytes(abs(n))
-
-
-def _w_sh(key: str, lang: str, **kw: object) -> str:
-    return say(_SHARED, key, lang, **kw)
 
 

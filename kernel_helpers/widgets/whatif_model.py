@@ -7,9 +7,10 @@ import contextlib
 from dataclasses import dataclass
 
 from .. import overcommit, programs, validate
+from ..i18n import Texts
 from ..safety import fmt_bytes
 from . import _model_common
-from ._model_common import OVERCOMMIT_WAIT_SECONDS, check_lang, say, sysctl_command
+from ._model_common import OVERCOMMIT_WAIT_SECONDS, check_lang, sysctl_command
 
 __all__ = ["WhatIfResult", "WhatIfModel"]
 
@@ -33,7 +34,7 @@ class WhatIfResult:
         return None if self.kernel_ok is None else self.kernel_ok == self.prediction.allowed
 
 
-_WHATIF: dict[str, tuple[str, str]] = {
+_WHATIF = Texts({
     "machine": ("This machine now: RAM {ram}, swap {swap}, CommitLimit {limit}, Committed_AS {committed}; "
                 "vm.overcommit_memory={mode}, ratio {ratio}.",
                 "지금 이 기계: RAM {ram}, 스왑 {swap}, CommitLimit {limit}, Committed_AS {committed}; "
@@ -65,11 +66,7 @@ _WHATIF: dict[str, tuple[str, str]] = {
     "busy": ("Not run: another demo in this kernel holds vm.overcommit_memory changed ({err}).",
              "실행하지 않음: 이 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다 ({err})."),
     "busy_elsewhere": ("Not run: {err}", "실행하지 않음: {err}"),
-}
-
-
-def _w(key: str, lang: str, **kw: object) -> str:
-    return say(_WHATIF, key, lang, **kw)
+})
 
 
 class WhatIfModel:
@@ -92,7 +89,7 @@ class WhatIfModel:
     def machine(self) -> str:
         """This machine's live figures, in one line."""
         st = overcommit.commit_state()
-        return _w("machine", self.lang, ram=fmt_bytes(st.mem_total), swap=fmt_bytes(st.swap_total),
+        return _WHATIF("machine", self.lang, ram=fmt_bytes(st.mem_total), swap=fmt_bytes(st.swap_total),
                   limit=fmt_bytes(st.commit_limit), committed=fmt_bytes(st.committed_as),
                   mode=st.settings.mode, ratio=st.settings.ratio)
 
@@ -101,8 +98,8 @@ class WhatIfModel:
         return overcommit.predict(nbytes, mode, ratio)
 
     def prediction_text(self, p: overcommit.Prediction) -> str:
-        verdict = _w("allowed" if p.allowed else "refused", self.lang)
-        return _w("pred", self.lang, verdict=verdict, reason=p.reason_ko if self.lang == "ko" else p.reason)
+        verdict = _WHATIF("allowed" if p.allowed else "refused", self.lang)
+        return _WHATIF("pred", self.lang, verdict=verdict, reason=p.reason_ko if self.lang == "ko" else p.reason)
 
     def run(self, nbytes: int, mode: int, ratio: int | None = None, timeout: float = 10.0) -> WhatIfResult:
         """Run big_alloc(nbytes) (reservation only) under ``mode``: for real when it is current or
@@ -118,13 +115,13 @@ class WhatIfModel:
             return self.last
 
         if needs_change and not overcommit.can_change():
-            return not_run(_w("cannot", lang, mode=mode, cur=cur.mode, command=sysctl_command(mode, ratio)))
+            return not_run(_WHATIF("cannot", lang, mode=mode, cur=cur.mode, command=sysctl_command(mode, ratio)))
         if mode == 2:
             st = overcommit.commit_state()
             left = st.vm_commit_limit(ratio=ratio) - st.committed_as - (nbytes if pred.allowed else 0)
             floor = _model_common.MIN_COMMIT_HEADROOM
             if left < floor:
-                return not_run(_w("unsafe", lang, ratio=ratio if ratio is not None else cur.ratio,
+                return not_run(_WHATIF("unsafe", lang, ratio=ratio if ratio is not None else cur.ratio,
                                   left=fmt_bytes(max(0, left)), floor=fmt_bytes(floor)))
         ctx: contextlib.AbstractContextManager = (
             overcommit.temporarily(mode, ratio, wait=OVERCOMMIT_WAIT_SECONDS) if needs_change
@@ -135,19 +132,19 @@ class WhatIfModel:
                 with programs.big_alloc(nbytes) as prog:
                     ev = prog.wait_for("result", timeout=timeout)
         except overcommit.OvercommitBusyError as e:  # another process (another notebook) holds the mode
-            return not_run(_w("busy_elsewhere", lang, err=e.describe(lang)))
+            return not_run(_WHATIF("busy_elsewhere", lang, err=e.describe(lang)))
         except RuntimeError as e:
             if "already active" in str(e):
-                return not_run(_w("busy", lang, err=e))
+                return not_run(_WHATIF("busy", lang, err=e))
             raise
         ok = bool(ev.get("ok"))
         errno = None if ok else str(ev.get("errno", "ENOMEM"))
-        how = (_w("how_real", lang, mode=mode, orig=cur.mode) if needs_change
-               else _w("how_current", lang, mode=mode))
+        how = (_WHATIF("how_real", lang, mode=mode, orig=cur.mode) if needs_change
+               else _WHATIF("how_current", lang, mode=mode))
         size = fmt_bytes(nbytes)
-        kernel = (_w("kernel_ok", lang, size=size, how=how) if ok
-                  else _w("kernel_fail", lang, size=size, errno=errno, how=how))
-        verdict = _w("agree" if ok == pred.allowed else "disagree", lang)
+        kernel = (_WHATIF("kernel_ok", lang, size=size, how=how) if ok
+                  else _WHATIF("kernel_fail", lang, size=size, errno=errno, how=how))
+        verdict = _WHATIF("agree" if ok == pred.allowed else "disagree", lang)
         self.last = WhatIfResult(nbytes, mode, ratio, pred, True, ok, errno,
                                  f"{self.prediction_text(pred)} {kernel} {verdict}", needs_change)
         return self.last

@@ -1,0 +1,90 @@
+"""The one text scheme: language choice, Korean particles after numbers and identifiers, localized errors."""
+
+import warnings
+
+import pytest
+
+from kernel_helpers import i18n
+from kernel_helpers.i18n import Texts, error, josa, say, yes_no
+
+
+@pytest.mark.parametrize("word, particle, expected", [
+    (0, "(으)로", "0으로"),          # 영: a final consonant
+    (1, "(으)로", "1로"),            # 일: a final ㄹ takes 로
+    (2, "(으)로", "2로"),
+    (3, "을(를)", "3을"),
+    (10, "이(가)", "10이"),          # 십
+    (100, "은(는)", "100은"),        # 백
+    (1.5, "을/를", "1.5를"),
+    ("1028 KiB", "이(가)", "1028 KiB가"),   # 킬로바이트
+    ("50 %", "(이)라", "50 %라"),
+    ("2 s", "(으)로", "2 s로"),
+    ("malloc", "을(를)", "malloc을"),        # 말록
+    ("memset", "은(는)", "memset은"),        # 멤셋
+    ("top", "과(와)", "top과"),
+    ("vm.overcommit_memory", "을(를)", "vm.overcommit_memory를"),  # 메모리
+    ("MemAvailable", "(으)로", "MemAvailable로"),                  # 어베일러블
+    ("SIGKILL", "(으)로", "SIGKILL로"),
+    ("SIGTERM", "을(를)", "SIGTERM을"),
+    ("RES", "이(가)", "RES가"),
+    ("SHR", "과(와)", "SHR과"),
+    ("`sysctl`", "(으)로", "`sysctl`로"),
+    ("OOM 킬러", "가", "OOM 킬러가"),
+    ("값", "(이)라", "값이라"),
+    ("테스트", "을", "테스트를"),
+    ("커널", "(으)로", "커널로"),
+])
+def test_josa_fits_how_the_word_is_read(word, particle, expected):
+    assert josa(word, particle) == expected
+
+
+def test_josa_rejects_an_unknown_particle():
+    with pytest.raises(ValueError, match="unknown particle"):
+        josa("x", "에게")
+
+
+def test_say_fits_each_particle_to_the_value_before_it():
+    text = ("mode {mode}", "모드 {mode}(으)로 바꾸면 {size}을(를) 약속하고, {name}이(가) {n}(이)라고 답합니다")
+    assert say(text, "ko", mode=0, size="1 GiB", name="malloc", n=7) == \
+        "모드 0으로 바꾸면 1 GiB를 약속하고, malloc이 7이라고 답합니다"
+    assert say(text, "ko", mode=1, size="3", name="값", n=2) == \
+        "모드 1로 바꾸면 3을 약속하고, 값이 2라고 답합니다"
+    assert say(text, "en", mode=2) == "mode 2"
+
+
+def test_say_keeps_format_specs_and_conversions():
+    assert say(("{x:>4}", "{x:>4}을(를) {y!r}(으)로"), "ko", x=10, y="on") == "  10을 'on'으로"
+
+
+def test_say_leaves_text_without_a_placeholder_alone():
+    assert say(("a", "값을(를) 그대로"), "ko") == "값을(를) 그대로"
+
+
+def test_texts_table_says_one_key():
+    table = Texts({"k": ("{n} pages", "{n}페이지")})
+    assert table("k", "en", n=3) == "3 pages"
+    assert table("k", "ko", n=3) == "3페이지"
+    with pytest.raises(KeyError):
+        table("missing", "en")
+
+
+def test_error_and_warning_speak_the_notebooks_language(monkeypatch):
+    monkeypatch.setenv("TOPLAB_LANG", "ko")
+    err = error(ValueError, "size must be positive, not {n}", "크기는 양수여야 합니다 ({n}은(는) 안 됩니다)", n=-1)
+    assert isinstance(err, ValueError) and str(err) == "크기는 양수여야 합니다 (-1은 안 됩니다)"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        i18n.warn("slow", "느립니다")
+    assert [str(w.message) for w in caught] == ["느립니다"]
+    monkeypatch.setenv("TOPLAB_LANG", "en")
+    assert str(error(ValueError, "size {n}", "크기 {n}", n=1)) == "size 1"
+
+
+def test_yes_no_never_prints_true_or_false():
+    assert (yes_no(True, "en"), yes_no(False, "en"), yes_no(True, "ko"), yes_no(False, "ko")) == \
+        ("yes", "no", "예", "아니요")
+
+
+def test_an_unknown_language_is_refused_in_words():
+    with pytest.raises(ValueError, match="'en' or 'ko'"):
+        i18n.pick("a", "b", "fr")
