@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import procfs
-from .i18n import pick
+from .i18n import josa, pick
 from .safety import MiB
 
 __all__ = ["CGROUP_V1", "CGROUP_V2", "MemoryCage"]
@@ -149,9 +149,9 @@ def _plan() -> _Site:
         if _gives_memory(d) and _can_make_cages_in(d):
             return _Site(2, root, d,
                          en=f"cgroup v2: {_rel(d, root)} is writable by uid {os.geteuid()} and gives memory to its "
-                            "children; the cage goes there (nothing of this kernel moves)",
-                         ko=f"cgroup v2: {_rel(d, root)}은(는) uid {os.geteuid()} 사용자가 쓸 수 있고 자식에게 "
-                            "메모리 컨트롤러를 열어 둡니다. 케이지를 그 아래에 만듭니다 (이 커널은 옮기지 않음)")
+                            "children; the cage goes there (nothing of this Jupyter kernel moves)",
+                         ko=f"cgroup v2: {josa(_rel(d, root), '은')} uid {os.geteuid()} 사용자가 쓸 수 있고 자식에게 "
+                            "메모리 컨트롤러를 열어 둡니다. 케이지를 그 아래에 만듭니다 (이 주피터 커널은 옮기지 않음)")
         d = os.path.dirname(d)
     # 3. our own cgroup is delegated to us but holds processes ("no internal processes"):
     #    leaf mode, for the length of the `with` block
@@ -194,7 +194,7 @@ def _no_memory_for_children(root: str) -> _Site:
                     f"is missing from {root}/cgroup.subtree_control); as root, `echo +memory > "
                     f"{root}/cgroup.subtree_control` turns it on, except in a container whose top cgroup holds "
                     "processes",
-                 ko=f"cgroup v2: 최상위 cgroup {root}이(가) 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
+                 ko=f"cgroup v2: 최상위 cgroup {josa(root, '이')} 자식에게 메모리 컨트롤러를 열어 두지 않았습니다 "
                     f"({root}/cgroup.subtree_control에 memory가 없음). root로 `echo +memory > "
                     f"{root}/cgroup.subtree_control`을 실행하면 켜집니다 (최상위 cgroup에 프로세스가 있는 "
                     "컨테이너에서는 안 됨)")
@@ -214,41 +214,41 @@ def _leaf_site(root: str, own: str, rel: str) -> _Site:
         if own == root and os.geteuid() == 0:
             return _no_memory_for_children(root) if os.access(root, os.W_OK) else _not_writable(2, root)
         return _Site(2, root, None,
-                     en=f"cgroup v2: this kernel's cgroup {rel} is not delegated to uid {uid} (not writable), "
+                     en=f"cgroup v2: this Jupyter kernel's cgroup {rel} is not delegated to uid {uid} (not writable), "
                         "and no cgroup above it both gives memory to its children and is writable" + _NEEDS_EN,
-                     ko=f"cgroup v2: 이 커널의 cgroup {rel}이(가) uid {uid}에게 위임되어 있지 않고(쓸 수 없음), "
+                     ko=f"cgroup v2: 이 주피터 커널의 cgroup {josa(rel, '이')} uid {uid}에게 위임되어 있지 않고(쓸 수 없음), "
                         "그 위에도 자식에게 메모리를 열어 주면서 쓸 수 있는 cgroup이 없습니다" + _NEEDS_KO)
     if "memory" not in _words(os.path.join(own, "cgroup.controllers")):
         return _Site(2, root, None,
-                     en=f"cgroup v2: this kernel's cgroup {rel} is delegated to uid {uid}, but its parent does not "
+                     en=f"cgroup v2: this Jupyter kernel's cgroup {rel} is delegated to uid {uid}, but its parent does not "
                         f"pass it the memory controller (memory is missing from {rel}/cgroup.controllers); ask "
                         "for Delegate=memory, or MemoryAccounting=yes on the unit",
-                     ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) uid {uid}에게 위임되어 있지만, 부모가 메모리 "
+                     ko=f"cgroup v2: 이 주피터 커널의 cgroup {josa(rel, '은')} uid {uid}에게 위임되어 있지만, 부모가 메모리 "
                         f"컨트롤러를 넘겨주지 않았습니다 ({rel}/cgroup.controllers에 memory가 없음). "
                         "Delegate=memory나 유닛의 MemoryAccounting=yes를 요청하세요")
     kind = (_read(os.path.join(own, "cgroup.type")) or "domain").strip()
     if kind != "domain":
         return _Site(2, root, None,
-                     en=f"cgroup v2: this kernel's cgroup {rel} is of type '{kind}', not 'domain', so it cannot "
+                     en=f"cgroup v2: this Jupyter kernel's cgroup {rel} is of type '{kind}', not 'domain', so it cannot "
                         "hold a memory cgroup",
-                     ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) 'domain'이 아니라 '{kind}' 유형이라 메모리 "
+                     ko=f"cgroup v2: 이 주피터 커널의 cgroup {josa(rel, '은')} 'domain'이 아니라 '{kind}' 유형이라 메모리 "
                         "cgroup을 둘 수 없습니다")
     procs = _procs(own)
     others = [p for p in procs if _owner(p) not in (uid, None)]
     if others:
         shown = ", ".join(map(str, others[:5])) + (", ..." if len(others) > 5 else "")
         return _Site(2, root, None,
-                     en=f"cgroup v2: this kernel's cgroup {rel} is delegated to uid {uid}, but it also holds "
+                     en=f"cgroup v2: this Jupyter kernel's cgroup {rel} is delegated to uid {uid}, but it also holds "
                         f"processes of other users (PID {shown}), which the demo must not move",
-                     ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) uid {uid}에게 위임되어 있지만 다른 사용자의 "
+                     ko=f"cgroup v2: 이 주피터 커널의 cgroup {josa(rel, '은')} uid {uid}에게 위임되어 있지만 다른 사용자의 "
                         f"프로세스(PID {shown})도 들어 있어, 실험이 그것을 옮길 수 없습니다")
     n = len(procs)
     return _Site(2, root, own, leaf=True,
-                 en=f"cgroup v2: this kernel's cgroup {rel} is delegated to uid {uid}; during the demo its "
-                    f"{n} process(es), this kernel included, move into a leaf child ({rel}/toplab-lab-PID) so "
+                 en=f"cgroup v2: this Jupyter kernel's cgroup {rel} is delegated to uid {uid}; during the demo its "
+                    f"{n} process(es), this Jupyter kernel included, move into a leaf child ({rel}/toplab-lab-PID) so "
                     "that memory can be enabled for the cage, and move back afterwards",
-                 ko=f"cgroup v2: 이 커널의 cgroup {rel}은(는) uid {uid}에게 위임되어 있습니다. 실험하는 동안 "
-                    f"이 커널을 포함한 프로세스 {n}개가 잎 cgroup({rel}/toplab-lab-PID)으로 옮겨 가서 케이지에 "
+                 ko=f"cgroup v2: 이 주피터 커널의 cgroup {josa(rel, '은')} uid {uid}에게 위임되어 있습니다. 실험하는 동안 "
+                    f"이 주피터 커널을 포함한 프로세스 {n}개가 잎 cgroup({rel}/toplab-lab-PID)으로 옮겨 가서 케이지에 "
                     "메모리 컨트롤러를 켤 수 있게 하고, 끝나면 제자리로 돌아옵니다")
 
 

@@ -136,7 +136,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "Committed_AS (committed memory)", "Committed_AS (커밋된 메모리)"),
     Metric("commit_limit", "CommitLimit", "bytes", "/proc/meminfo",
            "The ceiling on Committed_AS, enforced only in overcommit mode 2.",
-           "Committed_AS의 상한. overcommit 모드 2에서만 강제된다.",
+           "Committed_AS의 상한. 오버커밋 모드 2에서만 강제된다.",
            "CommitLimit (commit limit)", "CommitLimit (커밋 한도)"),
 )}
 

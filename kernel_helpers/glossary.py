@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .columns import METRICS
-from .i18n import LANGS, current_lang, pick
+from .i18n import LANGS, current_lang, josa, pick
 
-__all__ = ["Term", "TERMS", "CORE", "term", "find", "table", "show"]
+__all__ = ["Term", "TERMS", "CORE", "term", "find", "table", "show", "Usage", "USAGE", "terminology",
+           "show_terminology", "drift"]
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def show(search: str | None = None, lang: str | None = None) -> None:
     """Display the glossary (or the terms matching ``search``) as a table in the notebook's language."""
     df = table(lang, search)
     if df.empty:
-        print(pick(f"No glossary term mentions {search!r}.", f"{search!r}이(가) 들어간 용어가 없습니다.", lang))
+        print(pick(f"No glossary term mentions {search!r}.", f"{josa(repr(search), '이')} 들어간 용어가 없습니다.", lang))
         return
     try:
         from IPython import get_ipython
@@ -254,3 +255,77 @@ def korean_spellings(key: str) -> tuple[str, ...]:
     if m:
         forms.append(m.group(1).strip())
     return tuple(forms)
+
+
+# --- terminology: one word for one thing, in both languages -------------------------------------
+
+@dataclass(frozen=True)
+class Usage:
+    """How the lab names one thing: the English and Korean words, and the variants it never uses."""
+
+    en: str
+    ko: str
+    avoid_ko: tuple[str, ...] = ()
+    avoid_en: tuple[str, ...] = ()  # regular expressions, matched case-sensitively
+    note_en: str = ""
+    note_ko: str = ""
+
+
+USAGE: tuple[Usage, ...] = (
+    Usage("machine (the computer the lab runs on)", "시스템", ("기계", "컴퓨터"),
+          note_en="one word for the reader's machine, VM or container",
+          note_ko="독자의 시스템, VM, 컨테이너를 모두 이 말로 부릅니다"),
+    Usage("kernel", "커널", (),
+          note_en="always the Linux kernel", note_ko="언제나 리눅스 커널"),
+    Usage("Jupyter kernel", "주피터 커널", ("노트북의 커널", "노트북 커널", "이 커널의 다른"),
+          (r"(?<!Jupyter )\b(notebook's|this notebook|the notebook) kernel\b", r"(?<!Jupyter )\brestart the kernel\b"),
+          note_en="the Python process behind a notebook; never plain 'kernel'",
+          note_ko="노트북 뒤에서 도는 파이썬 프로세스. 그냥 '커널'이라고 하지 않습니다"),
+    Usage("signal", "시그널", ("신호",)),
+    Usage("OOM killer", "OOM 킬러", ("OOM killer", "OOM 킬러러", "OOM Killer")),
+    Usage("overcommit", "오버커밋", ("overcommit 모드", "오버 커밋", "overcommit 정책"),
+          note_en="vm.overcommit_memory and vm.overcommit_ratio keep their names",
+          note_ko="vm.overcommit_memory, vm.overcommit_ratio는 이름 그대로 씁니다"),
+    Usage("page fault", "페이지 폴트", ("페이지 부재", "페이지 결함", "페이지폴트")),
+    Usage("page table", "페이지 테이블", ("페이지 표",)),
+    Usage("resident memory", "상주 메모리", ("레지던트 메모리",)),
+    Usage("huge page", "거대 페이지", ("휴즈 페이지", "큰 페이지")),
+    Usage("zombie", "좀비", ("좀비 프로세서",)),
+    Usage("priority", "우선순위", ("우선 순위",)),
+    Usage("no", "아니요", ("아니오",)),
+)
+
+
+def terminology(lang: str | None = None) -> pd.DataFrame:
+    """The terminology table: the word the lab uses for each thing, and the words it avoids."""
+    lang = lang or current_lang()
+    rows = [(u.en, u.ko, ", ".join(u.avoid_ko) or "-", pick(u.note_en, u.note_ko, lang) or "")
+            for u in USAGE]
+    cols = (["English", "한국어", "쓰지 않는 말", "메모"] if lang == "ko"
+            else ["English", "Korean", "never in Korean", "note"])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def show_terminology(lang: str | None = None) -> None:
+    """Display the terminology table in the notebook's language."""
+    df = terminology(lang)
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        get_ipython = None  # noqa: N806
+    if get_ipython is None or get_ipython() is None:
+        print(df.to_string(index=False))
+    else:
+        display(HTML(_html(df)))
+
+
+def drift(text: str, lang: str) -> list[tuple[str, str]]:
+    """The avoided words in ``text`` (Korean or English), each with the word to use instead."""
+    found = []
+    for u in USAGE:
+        if lang == "ko":
+            found += [(bad, u.ko) for bad in u.avoid_ko if bad in text]
+        else:
+            found += [(m.group(0), u.en) for pat in u.avoid_en for m in re.finditer(pat, text)]
+    return found

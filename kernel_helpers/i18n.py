@@ -157,10 +157,11 @@ _PARTICLES = {
     "이며": ("이며", "며", "이며"),
     "이에요": ("이에요", "예요", "이에요"),
     "이면": ("이면", "면", "이면"),
+    "이지만": ("이지만", "지만", "이지만"),
 }
 # Both forms written in a template after a placeholder: 을(를), 이(가), (으)로, (이)라 ...
 _BOTH = re.compile(r"^(?:(을|를|이|가|은|는|과|와)\((?:을|를|이|가|은|는|과|와)\)"
-                   r"|\((으|이)\)(로|나|라|다|고|며|에요|면))")
+                   r"|\((으|이)\)(로|나|라|다|고|며|에요|면|지만))")
 
 
 def josa(word: object, particle: str) -> str:
@@ -197,14 +198,15 @@ def _format_ko(template: str, kw: dict[str, object]) -> str:
             particle, literal = _resolve(carry, literal)
             out.append(particle)
         out.append(literal)
-        carry = ""
+        if literal:
+            carry = ""
         if field is None:
             continue
         value, _ = _FORMATTER.get_field(field, (), kw)
         value = _FORMATTER.convert_field(value, conv)
         text = _FORMATTER.format_field(value, _FORMATTER.vformat(spec or "", (), kw))
         out.append(text)
-        carry = text
+        carry = text or carry  # "{mode}{ratio}(으)로" with no ratio fits the mode
     return "".join(out)
 
 

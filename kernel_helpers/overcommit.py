@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import procfs, validate
+from .i18n import josa
 from .safety import MiB, fmt_bytes
 
 try:  # Unix only; the package must still import elsewhere
@@ -316,7 +317,7 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
             n, method, pages, m, False, None,
             f"{what} is larger than a process's whole address space ({space}): mmap refuses it "
             "with ENOMEM in every overcommit mode.",
-            f"요청 크기({what})는 프로세스 주소 공간 전체({space})보다 커서, 어떤 overcommit 모드에서도 "
+            f"요청 크기({what})는 프로세스 주소 공간 전체({space})보다 커서, 어떤 오버커밋 모드에서도 "
             "mmap이 ENOMEM으로 거절한다.")
 
     if m == 1:
@@ -325,7 +326,7 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
             f"mode 1 never refuses: {what} is allowed. If the memory runs out, that shows up "
             "later, when pages are written, as the OOM killer (SIGKILL).",
             f"모드 1은 절대 거절하지 않는다: {what}도 허용된다. 메모리가 모자라면 나중에 페이지를 "
-            "쓸 때 OOM killer(SIGKILL)로 드러난다.")
+            "쓸 때 OOM 킬러(SIGKILL)로 드러난다.")
 
     if m == 0:
         # __vm_enough_memory: if (pages > totalram_pages() + total_swap_pages) goto error;
@@ -386,12 +387,12 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
         left = fmt_bytes((allowed_pages - total_pages - 1) * page)
         reason = (f"mode 2 allows it: {parts} + {what} requested = {total}, "
                   f"below the {allow} allowed ({src}); {left} more could still be promised.")
-        reason_ko = (f"모드 2에서 허용된다: {parts_ko} + 요청 {what} = {total}로, "
-                     f"허용량 {allow}({src_ko})보다 작다. 앞으로 {left}를 더 커밋할 수 있다.")
+        reason_ko = (f"모드 2에서 허용된다: {parts_ko} + 요청 {what} = {josa(total, '(으)로')}, "
+                     f"허용량 {allow}({src_ko})보다 작다. 앞으로 {josa(left, '을')} 더 커밋할 수 있다.")
     else:
         reason = (f"mode 2 refuses it: {parts} + {what} requested = {total}, "
                   f"not below the {allow} allowed ({src}); the kernel says ENOMEM.")
-        reason_ko = (f"모드 2에서 거절된다: {parts_ko} + 요청 {what} = {total}로, "
+        reason_ko = (f"모드 2에서 거절된다: {parts_ko} + 요청 {what} = {josa(total, '(으)로')}, "
                      f"허용량 {allow}({src_ko})보다 작지 않아 커널이 ENOMEM을 돌려준다.")
     slack = counter_slack(st)
     if abs(max_pages - pages) * page < slack:

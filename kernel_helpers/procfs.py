@@ -55,7 +55,7 @@ class NotOnLinux(FileNotFoundError):
             f"this needs Linux: it reads {path}, and this machine has no /proc ({where}). Open the lab on "
             "Linux (a VM, WSL2 on Windows, a container, or the Binder link in the README). Here, "
             "widgets.memory_panel() and widgets.shared_view() show recordings made on Linux.",
-            f"리눅스가 필요합니다: 이 작업은 {path} 파일을 읽어야 하는데 이 컴퓨터에는 /proc이 없습니다 ({where}). "
+            f"리눅스가 필요합니다: 이 작업은 {path} 파일을 읽어야 하는데 이 시스템에는 /proc이 없습니다 ({where}). "
             "리눅스(VM, Windows의 WSL2, 컨테이너, README의 Binder 링크)에서 실습을 여세요. 여기서는 "
             "widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 기록한 결과를 보여 줍니다."))
 

@@ -197,7 +197,7 @@ def _banner(rec: Recording, lang: str | None, live: str) -> str:
         f"RECORDING, not a live measurement: this machine has no /proc ({sys.platform}), so {live} "
         f"cannot run here. {rec.label('en')} ({rec.meta.get('machine', '')}, {rec.meta.get('libc', '')}): "
         f"{rec.meta.get('what', '')}. On Linux the same cell runs the experiment live.",
-        f"기록이며 실시간 측정이 아닙니다: 이 컴퓨터에는 /proc이 없어서({sys.platform}) {live} 실험을 여기서 실행할 수 "
+        f"기록이며 실시간 측정이 아닙니다: 이 시스템에는 /proc이 없어서({sys.platform}) {live} 실험을 여기서 실행할 수 "
         f"없습니다. {rec.label('ko')} ({rec.meta.get('machine', '')}, {rec.meta.get('libc', '')}): "
         f"{rec.meta.get('what', '')}. 리눅스에서는 같은 셀이 실험을 실시간으로 실행합니다.", lang)
 

@@ -211,7 +211,7 @@ def test_v2_delegated_subtree_with_a_leaf_gets_the_cage_and_nothing_moves(tree):
     p = tree.plan()
     assert p["ok"] and p["version"] == 2 and p["base"] == str(d) and p["leaf"] is False
     assert p["detect"] == [2, str(d)]
-    assert "nothing of this kernel moves" in p["en"]
+    assert "nothing of this Jupyter kernel moves" in p["en"]
     assert "옮기지 않음" in tree.plan("ko")["available"][1]
 
 
@@ -234,7 +234,7 @@ def test_v2_delegated_cgroup_holding_processes_uses_leaf_mode_and_says_so(tree):
     tree.live_in("/toplab-deleg")
     p = tree.plan()
     assert p["ok"] and p["base"] == str(d) and p["leaf"] is True
-    assert "2 process(es), this kernel included, move into a leaf child (/toplab-deleg/toplab-lab-PID)" in p["en"]
+    assert "2 process(es), this Jupyter kernel included, move into a leaf child (/toplab-deleg/toplab-lab-PID)" in p["en"]
     assert "move back afterwards" in p["en"]
     assert "잎 cgroup" in tree.plan("ko")["available"][1]
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import FAST, metrics, procfs, programs, quiz, realtop
 from .. import children as demo_children  # 'children' here means shared_mem's
-from ..i18n import pick
+from ..i18n import josa, pick
 from ..procfs import AccessDenied, ProcessGone
 from ..top import _user_name  # top's USER column: the login name, or the UID without a passwd entry
 
@@ -162,11 +162,11 @@ def show_man_definitions(fields: Iterable[str] = MAN_FIELDS) -> dict[str, str]:
     if not defs:
         print(pick("This machine has no top(1) manual page installed (common in containers), so the "
                    "quotes above, from procps-ng 4.0.2, are all we have here.",
-                   "이 컴퓨터에는 top(1) 매뉴얼 페이지가 설치되어 있지 않습니다(컨테이너에서는 흔한 일입니다). "
+                   "이 시스템에는 top(1) 매뉴얼 페이지가 설치되어 있지 않습니다(컨테이너에서는 흔한 일입니다). "
                    "그래서 위에 인용한 procps-ng 4.0.2의 문장이 전부입니다."))
         return defs
     print(pick(f"From `man top` on this machine (top from {version or 'procps'}):",
-               f"이 컴퓨터의 `man top`에서 (top 버전: {version or 'procps'}):"))
+               f"이 시스템의 `man top`에서 (top 버전: {version or 'procps'}):"))
     for name in fields:
         if name in defs:
             print()
@@ -857,7 +857,7 @@ def report_virt(v: VirtBreakdown) -> None:
         f"({_fmt_mib(v.virt_of('stack'))}) explain {v.arenas_and_stacks / max(v.virt, 1):.0%} of VIRT, "
         f"yet only {_fmt_mib(v.res_of('arena') + v.res_of('stack'))} of them is resident.",
         f"malloc 아레나 힙 {a}개({_fmt_mib(v.virt_of('arena'))})와 스레드 스택 {s}개"
-        f"({_fmt_mib(v.virt_of('stack'))})가 VIRT의 {v.arenas_and_stacks / max(v.virt, 1):.0%}를 "
+        f"({_fmt_mib(v.virt_of('stack'))})가 VIRT의 {josa(f'{v.arenas_and_stacks / max(v.virt, 1):.0%}', '을')} "
         f"차지하지만, 그중 상주 메모리는 {_fmt_mib(v.res_of('arena') + v.res_of('stack'))}뿐입니다."))
 
 

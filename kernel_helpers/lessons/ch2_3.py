@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
-from ..i18n import pick
+from ..i18n import josa, pick
 from ..metrics import process_sample
 from ..procfs import ProcessGone
 from ..safety import GiB, MiB, fmt_bytes
@@ -97,7 +97,7 @@ def machine():
         "committed_as": st.committed_as, "can_change": method is not None, "change_why": why,
         "cage": cage_ok, "cage_why": cage_why, "budget": budget.bytes,
     }
-    yes, no = pick("yes", "예"), pick("no", "아니오")
+    yes, no = pick("yes", "예"), pick("no", "아니요")
     thp = kernelcase.thp_mode()
     lag = kernelcase.res_counter()
     info.update(kernel=os.uname().release, thp=thp, res_lags=lag.lags)
@@ -157,18 +157,18 @@ def _display(obj: object) -> None:
 
 
 def _with(errno: str | None) -> str:
-    """'ENOMEM으로' / 'EFOO(으)로': the Korean particle after an errno name."""
-    return f"{errno}으로" if errno == "ENOMEM" else f"{errno}(으)로"
+    """'ENOMEM으로', 'EPERM으로': an errno name with the Korean particle that fits it."""
+    return josa(errno, "(으)로")
 
 
 def _exit_text(desc: str) -> str:
     """Program.exit_description() in the notebook's language."""
     m = re.match(r"killed by (\S+)$", desc)
     if m:
-        return pick(desc, f"{m.group(1)}로 강제 종료됨")
+        return pick(desc, f"{josa(m.group(1), '(으)로')} 강제 종료됨")
     m = re.match(r"exited with status (-?\d+)$", desc)
     if m:
-        return pick(desc, f"종료 코드 {m.group(1)}로 끝남")
+        return pick(desc, f"종료 코드 {josa(m.group(1), '(으)로')} 끝남")
     return pick(desc, {"running": "실행 중", "not started": "시작 전"}.get(desc, desc))
 
 
@@ -326,7 +326,7 @@ def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
             pick("Rss per step, exact (KiB)", "단계당 Rss, 정확한 값 (KiB)"):
                 _kib(_exact(df).median()) if _exact(df) is not None else math.nan,
             pick("minor faults per step", "단계당 마이너 폴트"): df["d_minflt"].median(),
-            pick("Committed_AS per step (KiB, machine-wide)", "단계당 Committed_AS (KiB, 기계 전체)"):
+            pick("Committed_AS per step (KiB, machine-wide)", "단계당 Committed_AS (KiB, 시스템 전체)"):
                 _kib(df["d_committed"].median()) if "d_committed" in df else math.nan,
         })
     return pd.DataFrame(rows).set_index(pick("experiment", "실험")) if rows else pd.DataFrame()
@@ -411,13 +411,13 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
             f"and {f:.0f} {fault_word}: {end_en}",
             f"memset 없이 {fmt_bytes(step_bytes)}씩 malloc할 때마다 VIRT는 {_kib(v):,.0f} KiB 늘었습니다"
             f"(계산으로는 {fmt_bytes(step_bytes)} + 관리용 {MMAP_OVERHEAD}바이트를 {fmt_bytes(PAGE)} 페이지 "
-            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 {what_ko}는 {_kib(r):,.0f} KiB, "
-            f"{fault_word}는 {f:.0f}회뿐입니다. {end_ko}"))
+            f"단위로 올림 = {_kib(expect):,.0f} KiB). 그런데 {josa(what_ko, '은')} {_kib(r):,.0f} KiB, "
+            f"{josa(fault_word, '은')} {f:.0f}회뿐입니다. {end_ko}"))
         if abs(c - v) <= 0.1 * v:
             parts.append(pick(
                 f"Committed_AS, the machine's total of promises, rose by {_kib(c):,.0f} KiB per step (median): "
                 "the whole reservation, counted at malloc time although nothing was written.",
-                f"기계 전체의 약속 합계인 Committed_AS는 단계마다 {_kib(c):,.0f} KiB(중앙값) 늘었습니다. 아무것도 "
+                f"시스템 전체의 약속 합계인 Committed_AS는 단계마다 {_kib(c):,.0f} KiB(중앙값) 늘었습니다. 아무것도 "
                 "쓰지 않았는데도 malloc 시점에 예약 전체를 센 것입니다."))
         else:
             parts.append(pick(
@@ -425,7 +425,7 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
                 "machine-wide total, and other processes here were allocating and freeing at the same time. "
                 "The Committed_AS section below measures it with shorter windows.",
                 f"Committed_AS는 단계마다 {_kib(v):,.0f} KiB가 아니라 {_kib(c):,.0f} KiB(중앙값) 움직였습니다. "
-                "기계 전체의 합계라서, 이 기계의 다른 프로세스들이 같은 시간에 메모리를 할당하고 해제한 것까지 "
+                "시스템 전체의 합계라서, 이 시스템의 다른 프로세스들이 같은 시간에 메모리를 할당하고 해제한 것까지 "
                 "섞였습니다. 아래 Committed_AS 절에서 더 짧은 구간으로 다시 잽니다."))
     if len(ph["memset"]):
         m = ph["memset"]
@@ -437,14 +437,14 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
             "RES (statm)", "RES(statm)")
         size = fmt_bytes(step_bytes)
         head_en = f"With memset, each step added {_kib(r):,.0f} KiB of {what_en} and cost {f:.0f} minor faults"
-        head_ko = f"memset을 켜면 단계마다 {what_ko}가 {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 났습니다"
+        head_ko = f"memset을 켜면 단계마다 {josa(what_ko, '이')} {_kib(r):,.0f} KiB 늘고 마이너 폴트가 {f:.0f}회 났습니다"
         if f == data_pages + 1:
             parts.append(pick(
                 f"{head_en}. The data starts {CHUNK_OFFSET} bytes into the mapping, after malloc's header, so "
                 f"{size} of it covers {data_pages + 1} pages of {fmt_bytes(PAGE)}: malloc's write of the header "
                 f"faulted in the first of them, and memset's writes the other {data_pages}.",
                 f"{head_ko}. 데이터는 malloc 헤더 뒤, 곧 매핑의 {CHUNK_OFFSET}바이트 지점부터 시작하므로 "
-                f"{size}가 {fmt_bytes(PAGE)} 페이지 {data_pages + 1}개에 걸칩니다. 그중 첫 페이지는 malloc이 헤더를 "
+                f"{josa(size, '이')} {fmt_bytes(PAGE)} 페이지 {data_pages + 1}개에 걸칩니다. 그중 첫 페이지는 malloc이 헤더를 "
                 f"쓸 때, 나머지 {data_pages}개는 memset이 쓸 때 폴트로 들어왔습니다."))
         elif f < data_pages + 1:  # e.g. a transparent huge page filled 2 MiB in one fault
             parts.append(pick(
@@ -686,8 +686,8 @@ class CommitProbe:
             f"(median of {len(self.deltas)} runs, after subtracting the {fmt_bytes(self.program_itself)} the "
             f"program commits for itself), while its RES stayed at {fmt_bytes(self.res)}: the kernel counts "
             "the promise at malloc time, before a single page is written.",
-            f"{fmt_bytes(self.nbytes)}를 예약하자 Committed_AS가 {fmt_bytes(self.reservation)} 늘었습니다"
-            f"({len(self.deltas)}회 측정의 중앙값에서, 프로그램이 스스로 쓰는 {fmt_bytes(self.program_itself)}를 "
+            f"{josa(fmt_bytes(self.nbytes), '을')} 예약하자 Committed_AS가 {fmt_bytes(self.reservation)} 늘었습니다"
+            f"({len(self.deltas)}회 측정의 중앙값에서, 프로그램이 스스로 쓰는 {josa(fmt_bytes(self.program_itself), '을')} "
             f"뺀 값). 그동안 RES는 {fmt_bytes(self.res)}에 머물렀습니다. 커널은 페이지를 하나도 쓰기 전, "
             "malloc 시점에 약속한 양을 셉니다.")
 
@@ -887,7 +887,7 @@ def explain_modes(df: pd.DataFrame) -> str:
             "Modes 0 and 1 are the kernel's real answers. Mode 2's cells are predictions: setting mode 2 for "
             "real would have left the other processes on this machine less than 256 MiB of commit headroom, "
             "so the chapter does not switch it on here.",
-            "모드 0과 1의 칸은 커널의 실제 답입니다. 모드 2의 칸은 예측입니다. 여기서 모드 2를 실제로 켜면 이 기계의 "
+            "모드 0과 1의 칸은 커널의 실제 답입니다. 모드 2의 칸은 예측입니다. 여기서 모드 2를 실제로 켜면 이 시스템의 "
             "다른 프로세스에 남는 커밋 여유가 256 MiB보다 작아지므로, 이 장은 모드 2를 켜지 않습니다.")
     if df.attrs.get("busy"):
         return _say(
@@ -1015,7 +1015,7 @@ class OomResult:
         """What happened, one row per fact (empty when the demo did not run)."""
         if not self.ran:
             return _table([])
-        yes, no = pick("yes", "예"), pick("no", "아니오")
+        yes, no = pick("yes", "예"), pick("no", "아니요")
         shell = 128 + signal.SIGKILL if self.killed else self.returncode
         rows = [
             ("cgroup", f"{self.cgroup} ({pick('limit', '한도')} {fmt_bytes(self.limit)})"),
@@ -1030,7 +1030,7 @@ class OomResult:
             (pick("cgroup peak usage", "cgroup 최대 사용량"), fmt_bytes(self.peak) if self.peak else "?"),
             (pick("OOM kills in the cgroup", "cgroup 안의 OOM kill 횟수"), str(self.oom_kills)),
             (pick("time until the kill", "kill까지 걸린 시간"), pick(f"{self.seconds:.1f} s", f"{self.seconds:.1f}초")),
-            (pick("the machine's MemAvailable", "기계의 MemAvailable"),
+            (pick("the machine's MemAvailable", "시스템의 MemAvailable"),
              f"{fmt_bytes(self.avail_before)} → {fmt_bytes(self.avail_after)}"),
             (pick("cgroup removed afterwards", "실험 후 cgroup 삭제"), yes if self.cgroup_removed else no),
         ]
@@ -1145,7 +1145,7 @@ def check_oom(q: quiz.Question, res: OomResult) -> str:
         "returncode -9, a shell reports exit status 137 (128 + 9), and the sampler records "
         "'killed by SIGKILL'.",
         f"여기서는 실험을 실행할 수 없어서({res.why_not}) 예상을 판정할 측정값이 없습니다. 실험이 가능한 "
-        "기계에서의 답은 '프로세스가 강제 종료된다'입니다. cgroup 한도는 페이지를 예약할 때가 아니라 쓸 때 "
+        "시스템에서의 답은 '프로세스가 강제 종료된다'입니다. cgroup 한도는 페이지를 예약할 때가 아니라 쓸 때 "
         "검사하므로, 한도를 넘는다고 malloc이 NULL을 돌려주지는 않습니다. 커널은 SIGKILL을 보내고, Popen은 "
         "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'killed by SIGKILL'을 기록합니다.")
 
@@ -1221,7 +1221,7 @@ def _register() -> None:
         id="2.3-commit",
         prompt=(f"big_alloc reserves {fmt_bytes(COMMIT_PROBE_BYTES)} and writes none of it. What does "
                 "Committed_AS in /proc/meminfo do?",
-                f"big_alloc가 {fmt_bytes(COMMIT_PROBE_BYTES)}를 예약하고 한 바이트도 쓰지 않습니다. "
+                f"big_alloc이 {josa(fmt_bytes(COMMIT_PROBE_BYTES), '을')} 예약하고 한 바이트도 쓰지 않습니다. "
                 "/proc/meminfo의 Committed_AS는 어떻게 될까요?"),
         options=[("Nothing: no page was touched", "그대로다: 건드린 페이지가 없으니까"),
                  (f"It rises by about {fmt_bytes(COMMIT_PROBE_BYTES)} at once",
@@ -1237,7 +1237,7 @@ def _register() -> None:
     reg(quiz.Question(
         id="2.3-tib-mode0",
         prompt=("Under vm.overcommit_memory=0, the default, will malloc of 1 TiB succeed on this machine?",
-                "기본값인 vm.overcommit_memory=0에서, 이 기계에서 1 TiB malloc이 성공할까요?"),
+                "기본값인 vm.overcommit_memory=0에서, 이 시스템에서 1 TiB malloc이 성공할까요?"),
         options=[("Yes: Linux overcommits, malloc never fails", "성공한다: 리눅스는 오버커밋하니 malloc은 실패하지 않는다"),
                  ("No: ENOMEM, because it is more than RAM + swap",
                   "실패한다: RAM + 스왑보다 크므로 ENOMEM"),
@@ -1276,7 +1276,7 @@ def _register() -> None:
         options=[("malloc returns NULL (ok=0 ENOMEM lines)", "malloc이 NULL을 돌려준다 (ok=0 ENOMEM 줄)"),
                  ("The process is killed with SIGKILL", "프로세스가 SIGKILL로 강제 종료된다"),
                  ("It keeps running, just more slowly", "느려지기만 하고 계속 돈다"),
-                 ("The whole machine runs out of memory", "기계 전체의 메모리가 바닥난다")],
+                 ("The whole machine runs out of memory", "시스템 전체의 메모리가 바닥난다")],
         judge=lambda r: {"killed": 1, "enomem": 0}.get(r.outcome, 2),
         explain=lambda r: (
             f"{_exit_text(r.exit).capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
@@ -1288,7 +1288,7 @@ def _register() -> None:
             f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {_exit_text(r.exit)}. malloc이 NULL을 돌려준 횟수는 "
             f"{r.enomem_steps}회입니다. 예약은 모두 허락되었고, 한도는 페이지를 쓸 때 걸립니다. 그 순간에는 "
             "돌려줄 오류 코드가 없으므로 커널의 OOM 킬러가 cgroup 안의 프로세스를 골라 SIGKILL을 보냅니다. "
-            f"기계의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
+            f"시스템의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
     ))
 
 

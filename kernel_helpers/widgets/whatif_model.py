@@ -37,7 +37,7 @@ class WhatIfResult:
 _WHATIF = Texts({
     "machine": ("This machine now: RAM {ram}, swap {swap}, CommitLimit {limit}, Committed_AS {committed}; "
                 "vm.overcommit_memory={mode}, ratio {ratio}.",
-                "지금 이 기계: RAM {ram}, 스왑 {swap}, CommitLimit {limit}, Committed_AS {committed}; "
+                "지금 이 시스템: RAM {ram}, 스왑 {swap}, CommitLimit {limit}, Committed_AS {committed}; "
                 "vm.overcommit_memory={mode}, ratio {ratio}."),
     "pred": ("Prediction: {verdict}. {reason}", "예측: {verdict}. {reason}"),
     "allowed": ("allowed", "허용"),
@@ -45,26 +45,26 @@ _WHATIF = Texts({
     "kernel_ok": ("Kernel's answer: malloc of {size} succeeded{how}.",
                   "커널의 답: {size} malloc 성공{how}."),
     "kernel_fail": ("Kernel's answer: malloc of {size} failed with {errno}{how}.",
-                    "커널의 답: {size} malloc이 {errno}로 실패{how}."),
+                    "커널의 답: {size} malloc이 {errno}(으)로 실패{how}."),
     "how_real": (" (run under mode {mode} set for real, then put back to {orig})",
-                 " (모드 {mode}를 실제로 설정해 실행한 뒤 {orig}로 되돌림)"),
+                 " (모드 {mode}을(를) 실제로 설정해 실행한 뒤 {orig}(으)로 되돌림)"),
     "how_current": (" (under the current mode {mode})", " (현재 모드 {mode}에서)"),
     "agree": ("The prediction was right.", "예측이 맞았습니다."),
     "disagree": ("The prediction was wrong here: the kernel decides on figures that moved in between, or "
                  "the model misses something.",
                  "이번에는 예측이 틀렸습니다: 그사이 수치가 바뀌었거나 모델이 놓친 것이 있습니다."),
-    "cannot": ("Not run: mode {mode} is not the current mode ({cur}), and this kernel cannot change "
+    "cannot": ("Not run: mode {mode} is not the current mode ({cur}), and this Jupyter kernel cannot change "
                "vm.overcommit_memory here (root needed; containers cannot at all). The prediction stands. "
                "On your own machine: `{command}`.",
-               "실행하지 않음: 모드 {mode}는 현재 모드({cur})가 아니고, 여기서는 vm.overcommit_memory를 바꿀 수 "
-               "없습니다 (root 필요, 컨테이너에서는 불가). 예측만 보여줍니다. 내 기계에서는: `{command}`."),
+               "실행하지 않음: 모드 {mode}은(는) 현재 모드({cur})가 아니고, 여기서는 vm.overcommit_memory를 바꿀 수 "
+               "없습니다 (root 필요, 컨테이너에서는 불가). 예측만 보여줍니다. 내 시스템에서는: `{command}`."),
     "unsafe": ("Not run: with mode 2 and ratio {ratio}, this reservation would leave only {left} of commit "
                "headroom to every other process on this machine, below the {floor} floor. The prediction "
                "stands.",
-               "실행하지 않음: 모드 2, ratio {ratio}에서 이 예약은 이 기계의 다른 모든 프로세스에게 약속 여유를 "
+               "실행하지 않음: 모드 2, ratio {ratio}에서 이 예약은 이 시스템의 다른 모든 프로세스에게 약속 여유를 "
                "{left}만 남겨, 하한 {floor}보다 작습니다. 예측만 보여줍니다."),
-    "busy": ("Not run: another demo in this kernel holds vm.overcommit_memory changed ({err}).",
-             "실행하지 않음: 이 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다 ({err})."),
+    "busy": ("Not run: another demo in this Jupyter kernel holds vm.overcommit_memory changed ({err}).",
+             "실행하지 않음: 이 주피터 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다 ({err})."),
     "busy_elsewhere": ("Not run: {err}", "실행하지 않음: {err}"),
 })
 

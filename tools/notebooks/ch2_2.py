@@ -17,7 +17,7 @@ processes", and the biggest RES is not the most honest way to find the process t
 
 | | |
 |---|---|
-| **What you'll do** | Read the three numbers from `/proc` for this notebook's own kernel, share memory between a parent and its children, count how many processes map glibc, watch copy-on-write after `fork()`, take a Jupyter kernel's VIRT apart, and rank this machine's processes by RES and by PSS. |
+| **What you'll do** | Read the three numbers from `/proc` for this notebook's own Jupyter kernel, share memory between a parent and its children, count how many processes map glibc, watch copy-on-write after `fork()`, take a Jupyter kernel's VIRT apart, and rank this machine's processes by RES and by PSS. |
 | **What you'll learn** | Where top reads VIRT, RES and SHR; why SHR is a part of RES; what SHR does and does not count; what PSS adds; why summing RES overstates memory use. |
 | **What you need** | The [start page](00-start-here.ipynb) check passing (`shared_mem` built). Chapter [2.1](2.1-reading-top.ipynb) helps but is not required. No root needed; as root, the last section sees every process. |
 | **Time** | 30 minutes. |
@@ -31,7 +31,7 @@ processes", and the biggest RES is not the most honest way to find the process t
 
 | | |
 |---|---|
-| **할 일** | 이 노트북 커널 자신의 세 숫자를 `/proc`에서 읽고, 부모와 자식 프로세스가 메모리를 공유하게 하고, glibc를 매핑한 프로세스 수를 세고, `fork()` 뒤의 쓰기 시 복사(copy-on-write)를 관찰하고, 주피터 커널의 VIRT를 분해하고, 이 컴퓨터의 프로세스를 RES와 PSS로 각각 줄 세워 봅니다. |
+| **할 일** | 이 노트북의 주피터 커널 자신의 세 숫자를 `/proc`에서 읽고, 부모와 자식 프로세스가 메모리를 공유하게 하고, glibc를 매핑한 프로세스 수를 세고, `fork()` 뒤의 쓰기 시 복사(copy-on-write)를 관찰하고, 주피터 커널의 VIRT를 분해하고, 이 시스템의 프로세스를 RES와 PSS로 각각 줄 세워 봅니다. |
 | **배울 것** | top이 VIRT, RES, SHR을 어디서 읽는지, SHR이 왜 RES의 일부인지, SHR이 무엇을 세고 무엇을 세지 않는지, PSS가 무엇을 더 알려 주는지, RES를 모두 더하면 왜 메모리 사용량이 부풀려지는지. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과(`shared_mem` 빌드). [2.1장](2.1-reading-top.ipynb)을 먼저 보면 좋지만 필수는 아닙니다. root 권한은 필요 없고, root라면 마지막 절에서 모든 프로세스를 볼 수 있습니다. |
 | **걸리는 시간** | 30분. |
@@ -136,7 +136,7 @@ physical memory")입니다. 책의 번역 "작업은 현재 사용 가능한 물
 꾸미는 것으로 옮겨져 있지만, 원문은 코드, 데이터, 공유 라이브러리 *더하기* 스왑으로 나간 페이지입니다.
 지금 매뉴얼에서 RES는 *VIRT의 일부*로, SHR은 *RES의 일부*로 정의됩니다.
 
-아래 셀은 이 컴퓨터에 매뉴얼 페이지가 설치되어 있으면 같은 항목을 거기서 읽어 보여 줍니다
+아래 셀은 이 시스템에 매뉴얼 페이지가 설치되어 있으면 같은 항목을 거기서 읽어 보여 줍니다
 (매뉴얼 원문은 영어입니다).
 """),
     code("""
@@ -147,7 +147,7 @@ defs = ch2_2.show_man_definitions()
 
 top does not compute VIRT, RES and SHR itself. It reads the first three fields of
 `/proc/PID/statm`, which are counts of pages, and multiplies them by the page size. Here is the
-line for this notebook's own kernel. The fields are size, resident, shared, text, lib, data and dt,
+line for this notebook's own Jupyter kernel. The fields are size, resident, shared, text, lib, data and dt,
 in pages; text and data are rough sizes of the code and of data + stack, and lib and dt have been 0
 since Linux 2.6 (see proc(5)):
 """, """
@@ -168,13 +168,13 @@ resident is the anonymous + file + shmem pages in RAM, shared is the file + shme
 `/proc/PID/status` shows the same counters split by kind: **RssAnon** (anonymous memory: heap,
 stacks, what `malloc()` returned and was written), **RssFile** (file-backed memory: the program,
 libraries, mapped files) and **RssShmem** (shared anonymous memory, tmpfs, System V shm). The table
-reads both files for this kernel, back to back:
+reads both files for this Jupyter kernel, back to back:
 """, """
 커널은 이 줄을 `task_statm()`(fs/proc/task_mmu.c)에서 채웁니다. size는 매핑된 모든 페이지,
 resident는 RAM에 있는 익명 + 파일 + shmem 페이지, shared는 RAM에 있는 파일 + shmem 페이지입니다.
 `/proc/PID/status`는 같은 카운터를 종류별로 나눠 보여 줍니다. **RssAnon**(익명 메모리: 힙, 스택,
 `malloc()`으로 받아 실제로 쓴 메모리), **RssFile**(파일 기반 메모리: 프로그램, 라이브러리, 매핑한
-파일), **RssShmem**(공유 익명 메모리, tmpfs, System V shm)입니다. 아래 표는 이 커널의 두 파일을
+파일), **RssShmem**(공유 익명 메모리, tmpfs, System V shm)입니다. 아래 표는 이 주피터 커널의 두 파일을
 연달아 읽은 것입니다.
 """),
     code("""
@@ -374,7 +374,7 @@ How many processes map libc on this machine? The cell scans `/proc/*/maps`:
 페이지는 어떤 프로세스가 거기에 쓰기 전까지 공유되고(libc 데이터 페이지의 재배치 작업이 그런
 쓰기입니다), 쓰는 순간 그 페이지는 그 프로세스만의 익명 사본이 됩니다.
 
-이 컴퓨터에서 libc를 매핑한 프로세스는 몇 개일까요? 아래 셀이 `/proc/*/maps`를 훑어봅니다.
+이 시스템에서 libc를 매핑한 프로세스는 몇 개일까요? 아래 셀이 `/proc/*/maps`를 훑어봅니다.
 """),
     code("""
 scan = ch2_2.libc_users()
@@ -397,7 +397,7 @@ the machine. It can never exceed the size of the file on disk plus the few pages
 written (and copied). Processes that exit during the scan, or that belong to other users when you are
 not root, are skipped and counted, not fatal.
 """, """
-RSS 합계는 libc를 프로세스 수만큼 세고, PSS 합계는 한 번만 셉니다. 후자가 이 컴퓨터가 실제로 치르는
+RSS 합계는 libc를 프로세스 수만큼 세고, PSS 합계는 한 번만 셉니다. 후자가 이 시스템이 실제로 치르는
 비용입니다. 이 값은 디스크에 있는 파일 크기에, 프로세스마다 쓰기를 해서 복사된 몇 페이지를 더한
 것보다 커질 수 없습니다. 훑어보는 사이에 끝난 프로세스나, root가 아닐 때 다른 사용자의 프로세스는
 건너뛰고 개수만 세어 둡니다. 오류로 멈추지 않습니다.
@@ -440,7 +440,7 @@ the machine would really use more memory.
 양이, SHR에는 거의 아무것도 없고, PSS에는 절반이 나타납니다. 둘 다 USS가 아주 작은 것은 어느
 페이지도 한쪽만의 것이 아니기 때문입니다. 자식이 이 페이지에 쓰면 쓰기마다 페이지 폴트가 나고,
 커널이 페이지 하나(4 KiB)를 복사해 자식만의 것으로 만듭니다. 그러면 자식의 USS가 늘고 부모의 PSS는
-다시 올라가며, 컴퓨터가 실제로 쓰는 메모리도 늘어납니다.
+다시 올라가며, 시스템이 실제로 쓰는 메모리도 늘어납니다.
 """),
     md("""
 ## Add up RES and see it overstate
@@ -461,7 +461,7 @@ The table compares the sum of RES, the sum of PSS and what the machine really sp
 `AnonPages + Shmem` in `/proc/meminfo` dropped when the processes exited (read right before and right
 after each stop, so other processes had little time to move them).
 """, """
-아래 표는 RES 합계, PSS 합계, 그리고 컴퓨터가 실제로 쓴 양을 비교합니다. 실제 사용량은 프로세스가
+아래 표는 RES 합계, PSS 합계, 그리고 시스템이 실제로 쓴 양을 비교합니다. 실제 사용량은 프로세스가
 끝날 때 `/proc/meminfo`의 `AnonPages + Shmem`이 얼마나 줄었는지로 잽니다. 종료 직전과 직후에 읽으므로
 그사이 다른 프로세스가 이 값을 움직일 틈이 거의 없습니다.
 """),
@@ -489,12 +489,12 @@ RES 합계는 공유 페이지를 프로세스마다 한 번씩 셉니다.
 ## Explain why a Jupyter kernel's VIRT is so large
 
 The book says a large VIRT is harmless, since VIRT is only reserved address space. True, and a Python
-kernel is a good example. Here are this kernel's VIRT and RES:
+kernel is a good example. Here are this Jupyter kernel's VIRT and RES:
 """, """
 ## 주피터 커널의 VIRT가 왜 그렇게 큰지 설명하기
 
 책은 VIRT가 예약된 주소 공간일 뿐이므로 커도 문제가 되지 않는다고 합니다. 맞는 말이고, 파이썬
-커널이 좋은 예입니다. 이 커널의 VIRT와 RES는 다음과 같습니다.
+커널이 좋은 예입니다. 이 주피터 커널의 VIRT와 RES는 다음과 같습니다.
 """),
     code("""
 b = ch2_2.print_virt_res()
@@ -563,7 +563,7 @@ USS는 그 프로세스를 죽였을 때 돌려받을 양을 알려 줍니다. `
 누르고 `PSS`와 `USS` 선택), `ps -eo pid,rss,pss,uss,comm`도 됩니다. 이 값을 읽으려면 매핑을
 하나하나 훑어야 해서, top은 기본으로는 보여 주지 않습니다.
 
-아래 셀은 이 컴퓨터의 프로세스를 두 기준으로 줄 세웁니다. root가 아니면 자기 프로세스의 PSS만 읽을
+아래 셀은 이 시스템의 프로세스를 두 기준으로 줄 세웁니다. root가 아니면 자기 프로세스의 PSS만 읽을
 수 있고, 건너뛴 개수를 알려 줍니다.
 """),
     code("""
@@ -589,7 +589,7 @@ PSS 합계가 이 프로세스들이 실제로 차지하는 메모리이고, RES
 작습니다. 두 합계 모두 top의 `used`인 `MemTotal - MemAvailable`과 맞을 필요는 없습니다. `used`에는
 커널 자신의 메모리(slab, 페이지 테이블, 커널 스택), 어떤 프로세스도 매핑하지 않은 tmpfs와 shmem 파일,
 이 컨테이너 밖의 프로세스까지 들어가고, 커널이 회수할 수 있는 페이지 캐시는 빠지기 때문입니다.
-"이 컴퓨터에 메모리가 부족한가?"에는 `avail Mem`을 보고, "어떤 프로세스를 봐야 하나?"에는 PSS로,
+"이 시스템에 메모리가 부족한가?"에는 `avail Mem`을 보고, "어떤 프로세스를 봐야 하나?"에는 PSS로,
 "무엇을 끄면 얼마나 돌려받나?"에는 USS로 줄 세우세요.
 """),
     md("""
@@ -620,7 +620,7 @@ PSS 합계가 이 프로세스들이 실제로 차지하는 메모리이고, RES
   프로세스 수만큼, PSS를 더하면 한 번만 셉니다.
 - VIRT가 큰 것은 대부분 예약 때문입니다. 파이썬 커널에서는 malloc 아레나(각 64 MiB)와 스레드
   스택(각 8 MiB)입니다. `MALLOC_ARENA_MAX=1`이면 추가 아레나가 사라집니다.
-- RES를 더하면 메모리 사용량이 부풀려집니다. 프로세스는 PSS(또는 USS)로 줄 세우고, 컴퓨터 전체는
+- RES를 더하면 메모리 사용량이 부풀려집니다. 프로세스는 PSS(또는 USS)로 줄 세우고, 시스템 전체는
   `avail Mem`으로 판단하세요.
 """),
     md("""
@@ -724,7 +724,7 @@ ch2_2.in_mib(table)
 shared_mem은 끝날 때 파일을 지웁니다.
 </details>
 
-3. 이 컴퓨터에서 RES와 PSS의 차이가 가장 큰 프로세스는 무엇이고, 왜 그럴까요?
+3. 이 시스템에서 RES와 PSS의 차이가 가장 큰 프로세스는 무엇이고, 왜 그럴까요?
 
 <details><summary>풀이</summary>
 

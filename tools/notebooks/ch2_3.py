@@ -37,7 +37,7 @@ dropped in version 5.2, and its last step (running out of memory) is not shown a
 
 | | |
 |---|---|
-| **할 일** | `malloc_test`를 실시간 차트 아래와 `top` 옆에서 실행하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 기계가 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
+| **할 일** | `malloc_test`를 실시간 차트 아래와 `top` 옆에서 실행하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 시스템이 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
 | **배울 것** | 1 MiB를 `malloc()`할 때마다 VIRT가 왜 1028 KiB씩 느는지, 요구 페이징과 페이지 폴트의 단계별 동작, 제로 페이지, 메모리 커밋(Committed_AS, CommitLimit, 그리고 지금 커널이 구현하는 세 가지 오버커밋 모드), RLIMIT_AS, 리눅스에서 메모리가 바닥나면 왜 `malloc()`이 NULL을 돌려주는 대신 SIGKILL로 끝나는지. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과(리눅스, C 프로그램 빌드). [2.1](2.1-reading-top.ipynb)장과 [2.2](2.2-virt-res-shr.ipynb)장을 보고 오면 좋지만 필수는 아닙니다. root 권한은 모드 전환과 OOM 실험에만 필요하며, 없으면 그 부분은 예측과 설명으로 대신합니다. |
 | **걸리는 시간** | 40분. |
@@ -51,13 +51,13 @@ dropped in version 5.2, and its last step (running out of memory) is not shown a
 ## Set up
 
 One cell imports everything the chapter uses and prints what this machine allows. The last lines decide
-which experiments run for real here: whether this kernel may change `vm.overcommit_memory`, and whether
+which experiments run for real here: whether this Jupyter kernel may change `vm.overcommit_memory`, and whether
 it may create a memory cgroup for the OOM demo.
 """, """
 ## 준비하기
 
-아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 이 기계에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
-어떤 실험을 실제로 돌릴 수 있는지 정합니다. 이 커널이 `vm.overcommit_memory`를 바꿀 수 있는지, 그리고
+아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 이 시스템에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
+어떤 실험을 실제로 돌릴 수 있는지 정합니다. 이 주피터 커널이 `vm.overcommit_memory`를 바꿀 수 있는지, 그리고
 OOM 실험을 위한 메모리 cgroup을 만들 수 있는지입니다.
 """),
     code("""
@@ -162,7 +162,7 @@ The cell below compares the two over the steps you just ran and says which case 
   단계마다 폴트가 한 번뿐인 프로세스는 수십 단계 동안 같은 RES를 보여 줄 수 있습니다. 이 브랜치들은 이후
   업데이트에서도 이 방식을 바꾸지 않았습니다.
 - 6.2~6.15 커널(우분투 24.04의 6.8, 6.6.98 이전인 WSL2의 6.6)에서는 카운터를 CPU별로 나눠 두고, `statm`은
-  공유 합계만 읽습니다. 각 CPU는 자기 몫이 한 묶음(batch)에 이르러야 합계에 보태므로, 작은 기계에서는 CPU
+  공유 합계만 읽습니다. 각 CPU는 자기 몫이 한 묶음(batch)에 이르러야 합계에 보태므로, 작은 시스템에서는 CPU
   하나당 32페이지까지 어긋날 수 있습니다(CPU가 16개를 넘으면 CPU 수의 2배).
 - 6.16 이후 커널, 그리고 6.6.98과 6.12.38 이후의 6.6·6.12 안정판(stable) 브랜치(2025년 7월)는 CPU별 조각을
   정확히 더합니다.
@@ -172,7 +172,7 @@ The cell below compares the two over the steps you just ran and says which case 
 책의 스크린숏에 찍힌 것이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든 줄에서 1640 KiB에 머물러
 있습니다. 단계마다 페이지 하나가 실제로 상주 메모리가 되었지만, `top`이 읽는 카운터가 아직 따라잡지 못한
 것입니다. 아래 셀은 방금 실행한 단계들에서 두 값을 비교하고, 이 커널이 어느 경우인지 알려 줍니다(이 장
-맨 위의 기계 표에도 비슷한 측정 결과가 있습니다).
+맨 위의 시스템 표에도 비슷한 측정 결과가 있습니다).
 """),
     code("""
 lesson.explain_lag(panel.step_table());
@@ -257,14 +257,14 @@ glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
 늦게 보여 줄 수 있는 이유는 앞 절에서 설명했습니다.) 맨 첫 단계는 조금 더 듭니다(코드 경로를 처음 실행할
 때 프로그램 코드 일부가 폴트로 올라옵니다). 그래서 아래 요약에서는 첫 단계를 뺍니다.
 
-`malloc_test`는 커널 기능 하나를 꺼 둡니다. 투명 거대 페이지(THP)입니다. THP가 `always`로 설정된 기계(데비안
-커널이 그렇습니다. 이 기계의 설정은 장 맨 위 기계 표에 있습니다)에서는 khugepaged라는 커널 스레드가 프로세스를
+`malloc_test`는 커널 기능 하나를 꺼 둡니다. 투명 거대 페이지(THP)입니다. THP가 `always`로 설정된 시스템(데비안
+커널이 그렇습니다. 이 시스템의 설정은 장 맨 위 시스템 표에 있습니다)에서는 khugepaged라는 커널 스레드가 프로세스를
 훑으며 작은 페이지들로 된 2 MiB 구간을 거대 페이지 하나로 합칩니다. 페이지 하나만 쓴 구간도 합칩니다. 데비안
 12의 커널로 시험해 보니, 페이지 하나만 쓴 단계의 RES가 15초쯤 뒤에는 2 MiB로 늘어 있었습니다. 그래서 `malloc_test`는 작은
 페이지만 쓰겠다고 커널에 요청합니다(`prctl(PR_SET_THP_DISABLE)`). RES가 이렇게 뛰는 모습을 직접 보려면
 `top`을 띄워 둔 채 옆 터미널에서 `c_programs/bin/malloc_test --thp`를 실행해 보세요.
 
-아래 셀은 같은 추론을 이 기계의 페이지 크기와 방금 잰 단계들로 다시 출력합니다.
+아래 셀은 같은 추론을 이 시스템의 페이지 크기와 방금 잰 단계들로 다시 출력합니다.
 """),
     code("""
 lesson.explain_steps(panel.step_table(), part="malloc");
@@ -346,7 +346,7 @@ machine-wide total, and other processes move it too.
 """, """
 데이터는 이만하면 충분합니다. 프로그램을 멈추고(차트는 마지막 상태를 유지합니다) 실행의 두 부분을 나란히
 놓아 봅시다. 책의 "malloc만 vs malloc + memset" 표를 여러분의 측정값으로 만든 것입니다. 각 값은 단계들의
-중앙값입니다. Committed_AS에서 특히 중요한데, 이 값은 기계 전체의 합계라서 다른 프로세스도 움직이기
+중앙값입니다. Committed_AS에서 특히 중요한데, 이 값은 시스템 전체의 합계라서 다른 프로세스도 움직이기
 때문입니다.
 """),
     code("""
@@ -413,10 +413,10 @@ The page-fault counters are exact on every kernel.
 디스크가 관여하지 않았으므로 이 폴트는 *마이너* 폴트입니다. *메이저* 폴트는 I/O를 기다려야 하는 경우로,
 페이지 캐시에 없는 파일 페이지를 읽거나 스왑에 나간 페이지를 다시 들여올 때 생깁니다.
 
-폴트 한 번은 얼마나 들까요? 이 장을 쓴 기계(코어 2개짜리 AMD EPYC 가상 머신, 커널 6.18)에서 `make bench`로
+폴트 한 번은 얼마나 들까요? 이 장을 쓴 시스템(코어 2개짜리 AMD EPYC 가상 머신, 커널 6.18)에서 `make bench`로
 재 보니, 새 4 KiB 페이지에 처음 쓰는 데 폴트를 포함해 약 1.6 µs, 같은 페이지에 다시 쓰는 데 약 0.5 µs가
 걸렸습니다. 폴트 자체가 약 1.1 µs인 셈입니다. 그러니 1 GiB를 처음 쓰면 폴트가 262,144번 일어나고, 데이터를
-쓰기도 전에 커널이 약 0.3초를 일합니다. 여러분의 기계에서도 `make bench`로 잴 수 있습니다("first write of a
+쓰기도 전에 커널이 약 0.3초를 일합니다. 여러분의 시스템에서도 `make bench`로 잴 수 있습니다("first write of a
 4 KiB page" 줄).
 
 5단계의 "RES에 더한다"는 정확히 말하면, `top`이 나중에 RES로 읽어 갈 RSS 카운터를 갱신한다는 뜻입니다.
@@ -481,8 +481,8 @@ a read would even allocate a real 2 MiB page, and RES would grow on a read.)
 희소 배열"을 드는 이유도 여기에 있습니다.
 
 이 실험에서는 설정 하나를 고정해 두었습니다. 프로그램이 `madvise(MADV_NOHUGEPAGE)`로 보통의 4 KiB 페이지를
-요청합니다. 투명 거대 페이지(THP)가 `always`로 설정된 기계(데비안 커널이 그렇습니다. 이 기계의 설정은 장 맨 위
-기계 표에 있습니다)에서 이렇게 하지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *거대* 제로
+요청합니다. 투명 거대 페이지(THP)가 `always`로 설정된 시스템(데비안 커널이 그렇습니다. 이 시스템의 설정은 장 맨 위
+시스템 표에 있습니다)에서 이렇게 하지 않으면, 크고 정렬된 구간을 읽을 때 폴트 한 번에 2 MiB짜리 *거대* 제로
 페이지(huge zero page)가 매핑될 수 있습니다. 그러면 읽기 줄에는 페이지마다가 아니라 2 MiB마다 폴트가 한 번씩
 찍힙니다. (`/sys/kernel/mm/transparent_hugepage/use_zero_page`가 0이면 이런 읽기가 아예 진짜 2 MiB 페이지를
 할당해서, 읽기만 했는데도 RES가 늘어납니다.)
@@ -529,8 +529,8 @@ other process on the machine moves it too, the next experiment measures it more 
 of it, three times; a 1-byte `big_alloc`, also three times, measures what the program commits for itself
 (its stack and data), to be subtracted.
 """, """
-패널의 아래쪽 차트는 단계가 진행되는 동안 Committed_AS도 그렸습니다. 조용한 기계라면 memset을 하든 안
-하든 `malloc()`할 때마다 VIRT 한 칸만큼 올라갑니다(요약 표에 단계별 중앙값이 있습니다). 다만 기계의 다른 모든
+패널의 아래쪽 차트는 단계가 진행되는 동안 Committed_AS도 그렸습니다. 조용한 시스템이라면 memset을 하든 안
+하든 `malloc()`할 때마다 VIRT 한 칸만큼 올라갑니다(요약 표에 단계별 중앙값이 있습니다). 다만 시스템의 다른 모든
 프로세스도 이 값을 움직이므로, 다음 실험은 좀 더 조심스럽게 잽니다. `big_alloc`이 `malloc()` 한 번으로 256 MiB를 예약하고 한 바이트도 쓰지
 않는 실험을 세 번 하고, 1바이트짜리 `big_alloc`도 세 번 실행해 프로그램이 스스로 약속받는 양(스택과
 데이터)을 재서 빼 줍니다.
@@ -576,7 +576,7 @@ child's private writable memory is committed again even though copy-on-write wil
 ## 지금 커널이 적용하는 세 가지 오버커밋 모드 알기
 
 `vm.overcommit_memory`는 커널이 언제 약속을 거절할지, 즉 언제 `mmap()`(그래서 `malloc()`)이 ENOMEM으로
-실패할지를 정합니다. 기계 전체에 하나뿐인 설정이고, root만 바꿀 수 있습니다.
+실패할지를 정합니다. 시스템 전체에 하나뿐인 설정이고, root만 바꿀 수 있습니다.
 
 | 모드 | 이름 | 요청을 거절하는 때 | 참고 |
 |---|---|---|---|
@@ -589,11 +589,11 @@ child's private writable memory is committed again even though copy-on-write wil
 페이지 캐시, 스왑, 회수 가능한 커널 캐시)를 어림해서 그보다 큰 요청을 거절했습니다. 커널 5.2("mm: fix
 false-positive OVERCOMMIT_GUESS failures" 변경)는 이를 표의 규칙으로 바꿨습니다. RAM + 스왑보다 큰 요청 하나만 거절하고, 나머지는 빈 메모리가 아무리 적어도 허락합니다. 그래서
 기본 모드에서 `malloc()`은 실제 프로그램이 요청할 만한 거의 모든 크기에 성공하고, 메모리 부족은 나중에
-페이지를 쓸 때 `malloc()`의 NULL이 아니라 OOM 킬러로 드러납니다. 이어지는 실험들이 이 기계에서 하나씩
+페이지를 쓸 때 `malloc()`의 NULL이 아니라 OOM 킬러로 드러납니다. 이어지는 실험들이 이 시스템에서 하나씩
 보여 줍니다.
 
 모드 2는 흔히 겪는 놀라운 일 하나도 설명해 줍니다. 기본 `overcommit_ratio` 50에 스왑이 없으면, 모드 2의
-기계는 RAM의 절반만 약속합니다. 그리고 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
+시스템은 RAM의 절반만 약속합니다. 그리고 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
 대부분을 함께 쓰게 될 텐데도, 자식의 쓰기 가능한 비공개 메모리를 다시 한 번 약속해야 하기 때문입니다.
 """),
     # ------------------------------------------------------------------ mode 0 for real
@@ -602,9 +602,9 @@ false-positive OVERCOMMIT_GUESS failures" 변경)는 이를 표의 규칙으로 
 
 Time to test the book's claim that "`malloc(10GB)` succeeds". On this machine, how about 1 TiB?
 """, """
-## 기계가 가진 것보다 많은 메모리 요청하기
+## 시스템이 가진 것보다 많은 메모리 요청하기
 
-"`malloc(10GB)`는 성공한다"는 책의 주장을 시험해 볼 차례입니다. 이 기계에서 1 TiB라면 어떨까요?
+"`malloc(10GB)`는 성공한다"는 책의 주장을 시험해 볼 차례입니다. 이 시스템에서 1 TiB라면 어떨까요?
 """),
     code("""
 q = quiz.ask("2.3-tib-mode0")
@@ -640,7 +640,7 @@ prediction. The cell after it asks about 32 GiB under mode 2 with ratio 50 from 
 1바이트가 결과를 가릅니다. 빈 메모리도 Committed_AS도 아무 역할을 하지 않았습니다. 옛 휴리스틱이었다면
 확보할 수 있는 양을 넘는 순간 첫 요청부터 거절했을 것이고, 책의 설명대로라면 그렇게 예상했을 것입니다.
 
-아래 위젯으로 어떤 크기든 어떤 모드로든 시험해 볼 수 있습니다. 이 기계의 현재 수치로 결과를 예측하고 그
+아래 위젯으로 어떤 크기든 어떤 모드로든 시험해 볼 수 있습니다. 이 시스템의 현재 수치로 결과를 예측하고 그
 이유를 설명하며, **커널에 물어보기**는 `big_alloc`을 실제로 실행합니다(예약만 합니다). 여기서 모드를 바꿀
 수 있다면 그 한 번의 실행 동안만 고른 모드로 바꾸고 되돌리며, 바꿀 수 없다면 예측만 보여 준다고 알려
 줍니다. 그다음 셀은 모드 2, ratio 50에서 32 GiB를 코드로 물어봅니다.
@@ -655,7 +655,7 @@ print(whatif.run().text)
     md("""
 ## Switch the mode for real, for a few milliseconds
 
-Where this kernel may change `vm.overcommit_memory` (root on a machine or VM that is yours), the next
+Where this Jupyter kernel may change `vm.overcommit_memory` (root on a machine or VM that is yours), the next
 cell asks the same three questions under each mode: a small request, one between mode 2's headroom and
 RAM + swap, and 1 TiB. Each mode is set with `overcommit.temporarily()` only while the three `big_alloc`
 runs take (milliseconds), and the old settings come back when the block ends, on an error, and even if
@@ -667,11 +667,11 @@ cells are predictions, marked as such.
 """, """
 ## 몇 밀리초 동안 모드를 실제로 바꿔 보기
 
-이 커널이 `vm.overcommit_memory`를 바꿀 수 있는 곳이라면(내 기계나 VM의 root), 다음 셀은 같은 세 가지
+이 주피터 커널이 `vm.overcommit_memory`를 바꿀 수 있는 곳이라면(내 시스템이나 VM의 root), 다음 셀은 같은 세 가지
 질문을 모드마다 던집니다. 작은 요청, 모드 2의 여유분과 RAM + 스왑 사이의 요청, 그리고 1 TiB입니다. 각
 모드는 `big_alloc` 세 번이 실행되는 동안(몇 밀리초)만 `overcommit.temporarily()`로 설정되고, 블록이 끝날
 때, 오류가 났을 때, 심지어 주피터 커널이 강제 종료되어도(감시 프로세스가 지켜봅니다) 원래 설정이
-돌아옵니다. 여럿이 쓰는 기계에서는 이런 시간을 짧게 유지하세요. 모드 2가 켜져 있는 동안에는 그 기계의 모든
+돌아옵니다. 여럿이 쓰는 시스템에서는 이런 시간을 짧게 유지하세요. 모드 2가 켜져 있는 동안에는 그 시스템의 모든
 프로세스가 ENOMEM을 받을 수 있습니다.
 
 그런 권한이 없다면(Binder, JupyterHub, 모든 컨테이너) 현재 모드만 실제로 실행하고, 나머지 칸은 예측이라고
@@ -765,9 +765,9 @@ the cell explains instead.
 (주로 쥐고 있는 메모리 양으로 고르며, `oom_score_adj`로 조정됩니다) 붙잡을 수 없는 시그널인 SIGKILL을
 보냅니다.
 
-이것을 기계 전체에 하면 그 기계를 쓰는 모두가 피해를 보므로, 실험은 울타리를 하나 칩니다. 한도가 64 MiB인
+이것을 시스템 전체에 하면 그 시스템을 쓰는 모두가 피해를 보므로, 실험은 울타리를 하나 칩니다. 한도가 64 MiB인
 메모리 cgroup입니다. `malloc_test`는 멈춘 상태(`--wait-go`)로 시작해 cgroup으로 옮겨진 뒤, memset을 켠 채
-출발 신호를 받습니다. cgroup의 한도는 아주 작은 기계처럼 작동하고, 그 OOM 킬러는 cgroup 안만 봅니다.
+출발 시그널을 받습니다. cgroup의 한도는 아주 작은 시스템처럼 작동하고, 그 OOM 킬러는 cgroup 안만 봅니다.
 실험이 끝나면 cgroup을 지웁니다. root 권한(또는 위임받은 cgroup)이 필요하며, 그렇지 않은 곳에서는 셀이
 설명으로 대신합니다.
 """),
@@ -794,9 +794,9 @@ MemAvailable hardly moves: the cage holds.
 """, """
 울타리를 칠 수 있었다면, 표에서 보듯 모든 `malloc()`이 성공했고 끝은 쓰기 도중에 찾아왔습니다. 리눅스
 프로그램 대부분이 메모리 부족으로 죽는 방식이 이렇습니다. `Popen`은 음수 반환 코드(−9, 시그널 9로 종료)를, 셸은 종료 상태 137(128 + 9)을 보여
-주고, 커널 로그에는 *Memory cgroup out of memory: Killed process …*가 남습니다(cgroup 없이 기계 전체에서
+주고, 커널 로그에는 *Memory cgroup out of memory: Killed process …*가 남습니다(cgroup 없이 시스템 전체에서
 일어났다면 *Out of memory: Killed process …*). `top`은 아무것도 보여 주지 않습니다. 그 줄이 그냥 사라질
-뿐이라서, 샘플러가 프로세스가 어떻게 끝났는지를 따로 기록합니다. 기계의 MemAvailable은 거의 움직이지
+뿐이라서, 샘플러가 프로세스가 어떻게 끝났는지를 따로 기록합니다. 시스템의 MemAvailable은 거의 움직이지
 않습니다. 울타리가 제 역할을 하는 것입니다.
 """),
     # ------------------------------------------------------------------ summary
@@ -935,7 +935,7 @@ MemAvailable hardly moves: the cage holds.
    정확한 Rss는 516 KiB 늘고 마이너 폴트는 129번입니다.
    </details>
 
-3. **종이 위의 모드 2.** 이 기계에서 지금 16 GiB짜리 `malloc()` 하나가 모드 2를 통과하려면
+3. **종이 위의 모드 2.** 이 시스템에서 지금 16 GiB짜리 `malloc()` 하나가 모드 2를 통과하려면
    `overcommit_ratio`가 얼마여야 할까요?
    <details><summary>풀이</summary>
 
@@ -943,7 +943,7 @@ MemAvailable hardly moves: the cage holds.
    from kernel_helpers import overcommit
    next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
    ```
-   답은 기계의 RAM, 스왑, 지금의 Committed_AS에 따라 다릅니다. RAM이 16 GiB보다 작은 기계라면 ratio가 100을
+   답은 시스템의 RAM, 스왑, 지금의 Committed_AS에 따라 다릅니다. RAM이 16 GiB보다 작은 시스템이라면 ratio가 100을
    넘어야 합니다. what-if 위젯의 슬라이더로도 같은 것을 볼 수 있습니다.
    </details>
 
