@@ -31,6 +31,7 @@ LANGS = ("en", "ko")
 
 __all__ = [
     "LANGS", "current_lang", "check_lang", "pick", "say", "Texts", "josa", "error", "warn", "yes_no",
+    "quote", "QUOTE_MARK",
 ]
 
 
@@ -240,3 +241,13 @@ def warn(en: str, ko: str, lang: str | None = None, /, *, category: type[Warning
 def yes_no(flag: bool, lang: str | None = None) -> str:
     """'yes'/'no' or '예'/'아니요': never True/False in what a reader sees."""
     return pick("yes", "예", lang) if flag else pick("no", "아니요", lang)
+
+
+#: What starts each line of text quoted verbatim from another source (a man page, a program's own
+#: output): a reader sees a quote, and the Korean output test knows not to translate it.
+QUOTE_MARK = "\u2502 "
+
+
+def quote(text: str) -> str:
+    """``text`` as a verbatim quote: every line starts with a bar."""
+    return "\n".join(QUOTE_MARK + line for line in str(text).splitlines())

@@ -430,3 +430,65 @@ def test_machine_summary_lists_what_decides_the_real_runs(en):
 def test_nothing_is_left_running(built):
     time.sleep(0.05)
     assert not programs.running()
+
+
+# --- malloc() is a library function: strace ------------------------------------------------
+
+def _need_strace():
+    import shutil
+
+    if shutil.which("strace") is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("strace must be installed in CI (.ci/run installs it)")
+        pytest.skip("strace is not installed")
+
+
+def test_trace_shows_one_mmap_of_request_plus_24_bytes_per_step(en, capsys):
+    _need_strace()
+    r = L.trace_malloc(steps=3, step_mib=2)
+    out = capsys.readouterr().out
+    want = L.mmap_size(2 * MiB)
+    assert want == 2 * MiB + PAGE  # 2 MiB + 24 B, rounded up to whole pages
+    assert not r.recorded and r.step_mmaps == [want] * 3
+    assert not any(ln.startswith("malloc(") for ln in r.lines)  # no system call is named malloc
+    assert f"mmap(NULL, {want:,}" in out and "3 of the 3 malloc(2 MiB) calls" in out
+    assert not _children()
+
+
+def test_the_recorded_trace_matches_a_live_one(en):
+    _need_strace()
+    live = L.trace_malloc(steps=3, quiet=True)
+    strip = lambda lines: [re.sub(r"0x[0-9a-f]+", "ADDR", ln) for ln in lines if ln.startswith("mmap(NULL, 1052672")]  # noqa: E731
+    assert strip(live.lines) == strip(L.RECORDED_TRACE["lines"])
+
+
+def test_without_strace_the_recording_is_shown_and_labelled(en, monkeypatch, capsys):
+    monkeypatch.setattr(programs.shutil, "which", lambda name: None)
+    r = L.trace_malloc()
+    out = capsys.readouterr().out
+    assert r.recorded and r.step_mmaps == [L.mmap_size(MiB)] * 3
+    assert out.startswith("A RECORDED trace (Debian 12") and "apt-get install strace" in out
+
+
+def test_strace_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="steps"):
+        programs.strace_malloc_test(steps=0)
+    with pytest.raises(ValueError, match="step_mib"):
+        programs.strace_malloc_test(steps=1, step_mib=-1)
+    with pytest.raises(ValueError, match="system call names"):
+        programs.strace_malloc_test(syscalls=("mmap; rm -rf /",))
+
+
+def test_each_process_has_its_own_page_tables():
+    df = L.page_tables(os.getpid())
+    col = [c for c in df.columns if "VmPTE" in c][0]
+    assert os.getpid() in df.index and 1 in df.index
+    assert df[col].str.match(r"^[1-9][\d.]* (KiB|MiB)$").all(), df[col]  # a size per process, none zero
+
+
+def test_malloc_10gb_fails_on_the_books_machine_and_here_the_kernel_agrees_with_the_rule(en):
+    df = L.book_10gb()
+    answers = list(df.iloc[:, 3])
+    assert answers[0] == "ENOMEM"  # 10 GiB > 957 MiB of RAM + no swap
+    assert (answers[1] != "ENOMEM") == overcommit.predict(10 * GiB).allowed
+    assert not _children()

@@ -4,8 +4,8 @@
 outputs (HTML with its tags removed), and the text inside its widgets' saved state (labels, button
 descriptions, dropdown options, chart titles and hover text). ``english(text)`` finds English
 sentences in it. What may stay in English: identifiers and code (`...`, words with _ . / = or
-digits), quoted strings, the real `top`'s own screen, lines of the kernel log, and quoted man pages
-(lines inside a block the lesson marks with ``MAN_QUOTE_START``/``MAN_QUOTE_END``).
+digits), quoted strings, the real `top`'s own screen, lines of the kernel log and of strace, and
+verbatim quotes such as man pages (lines that ``i18n.quote`` starts with a bar).
 
 Run it on an executed notebook: ``python -m tools.langcheck executed.ipynb``.
 """
@@ -30,10 +30,9 @@ _CODE = re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\"|https?://\S+|(?<!\w)/[\w./-]
 _FOREIGN_LINE = re.compile(
     r"^\s*(top - |Tasks:|%Cpu|MiB Mem|KiB Mem|GiB Mem|MiB Swap|KiB Swap|GiB Swap|\s*PID\s+USER|\d+\s+\S+\s+-?\w+\s+-?\d+\s)"
     r"|^\s*\[\s*\d+\.\d+\]"        # the kernel log (dmesg)
+    r"|^\s*\u2502 "                 # a verbatim quote (i18n.quote): a man page, another program's output
     r"|^\s*(mmap|brk|munmap|\+\+\+|---)\("  # strace lines
 )
-MAN_QUOTE_START = "\u2063man\u2063"  # invisible markers a lesson puts around a quoted man page
-MAN_QUOTE_END = "\u2063/man\u2063"
 
 
 def _strip_html(text: str) -> str:
@@ -43,17 +42,13 @@ def _strip_html(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
-def _drop_quoted_blocks(text: str) -> str:
-    return re.sub(re.escape(MAN_QUOTE_START) + r".*?" + re.escape(MAN_QUOTE_END), " ", text, flags=re.S)
-
-
 def english(text: str) -> list[str]:
     """The English sentences (runs of three or more plain words with a function word) in ``text``;
     and every bare True/False."""
     found = []
     if isinstance(text, list):
         text = "".join(text)
-    for line in _drop_quoted_blocks(text).splitlines():
+    for line in text.splitlines():
         if _FOREIGN_LINE.search(line):
             continue
         line = _CODE.sub(" | ", line)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import FAST, metrics, procfs, programs, quiz, realtop
 from .. import children as demo_children  # 'children' here means shared_mem's
-from ..i18n import josa, pick
+from ..i18n import josa, pick, quote
 from ..procfs import AccessDenied, ProcessGone
 from ..top import _user_name  # top's USER column: the login name, or the UID without a passwd entry
 
@@ -170,7 +170,7 @@ def show_man_definitions(fields: Iterable[str] = MAN_FIELDS) -> dict[str, str]:
     for name in fields:
         if name in defs:
             print()
-            print(defs[name])
+            print(quote(defs[name]))
     return defs
 
 

@@ -10,6 +10,7 @@ through ``overcommit.temporarily()``, the OOM demo's memory cgroup is removed be
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import re
@@ -21,7 +22,7 @@ import pandas as pd
 
 from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
-from ..i18n import josa, pick
+from ..i18n import josa, pick, quote
 from ..metrics import process_sample
 from ..procfs import ProcessGone
 from ..safety import GiB, MiB, fmt_bytes
@@ -33,7 +34,8 @@ __all__ = [
     "res_per_step", "faults_per_step", "top_row", "top_beside", "book_vs_ours", "beyond_int",
     "zero_page_demo", "commit_probe", "CommitProbe", "try_alloc", "AllocResult", "mode0_boundary",
     "modes_table", "rlimit_demo", "RlimitResult", "MemoryCage", "oom_demo", "OomResult",
-    "oom_chart", "check_oom",
+    "oom_chart", "check_oom", "trace_malloc", "TraceResult", "RECORDED_TRACE", "page_tables", "book_10gb",
+    "BOOK_RAM",
 ]
 
 KiB = 1024
@@ -512,6 +514,136 @@ def top_beside(pid: int, times: int = 3, every: float | None = None) -> pd.DataF
     df = pd.DataFrame(recs)
     df.index = pd.RangeIndex(1, len(df) + 1, name=pick("run", "실행"))
     return df
+
+
+# --- malloc() is a library function: the system calls behind it -------------------------
+
+#: A trace recorded on Linux, shown (labelled) where strace is missing or may not trace.
+RECORDED_TRACE = {
+    "where": "Debian 12, kernel 6.18, glibc 2.36, x86-64, 4 KiB pages; 3 steps of 1 MiB",
+    "lines": [
+        "brk(NULL)                               = 0x563864526000",
+        "brk(0x563864547000)                     = 0x563864547000",
+        "mmap(NULL, 1052672, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f590d194000",
+        "mmap(NULL, 1052672, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f590d093000",
+        "mmap(NULL, 1052672, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f590cf92000",
+    ],
+}
+_ANON_MMAP = re.compile(r"^mmap\(NULL, (\d+), PROT_READ\|PROT_WRITE, MAP_PRIVATE\|MAP_ANONYMOUS, -1, 0\) = 0x")
+
+
+@dataclass
+class TraceResult:
+    """What strace saw while malloc_test made ``steps`` mallocs of ``step`` bytes."""
+
+    step: int
+    steps: int
+    lines: list[str]
+    step_mmaps: list[int]  # the sizes of the anonymous mmaps of exactly mmap_size(step)
+    recorded: bool = False  # True: strace could not run here; these are RECORDED_TRACE's lines
+    why: str = ""
+
+    @property
+    def expected(self) -> int:
+        return mmap_size(self.step)
+
+    def __str__(self) -> str:
+        shown = [ln for ln in self.lines if ln.startswith(("brk(", "mmap(NULL", "munmap("))][-(self.steps + 3):]
+        head = (pick(f"A RECORDED trace ({RECORDED_TRACE['where']}), not this machine: {self.why}",
+                     f"이 시스템이 아니라 기록해 둔 추적입니다({RECORDED_TRACE['where']}): {self.why}")
+                if self.recorded else
+                pick(f"strace -e trace={','.join(programs.STRACE_SYSCALLS)} malloc_test, last lines:",
+                     f"strace -e trace={','.join(programs.STRACE_SYSCALLS)} malloc_test의 마지막 줄들:"))
+        n, size = len(self.step_mmaps), self.expected
+        if n != self.steps:
+            return "\n".join([head, quote("\n".join(shown)), "", pick(
+                f"Only {n} of the {self.steps} mallocs showed up as an mmap of {size:,} bytes: this C library "
+                "sizes its blocks differently from glibc 2.36 (musl does, for one). Compare the lines above "
+                "with the 1028 KiB arithmetic.",
+                f"malloc {self.steps}번 가운데 {n}번만 {size:,}바이트 mmap으로 나타났습니다. 이 시스템의 C "
+                "라이브러리는 glibc 2.36과 다르게 블록 크기를 정합니다(예를 들어 musl이 그렇습니다). 위의 줄들을 "
+                "1028 KiB 계산과 비교해 보세요.")])
+        verdict = pick(
+            f"{n} of the {self.steps} malloc({fmt_bytes(self.step)}) calls reached the kernel as "
+            f"mmap(NULL, {size:,}, ...): {fmt_bytes(self.step)} + {MMAP_OVERHEAD} bytes, rounded up to "
+            f"{size // PAGE} pages of {fmt_bytes(PAGE)}. No system call is named malloc: malloc() is a "
+            "function in the C library (glibc), which asks the kernel with brk() for small blocks and "
+            "mmap() for large ones. The book calls malloc() a system call; the trace shows otherwise.",
+            f"malloc({fmt_bytes(self.step)}) 호출 {self.steps}번 가운데 {n}번이 mmap(NULL, {size:,}, ...)으로 "
+            f"커널에 전달되었습니다. {fmt_bytes(self.step)} + {MMAP_OVERHEAD}바이트를 {fmt_bytes(PAGE)} "
+            f"페이지 {size // PAGE}개로 올린 크기입니다. malloc이라는 시스템 콜은 없습니다. malloc()은 C 라이브러리"
+            "(glibc)의 함수이고, 작은 블록은 brk()로, 큰 블록은 mmap()으로 커널에 요청합니다. 책은 malloc()을 "
+            "시스템 콜이라고 하지만, 추적 결과는 그렇지 않다고 말합니다.")
+        return "\n".join([head, quote("\n".join(shown)), "", verdict])
+
+
+def trace_malloc(steps: int = 3, step_mib: int = 1, quiet: bool = False) -> TraceResult:
+    """Run malloc_test under strace for ``steps`` mallocs and show which system calls it made.
+
+    Where strace is missing or may not trace, shows RECORDED_TRACE instead, labelled as such.
+    """
+    step = step_mib * MiB
+    try:
+        lines = programs.strace_malloc_test(steps, step_mib)
+        res = TraceResult(step, steps, lines, [])
+    except programs.StraceUnavailable as e:
+        res = TraceResult(MiB, 3, list(RECORDED_TRACE["lines"]), [], recorded=True, why=str(e))
+    res.step_mmaps = [int(m.group(1)) for ln in res.lines if (m := _ANON_MMAP.match(ln))
+                      and int(m.group(1)) == res.expected]
+    if not quiet:
+        print(res)
+    return res
+
+
+def page_tables(*pids: int) -> pd.DataFrame:
+    """The size of each process's own page tables (VmPTE in /proc/PID/status), with this Jupyter kernel's.
+
+    The book calls the page table a global variable of the kernel; each process has its own,
+    and the kernel points the CPU at it (CR3 on x86) when it switches to that process.
+    """
+    rows = []
+    for pid in (*pids, os.getpid(), 1):
+        try:
+            st = procfs.status(pid)
+            name = procfs.stat(pid).comm
+        except (ProcessGone, procfs.AccessDenied):
+            continue
+        if "VmPTE" not in st:
+            continue
+        who = pick("this Jupyter kernel", "이 주피터 커널") if pid == os.getpid() else name
+        rows.append({"PID": pid, pick("process", "프로세스"): who,
+                     pick("page tables (VmPTE)", "페이지 테이블 (VmPTE)"): fmt_bytes(st["VmPTE"]),
+                     "VIRT": fmt_bytes(st.get("VmSize", 0)), "RES": fmt_bytes(st.get("VmRSS", 0))})
+    return pd.DataFrame(rows).set_index("PID")
+
+
+#: The book's machine, from its top screenshot in 2.1: 957.3 MiB of RAM and no swap.
+BOOK_RAM = int(957.3 * MiB)
+
+
+def book_10gb(nbytes: int = 10 * GiB) -> pd.DataFrame:
+    """The book's "malloc(10GB) succeeds": today's mode-0 rule on the book's machine, and the kernel here.
+
+    On the book's VM (957 MiB of RAM, no swap) mode 0 refuses any single request larger than RAM +
+    swap, so 10 GB fails there; this machine's answer is measured with big_alloc (a reservation).
+    """
+    here = overcommit.commit_state()
+    book = dataclasses.replace(here, mem_total=BOOK_RAM, swap_total=0, hugetlb=0,
+                               settings=dataclasses.replace(here.settings, mode=0))
+    pred_book = overcommit.predict(nbytes, mode=0, state=book)
+    r = try_alloc(nbytes, quiet=True)
+    ok, refused = pick("granted", "성공"), "ENOMEM"
+    rows = [
+        {pick("machine", "시스템"): pick("the book's VM (957 MiB RAM, no swap)", "책의 VM (RAM 957 MiB, 스왑 없음)"),
+         pick("mode", "모드"): 0, pick("RAM + swap", "RAM + 스왑"): fmt_bytes(BOOK_RAM),
+         pick("malloc of " + fmt_bytes(nbytes), fmt_bytes(nbytes) + " malloc"): ok if pred_book.allowed else refused,
+         pick("how we know", "근거"): pick("today's mode-0 rule (a prediction)", "지금의 모드 0 규칙 (예측)")},
+        {pick("machine", "시스템"): pick("this machine", "이 시스템"), pick("mode", "모드"): r.mode,
+         pick("RAM + swap", "RAM + 스왑"): fmt_bytes(here.mem_total + here.swap_total),
+         pick("malloc of " + fmt_bytes(nbytes), fmt_bytes(nbytes) + " malloc"): ok if r.ok else (r.errno or refused),
+         pick("how we know", "근거"): pick("the kernel's answer (big_alloc, measured)", "커널의 답 (big_alloc로 측정)")},
+    ]
+    return pd.DataFrame(rows)
 
 
 # --- the book's program vs ours ---------------------------------------------------------

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 
 from kernel_helpers import kernelcase
@@ -38,7 +39,7 @@ def machine() -> dict:
             swap = int(line.split()[1]) * 1024
     return {"kernel": platform.release(), "cpus": os.cpu_count(), "page_size": os.sysconf("SC_PAGE_SIZE"),
             "thp": thp, "cgroup": cg, "swap": swap, "root": os.geteuid() == 0,
-            "python": platform.python_version()}
+            "python": platform.python_version(), "strace": shutil.which("strace") is not None}
 
 
 def main(argv: list[str] | None = None) -> int:

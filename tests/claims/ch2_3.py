@@ -16,7 +16,7 @@ import pandas as pd
 
 from kernel_helpers import overcommit, quiz
 from kernel_helpers.lessons import ch2_3 as L
-from kernel_helpers.safety import MiB
+from kernel_helpers.safety import GiB, MiB
 
 from . import Outcome, Skip, claim
 
@@ -291,3 +291,42 @@ def machine_case() -> Outcome:
     ok = info.get("thp") == thp and (thp is None or thp in cells) and info.get("res_lags") == truly
     return Outcome(ok, f"THP {thp}; probe says RES {'lags' if info.get('res_lags') else 'exact'}, "
                    f"the experiment: {'lags' if truly else 'exact'}", {"thp": thp, "probe_lags": info.get("res_lags")})
+
+
+@claim("2.3-strace-mmap", "2.3",
+       "strace: each 1 MiB malloc reaches the kernel as one mmap of 1 MiB + 24 B in whole pages; no call named malloc")
+def strace_mmap() -> Outcome:
+    import shutil
+
+    if shutil.which("strace") is None:
+        raise Skip("strace is not installed")
+    r, text = _quiet(L.trace_malloc, steps=3)
+    want = L.mmap_size(MiB)
+    named_malloc = any(ln.startswith("malloc(") for ln in r.lines)
+    ok = (not r.recorded and r.step_mmaps == [want] * 3 and not named_malloc
+          and f"mmap(NULL, {want:,}" in text)
+    return Outcome(ok, f"step mmaps {r.step_mmaps} (expected 3 x {want}); recorded: {r.recorded}; "
+                   f"{len(r.lines)} lines traced", {"step_mmaps": r.step_mmaps})
+
+
+@claim("2.3-page-tables", "2.3", "each process has its own page tables (VmPTE per process, non-zero)")
+def page_tables() -> Outcome:
+    df = L.page_tables()
+    col = [c for c in df.columns if "VmPTE" in c][0]
+    ok = len(df) >= 2 and all(not v.startswith("0 ") for v in df[col])
+    return Outcome(ok, "; ".join(f"PID {pid}: {v}" for pid, v in df[col].items()), {"rows": len(df)})
+
+
+@claim("2.3-book-10gb", "2.3",
+       "malloc(10 GiB) under mode 0: refused on the book's 957 MiB machine by the rule; here the kernel answers as the rule says")
+def book_10gb() -> Outcome:
+    from kernel_helpers import overcommit
+
+    df = L.book_10gb()
+    answers = list(df.iloc[:, 3])
+    mode = overcommit.settings().mode
+    predicted_here = overcommit.predict(10 * GiB).allowed
+    here_ok = (answers[1] != "ENOMEM") == predicted_here
+    ok = answers[0] == "ENOMEM" and here_ok
+    return Outcome(ok, f"book's VM: {answers[0]}; here (mode {mode}): {answers[1]}, rule says "
+                   f"{'granted' if predicted_here else 'ENOMEM'}", {"answers": answers})

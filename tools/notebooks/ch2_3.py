@@ -13,38 +13,47 @@ cells = [
 
 Chapter 2.2 showed where VIRT and RES come from. This chapter asks why a process has two memory
 numbers at all, and answers it by experiment. You will run the book's `malloc()` program under a live
-chart and next to the real `top`, catch the kernel handing out memory one page at a time, and find out
+chart, catch the kernel handing out memory one page at a time, and find out
 what the kernel has actually promised when `malloc()` succeeds, and what happens when it cannot keep
 the promise.
 
 | | |
 |---|---|
-| **What you'll do** | Run `malloc_test` under a live chart and beside `top`; switch `memset` on while it runs; read memory nobody wrote; ask for more memory than the machine has; switch `vm.overcommit_memory` for a few milliseconds (as root); cap a process with `ulimit -v`; let the OOM killer end a process inside a small memory cgroup. |
+| **What you'll do** | Run `malloc_test` under a live chart and trace its system calls; switch `memset` on while it runs; read memory nobody wrote; ask for more memory than the machine has; switch `vm.overcommit_memory` for a few milliseconds (as root); cap a process with `ulimit -v`; let the OOM killer end a process inside a small memory cgroup. |
 | **What you'll learn** | Why VIRT grows by 1028 KiB for every 1 MiB `malloc()`; demand paging and page faults, step by step; the zero page; memory commit: Committed_AS, CommitLimit and the three overcommit modes as today's kernels implement them; RLIMIT_AS; why running out of memory on Linux ends with SIGKILL rather than `malloc()` returning NULL. |
 | **What you need** | The [start page](00-start-here.ipynb) check passing (Linux, the C programs built). Chapters [2.1](2.1-reading-top.ipynb) and [2.2](2.2-virt-res-shr.ipynb) help but are not required. Root only for switching modes and for the OOM demo; without it, those parts show predictions and explanations instead. |
 | **Time** | 40 minutes. |
 
-Three things in the book have aged, and this chapter corrects them where they come up: its test
-program prints bytes under an "MB" label, its description of overcommit mode 0 is the one kernels
-dropped in version 5.2, and its last step (running out of memory) is not shown at all.
+Where the book is wrong or out of date, this chapter says so at the spot, marked **Where the book is
+wrong** or **out of date**, with a measurement where one is possible: `malloc()` is not a system call (`strace` shows
+the `mmap()` behind it); the page table is not one global table (each process has its own); the RES
+frozen at 1640 KiB in its screenshot is a lagging counter, not the truth; its test program prints bytes
+under an "MB" label; the default overcommit mode is 0, not "0 or 1"; mode 0 no longer works the way it
+describes (that changed in kernel 5.2), so `malloc(10GB)` fails on its own 957 MiB machine; and the
+last step, running out of memory, is not shown at all.
 """, """
 # 2.3 VIRT, RES와 메모리 커밋
 
 2.2장에서는 VIRT와 RES가 어디서 오는지 보았습니다. 이번 장은 프로세스의 메모리 숫자가 왜 굳이 두 개인지
-묻고, 그 답을 실험으로 찾습니다. 책에 나온 `malloc()` 프로그램을 실시간 차트 아래에서, 그리고 진짜 `top`
-옆에서 실행해 보고, 커널이 메모리를 한 페이지씩 내주는 순간을 잡아냅니다. 그리고 `malloc()`이 성공했을 때
+묻고, 그 답을 실험으로 찾습니다. 책에 나온 `malloc()` 프로그램을 실시간 차트 아래에서
+실행해 보고, 커널이 메모리를 한 페이지씩 내주는 순간을 잡아냅니다. 그리고 `malloc()`이 성공했을 때
 커널이 실제로 무엇을 약속한 것인지, 그 약속을 지킬 수 없게 되면 무슨 일이 일어나는지 알아봅니다.
 
 | | |
 |---|---|
-| **할 일** | `malloc_test`를 실시간 차트 아래와 `top` 옆에서 실행하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 시스템이 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
+| **할 일** | `malloc_test`를 실시간 차트 아래에서 실행하고 시스템 콜 추적하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 시스템이 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
 | **배울 것** | 1 MiB를 `malloc()`할 때마다 VIRT가 왜 1028 KiB씩 느는지, 요구 페이징과 페이지 폴트의 단계별 동작, 제로 페이지, 메모리 커밋(Committed_AS, CommitLimit, 그리고 지금 커널이 구현하는 세 가지 오버커밋 모드), RLIMIT_AS, 리눅스에서 메모리가 바닥나면 왜 `malloc()`이 NULL을 돌려주는 대신 SIGKILL로 끝나는지. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과(리눅스, C 프로그램 빌드). [2.1](2.1-reading-top.ipynb)장과 [2.2](2.2-virt-res-shr.ipynb)장을 보고 오면 좋지만 필수는 아닙니다. root 권한은 모드 전환과 OOM 실험에만 필요하며, 없으면 그 부분은 예측과 설명으로 대신합니다. |
 | **걸리는 시간** | 40분. |
 
-책에서 시간이 지나 맞지 않게 된 부분이 세 군데 있고, 이 장은 해당 위치에서 바로잡습니다. 책의 테스트
-프로그램은 바이트 값을 "MB"라고 찍고, 책이 설명하는 오버커밋 모드 0은 커널 5.2에서 사라진 방식이며,
-마지막 단계(메모리가 실제로 바닥나는 상황)는 아예 보여 주지 않습니다.
+책이 틀렸거나 시간이 지나 맞지 않게 된 곳은 이 장의 해당 위치에서 **책이 틀린 부분**이나 **책이 낡은 부분**이라고
+표시하고,
+잴 수 있는 것은 재서 보여 줍니다. `malloc()`은 시스템 콜이 아니고(`strace`로 그 뒤의 `mmap()`을 봅니다),
+페이지 테이블은 커널 전체에 하나뿐인 표가 아니며(프로세스마다 따로 있습니다), 책의 화면에서 1640 KiB에 멈춘
+RES는 실제 값이 아니라 늦게 따라오는 카운터입니다. 책의 테스트 프로그램은 바이트 값을 "MB"라고 찍고,
+오버커밋 기본 모드는 "0 또는 1"이 아니라 0입니다. 모드 0은 더 이상 책의 설명대로 동작하지 않아서(커널
+5.2에서 바뀌었습니다) 책의 957 MiB 시스템에서는 `malloc(10GB)`가 실패합니다. 그리고 마지막 단계, 메모리가
+실제로 바닥나는 상황은 아예 보여 주지 않습니다.
 """),
     # ------------------------------------------------------------------ setup
     md("""
@@ -147,8 +156,9 @@ reading it is cheap. On many kernels that counter is **cached** and can trail th
 
 Distributions patch their kernels, so the version number is a guide; the measurement decides.
 
-The book's own screenshot shows this effect: RES sits at 1640 KiB in every row while VIRT climbs by 1028 KiB
-a second. A page *did* become resident at every step; the counter `top` reads simply had not caught up.
+**Where the book is wrong.** The book's own screenshot shows this effect: RES sits at 1640 KiB in every
+row while VIRT climbs by 1028 KiB a second, and the book reads that as "no physical memory yet". But a
+page *did* become resident at every step; the counter `top` reads simply had not caught up.
 The cell below compares the two over the steps you just ran and says which case this kernel is in
 (the machine table at the top of the chapter shows a similar probe's result).
 """, """
@@ -169,42 +179,13 @@ The cell below compares the two over the steps you just ran and says which case 
 
 배포판은 커널에 패치를 더하므로 버전 번호는 참고일 뿐이고, 판단은 측정으로 합니다.
 
-책의 스크린숏에 찍힌 것이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든 줄에서 1640 KiB에 머물러
-있습니다. 단계마다 페이지 하나가 실제로 상주 메모리가 되었지만, `top`이 읽는 카운터가 아직 따라잡지 못한
-것입니다. 아래 셀은 방금 실행한 단계들에서 두 값을 비교하고, 이 커널이 어느 경우인지 알려 줍니다(이 장
+**책이 틀린 부분.** 책의 스크린숏에 찍힌 것이 바로 이 현상입니다. VIRT는 1초에 1028 KiB씩 오르는데 RES는 모든
+줄에서 1640 KiB에 머물러 있고, 책은 이를 "아직 물리 메모리를 받지 않았다"고 읽습니다. 하지만 단계마다 페이지
+하나가 실제로 상주 메모리가 되었고, `top`이 읽는 카운터가 아직 따라잡지 못했을 뿐입니다. 아래 셀은 방금 실행한 단계들에서 두 값을 비교하고, 이 커널이 어느 경우인지 알려 줍니다(이 장
 맨 위의 시스템 표에도 비슷한 측정 결과가 있습니다).
 """),
     code("""
 lesson.explain_lag(panel.step_table());
-"""),
-    # ------------------------------------------------------------------ top beside
-    md("""
-## Check the chart against the real `top`
-
-The book read these numbers with `top -b -n 1 | grep -i malloc`. The cell below runs the real `top`
-three times for the panel's process (`-p PID` picks the row instead of `grep`) while `malloc_test`
-keeps running, and prints the row each time, as the book did. Next to each run it puts what the chart
-reads from `/proc/PID/statm` at the same moment (read just before and just after `top`; if a step
-happened in between, the pair is read again).
-""", """
-## 차트를 진짜 `top`과 비교하기
-
-책은 이 숫자들을 `top -b -n 1 | grep -i malloc`으로 읽었습니다. 아래 셀은 `malloc_test`가 계속 도는 동안
-패널의 프로세스에 대해 진짜 `top`을 세 번 실행하고(`grep` 대신 `-p PID`로 그 줄만 고릅니다), 책처럼 매번
-그 줄을 출력합니다. 그리고 실행할 때마다 같은 순간에 차트가 `/proc/PID/statm`에서 읽은 값을 옆에
-놓습니다(`top` 직전과 직후에 읽고, 그사이에 단계가 진행됐으면 다시 읽습니다).
-"""),
-    code("""
-lesson.top_beside(panel.program.pid)
-"""),
-    md("""
-The last column says whether the two sides agree to the KiB, and they should: `top` has no secret
-source. VIRT, RES and SHR are the first three fields of `/proc/PID/statm` multiplied by the page size,
-whoever reads them.
-""", """
-마지막 열은 두 쪽이 KiB 단위까지 같은지 알려 줍니다. 같아야 맞습니다. `top`에게 비밀 출처가 있는 것이
-아니기 때문입니다. VIRT, RES, SHR은 누가 읽든 `/proc/PID/statm`의 처음 세 필드에 페이지 크기를 곱한
-값입니다.
 """),
     # ------------------------------------------------------------------ 1028
     md("""
@@ -269,11 +250,39 @@ glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
     code("""
 lesson.explain_steps(panel.step_table(), part="malloc");
 """),
+    md("""
+## Watch `malloc()` ask the kernel
+
+**Where the book is wrong.** The book calls `malloc()` a system call. It is not: `malloc()` is a
+function in the C library (glibc), running inside the process. Only when its free lists cannot serve a
+request does it ask the kernel, with one of two system calls: `brk()`, which moves the end of the heap
+(small blocks), or `mmap()`, which makes a new mapping (blocks of 128 KiB and more, as above). The
+kernel never hears the word malloc.
+
+`strace` shows the system calls a program makes. The cell below runs `malloc_test` for three steps
+under `strace -e trace=brk,mmap,munmap` and prints the last lines. (Where `strace` is not installed,
+or a container forbids tracing, the cell says so and shows a trace recorded on Linux, labelled.)
+""", """
+## `malloc()`이 커널에 요청하는 모습 보기
+
+**책이 틀린 부분.** 책은 `malloc()`을 시스템 콜이라고 부릅니다. 그렇지 않습니다. `malloc()`은 C
+라이브러리(glibc)의 함수이고 프로세스 안에서 돕니다. 자기가 가진 빈 블록 목록으로 요청을 채울 수 없을 때만
+커널에 요청하는데, 이때 쓰는 시스템 콜은 둘 중 하나입니다. 힙의 끝을 옮기는 `brk()`(작은 블록), 그리고 새
+매핑을 만드는 `mmap()`(앞에서 본 128 KiB 이상의 블록)입니다. 커널은 malloc이라는 말을 들을 일이 없습니다.
+
+`strace`는 프로그램이 부르는 시스템 콜을 보여 줍니다. 아래 셀은 `malloc_test`를
+`strace -e trace=brk,mmap,munmap` 아래에서 세 단계 실행하고 마지막 줄들을 출력합니다. (`strace`가 설치되어
+있지 않거나 컨테이너가 추적을 막는 곳에서는 그렇다고 알리고, 리눅스에서 기록해 둔 추적을 표시와 함께
+보여 줍니다.)
+"""),
+    code("""
+trace = lesson.trace_malloc(steps=3)
+"""),
     # ------------------------------------------------------------------ MB bug
     md("""
 ## Fix the book's units
 
-The book's program printed `Allocated 1048576 MB` after its first step. It computed
+**Where the book is wrong.** The book's program printed `Allocated 1048576 MB` after its first step. It computed
 `(++count) * MEGABYTE`, which is a number of **bytes**, and printed it under an "MB" label. The
 product is also a C `int`: after 2047 steps it exceeds 2,147,483,647, the largest 32-bit `int`.
 Signed overflow is undefined behaviour in C; with gcc on x86-64 it wraps around to a negative number.
@@ -284,7 +293,7 @@ The table puts the book's line next to ours for the first steps the panel measur
 """, """
 ## 책의 단위 바로잡기
 
-책의 프로그램은 첫 단계 뒤에 `Allocated 1048576 MB`를 출력했습니다. `(++count) * MEGABYTE`를 계산했는데
+**책이 틀린 부분.** 책의 프로그램은 첫 단계 뒤에 `Allocated 1048576 MB`를 출력했습니다. `(++count) * MEGABYTE`를 계산했는데
 이 값은 **바이트** 수이고, 그것을 "MB"라는 이름표 아래 찍었습니다. 이 곱은 C의 `int`이기도 해서, 2047단계가
 지나면 32비트 `int`의 최댓값인 2,147,483,647을 넘습니다. C에서 부호 있는 정수의 오버플로는 정의되지 않은
 동작이고, x86-64의 gcc에서는 음수로 넘어갑니다.
@@ -390,6 +399,13 @@ the first time means 262,144 faults and roughly 0.3 s of kernel work before any 
 Strictly, step 5 updates the RSS counter that `top` later reads as RES; on kernels before 6.16 (except
 6.6.98+ and 6.12.38+) that counter may show the change late (the lag measured above).
 The page-fault counters are exact on every kernel.
+
+**Where the book is wrong.** The book calls the page table "a global variable of the kernel". There is
+no single table: every process has its own page tables, and when the kernel switches the CPU to a
+process it also switches the CPU to that process's tables (on x86, the CR3 register). That is how the
+same virtual address can mean different memory in two processes. `/proc/PID/status` shows how much
+memory each process's page tables take (`VmPTE`); the cell after this text reads it for this Jupyter kernel
+and for PID 1: two processes, two sets of tables, each sized for its own mappings.
 """, """
 ## 페이지 폴트 하나를 단계별로 따라가기
 
@@ -422,6 +438,16 @@ The page-fault counters are exact on every kernel.
 5단계의 "RES에 더한다"는 정확히 말하면, `top`이 나중에 RES로 읽어 갈 RSS 카운터를 갱신한다는 뜻입니다.
 6.16 이전 커널(6.6.98 이후와 6.12.38 이후는 제외)에서는 이 갱신이 늦게 드러날 수 있습니다(앞에서 잰 지연입니다). 페이지 폴트 카운터는
 어느 커널에서나 정확합니다.
+
+**책이 틀린 부분.** 책은 페이지 테이블을 "커널의 전역 변수"라고 부릅니다. 그런 표는 하나가 아닙니다.
+프로세스마다 자기 페이지 테이블이 있고, 커널은 CPU를 어떤 프로세스로 전환할 때 CPU가 보는 페이지 테이블도
+그 프로세스의 것으로 바꿉니다(x86에서는 CR3 레지스터). 그래서 같은 가상 주소가 두 프로세스에서 서로 다른
+메모리를 가리킬 수 있습니다. 각 프로세스의 페이지 테이블이 차지하는 메모리는 `/proc/PID/status`의 `VmPTE`에
+나옵니다. 아래 셀은 이 주피터 커널과 PID 1의 값을 읽습니다. 프로세스가 둘이니 페이지 테이블도
+두 벌이고, 각자 자기 매핑에 맞는 크기입니다.
+"""),
+    code("""
+lesson.page_tables()
 """),
     # ------------------------------------------------------------------ zero page
     md("""
@@ -569,6 +595,11 @@ memory is free. So under the default mode `malloc()` succeeds for almost any siz
 for, and running out of memory shows up later, when pages are written, as the OOM killer, not as
 `malloc()` returning NULL. The next experiments show each of these on this machine.
 
+The book also says the default is "usually 0 or 1". The kernel's default is 0 (`mm/util.c` sets
+`sysctl_overcommit_memory = OVERCOMMIT_GUESS`), and no mainstream distribution changes it; mode 1 is
+something an administrator sets (Redis's documentation, for one, recommends it). The machine table at the
+top of this chapter shows this machine's mode.
+
 Mode 2 also explains a classic surprise: with the default `overcommit_ratio` of 50 and no swap, a
 machine in mode 2 promises only half its RAM, and `fork()` of a large process can fail, because the
 child's private writable memory is committed again even though copy-on-write will share most of it.
@@ -591,6 +622,11 @@ false-positive OVERCOMMIT_GUESS failures" 변경)는 이를 표의 규칙으로 
 기본 모드에서 `malloc()`은 실제 프로그램이 요청할 만한 거의 모든 크기에 성공하고, 메모리 부족은 나중에
 페이지를 쓸 때 `malloc()`의 NULL이 아니라 OOM 킬러로 드러납니다. 이어지는 실험들이 이 시스템에서 하나씩
 보여 줍니다.
+
+책은 기본값이 "보통 0 또는 1"이라고도 합니다. 커널의 기본값은 0이고(`mm/util.c`가
+`sysctl_overcommit_memory = OVERCOMMIT_GUESS`로 정합니다), 주요 배포판 가운데 이를 바꾸는 곳은 없습니다. 모드
+1은 관리자가 직접 설정하는 값입니다(예를 들어 Redis 문서가 이 설정을 권합니다). 이 시스템의 모드는 장 맨 위
+시스템 표에 나옵니다.
 
 모드 2는 흔히 겪는 놀라운 일 하나도 설명해 줍니다. 기본 `overcommit_ratio` 50에 스왑이 없으면, 모드 2의
 시스템은 RAM의 절반만 약속합니다. 그리고 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
@@ -632,14 +668,28 @@ One byte decides. Neither free memory nor Committed_AS played any part: the old 
 refused the first request as soon as it exceeded what could be freed, and the book's description would
 predict just that.
 
+**Where the book is wrong.** So is "`malloc(10GB)` succeeds" true? Not on the book's own machine. Its
+`top` screenshot in 2.1 shows 957 MiB of RAM and no swap; today's mode 0 refuses any single request
+larger than RAM + swap, so there `malloc(10GB)` fails with ENOMEM. It succeeds only where RAM + swap
+exceeds 10 GB. The next cell applies the rule to the book's machine and asks this machine's kernel for real:
+""", """
+1바이트가 결과를 가릅니다. 빈 메모리도 Committed_AS도 아무 역할을 하지 않았습니다. 옛 휴리스틱이었다면
+확보할 수 있는 양을 넘는 순간 첫 요청부터 거절했을 것이고, 책의 설명대로라면 그렇게 예상했을 것입니다.
+
+**책이 틀린 부분.** 그렇다면 "`malloc(10GB)`는 성공한다"는 맞을까요? 책의 시스템에서는 아닙니다. 2.1의
+`top` 화면을 보면 그 시스템은 RAM이 957 MiB이고 스왑이 없습니다. 지금의 모드 0은 RAM + 스왑보다 큰 요청
+하나를 거절하므로, 그곳에서 `malloc(10GB)`는 ENOMEM으로 실패합니다. RAM + 스왑이 10 GB보다 큰 시스템에서만
+성공합니다. 아래 셀은 책의 시스템에 이 규칙을 적용해 보고, 이 시스템의 커널에는 실제로 물어봅니다.
+"""),
+    code("""
+lesson.book_10gb()
+"""),
+    md("""
 The widget below lets you try any size under any mode. It predicts from this machine's live figures and
 explains why; **Ask the kernel** runs `big_alloc` for real (a reservation only). Where the mode can be
 changed here it sets the chosen mode for that one run and puts it back; elsewhere it says that it shows a
 prediction. The cell after it asks about 32 GiB under mode 2 with ratio 50 from code.
 """, """
-1바이트가 결과를 가릅니다. 빈 메모리도 Committed_AS도 아무 역할을 하지 않았습니다. 옛 휴리스틱이었다면
-확보할 수 있는 양을 넘는 순간 첫 요청부터 거절했을 것이고, 책의 설명대로라면 그렇게 예상했을 것입니다.
-
 아래 위젯으로 어떤 크기든 어떤 모드로든 시험해 볼 수 있습니다. 이 시스템의 현재 수치로 결과를 예측하고 그
 이유를 설명하며, **커널에 물어보기**는 `big_alloc`을 실제로 실행합니다(예약만 합니다). 여기서 모드를 바꿀
 수 있다면 그 한 번의 실행 동안만 고른 모드로 바꾸고 되돌리며, 바꿀 수 없다면 예측만 보여 준다고 알려
@@ -879,8 +929,8 @@ MemAvailable hardly moves: the cage holds.
    from kernel_helpers import overcommit
    next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
    ```
-   The answer depends on the machine's RAM, swap and current Committed_AS; the ratio may be more than 100
-   on a machine with less than 16 GiB of RAM. The what-if widget shows the same with its sliders.
+   The answer depends on the machine's RAM, swap and current Committed_AS; the ratio may need to be more than 100
+   on a machine with less than 16 GiB of RAM (less so with swap). The what-if widget shows the same with its sliders.
    </details>
 
 4. **`ulimit -v` in a shell.** In a terminal, run
@@ -905,6 +955,21 @@ MemAvailable hardly moves: the cage holds.
    Each extra thread that calls `malloc()` gets a glibc arena reserving 64 MiB of address space (mostly
    `PROT_NONE`, which Committed_AS does not count), and each thread has a stack of up to 8 MiB. VIRT
    adds up reservations, not use. `MALLOC_ARENA_MAX=1` in the environment removes the extra arenas.
+   </details>
+
+6. **Trace it yourself.** With 2 MiB steps, what size will each `mmap()` ask the kernel for? Predict,
+   then trace: in a terminal, `strace -e trace=brk,mmap c_programs/bin/malloc_test --step-mib 2
+   --max-steps 3 --interval-ms 1` (press Ctrl+C after its `done` line), or from here with the cell below.
+   And why does the program call `brk()` before its first step?
+   <details><summary>Solution</summary>
+
+   ```python
+   lesson.trace_malloc(steps=3, step_mib=2);
+   ```
+   2 MiB + 24 bytes, rounded up to whole pages: with 4 KiB pages, 513 pages, so `mmap(NULL, 2101248, ...)`
+   three times. The `brk()` calls come first because the program's start-up makes small allocations
+   (such as the buffer behind `printf`), which glibc serves from the heap; it grows the heap by more than
+   it needs at once, so later small `malloc()` calls make no system call at all.
    </details>
 """, """
 ## 스스로 해 보기
@@ -944,7 +1009,7 @@ MemAvailable hardly moves: the cage holds.
    next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
    ```
    답은 시스템의 RAM, 스왑, 지금의 Committed_AS에 따라 다릅니다. RAM이 16 GiB보다 작은 시스템이라면 ratio가 100을
-   넘어야 합니다. what-if 위젯의 슬라이더로도 같은 것을 볼 수 있습니다.
+   넘어야 할 수도 있습니다(스왑이 있으면 그만큼 덜 필요합니다). what-if 위젯의 슬라이더로도 같은 것을 볼 수 있습니다.
    </details>
 
 4. **셸에서 `ulimit -v`.** 터미널에서
@@ -969,6 +1034,21 @@ MemAvailable hardly moves: the cage holds.
    `malloc()`을 부르는 스레드가 늘 때마다 glibc 아레나가 주소 공간 64 MiB를 예약하고(대부분 `PROT_NONE`이며,
    이 부분은 Committed_AS가 세지 않습니다), 스레드마다 최대 8 MiB의 스택이 있습니다. VIRT는 사용량이 아니라 예약을
    더한 값입니다. 환경 변수 `MALLOC_ARENA_MAX=1`을 주면 추가 아레나가 사라집니다.
+   </details>
+
+6. **직접 추적해 보기.** 단계가 2 MiB라면 `mmap()`은 커널에 얼마를 요청할까요? 먼저 예상한 다음 추적해
+   보세요. 터미널에서 `strace -e trace=brk,mmap c_programs/bin/malloc_test --step-mib 2 --max-steps 3
+   --interval-ms 1`을 실행하거나(`done` 줄이 나오면 Ctrl+C), 아래 셀로 여기서 실행합니다. 그리고 프로그램은 왜
+   첫 단계 전에 `brk()`를 부를까요?
+   <details><summary>풀이</summary>
+
+   ```python
+   lesson.trace_malloc(steps=3, step_mib=2);
+   ```
+   2 MiB + 24바이트를 페이지 단위로 올리면, 4 KiB 페이지에서 513페이지입니다. 그래서 `mmap(NULL, 2101248, ...)`이
+   세 번 나옵니다. `brk()`가 먼저 나오는 것은 프로그램이 시작하면서 작은 할당(`printf` 뒤의 버퍼 같은 것)을
+   하고, glibc가 이를 힙에서 내주기 때문입니다. glibc는 힙을 필요보다 넉넉하게 한 번에 늘리므로, 이후의 작은
+   `malloc()`은 시스템 콜을 전혀 부르지 않습니다.
    </details>
 """),
     # ------------------------------------------------------------------ further reading
