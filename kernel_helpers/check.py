@@ -142,8 +142,8 @@ def run_checks() -> list[Check]:
     return checks
 
 
-def report() -> bool:
-    """Print the checks; True when every one passed."""
+def report() -> None:
+    """Print the checks, and what to do about any that failed (``run_checks()`` returns them as data)."""
     checks = run_checks()
     for c in checks:
         print(c.line())
@@ -153,4 +153,3 @@ def report() -> bool:
     else:
         print(pick("\nFix the lines marked FIX, then run this cell again.",
                    "\nFIX 표시된 줄을 고친 다음 이 셀을 다시 실행하세요."))
-    return ok

@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # for tools/, shared with the benchmark (`python -m bench.run` runs from REPO)
+from tools.langcheck import english_in  # noqa: E402
 from tools.nbrun import notebook_errors as _errors  # noqa: E402 - test_unprivileged imports it from here
 
 NB_ROOT = REPO / "notebooks"
@@ -80,3 +81,6 @@ def test_notebook_runs_top_to_bottom_without_errors(path, built, monkeypatch):
     if path.parent.name == "ko":  # the kernel ran in notebooks/ko, so helper messages are Korean
         text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert not text or re.search("[\uac00-\ud7a3]", text), "a Korean notebook printed no Korean"
+        # everything it showed, widgets included, is Korean: no English sentence, no True/False
+        english = english_in(nb)
+        assert not english, "English in a Korean notebook's output:\n" + "\n".join(english)

@@ -55,7 +55,7 @@ def english(text: str) -> list[str]:
         run: list[str] = []
         for tok in _TOKEN.findall(line) + ["|"]:
             # a plain word, or an acronym (RES, SIGKILL), but not camelCase (MemAvailable)
-            if tok[0].isalpha() and (tok.isupper() or tok[1:] == tok[1:].lower()):
+            if tok[0].isascii() and tok[0].isalpha() and (tok.isupper() or tok[1:] == tok[1:].lower()):
                 run.append(tok)
                 continue
             if tok.strip() in {"", ",", "-", "(", ")", "—"} and run:

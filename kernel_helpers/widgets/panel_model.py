@@ -35,7 +35,7 @@ __all__ = ["Marker", "OvercommitStatus", "OvercommitControl", "MallocExperiment"
 
 _TEXT = Texts({
     "ready": ("Ready. Press Start (or call panel.start()): the chart is already there, so no second is missed.",
-              "준비됨. Start를 누르거나 panel.start()를 호출하세요. 차트가 먼저 떠 있으므로 첫 1초도 놓치지 않습니다."),
+              "준비됨. 시작 버튼을 누르거나 panel.start()를 호출하세요. 차트가 먼저 떠 있으므로 첫 1초도 놓치지 않습니다."),
     "started": ("malloc_test started (PID {pid}): every {interval} it mallocs {step}{how}.",
                 "malloc_test 시작 (PID {pid}): {interval}마다 {step}을(를) malloc합니다{how}."),
     "how_none": (" and does not write it", ", 쓰지는 않습니다"),

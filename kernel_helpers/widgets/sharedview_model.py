@@ -22,7 +22,7 @@ _SHARED = Texts({
              "{pss}이고, USS(각자 끝날 때 돌려받는 양)의 합은 {uss}뿐입니다. 시작 이후 MemTotal - MemAvailable은 "
              "{used} 변했습니다 (이 시스템의 모든 프로세스가 반영됩니다)."),
     "not_started": ("Press Start (or call view.start()) to run shared_mem.",
-                    "Start를 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
+                    "시작 버튼을 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
     "stopped": ("shared_mem stopped ({desc}).", "shared_mem 중지 ({desc})."),
 })
 
