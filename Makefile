@@ -7,6 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+TEST_JOBS ?= 2
 HOST   ?= 127.0.0.1
 
 ifeq ($(origin CC),default)
@@ -43,8 +44,13 @@ lab: venv build ## open JupyterLab on the start page (prints the URL)
 	  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/en/00-start-here.ipynb \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: venv build ## build everything, then run the whole test suite
-	$(PY) -m pytest -q -rs
+test: venv build ## build everything, then run the whole test suite (parallel part, then the serial tests alone)
+	@rc=0; \
+	echo "toplab: tests that can share the machine, $(TEST_JOBS) at a time"; \
+	$(PY) -m pytest -q -rs -n $(TEST_JOBS) -m "not serial" $(PYTEST_ARGS) || rc=1; \
+	echo "toplab: tests that run alone (machine-wide settings, cgroups, timing; tests/conftest.py SERIAL_MODULES)"; \
+	$(PY) -m pytest -q -rs -m serial $(PYTEST_ARGS) || rc=1; \
+	exit $$rc
 
 test-kernels: venv build ## boot Debian's 6.1 and 6.12 kernels under qemu and run the claim checks in each (about 100 s; MATRIX_ARGS="--only 6.1 --claims ID")
 	$(PY) -m tools.kernels.matrix $(MATRIX_ARGS)

@@ -25,6 +25,45 @@ def _vm() -> dict[str, str]:
     return out
 
 
+# Tests that run alone (`make test` runs them after the parallel part, one at a time): they change
+# machine-wide settings (vm.overcommit_*), create memory cgroups, start a hub or a browser, or measure
+# time, CPU or machine-wide memory figures that tests running beside them would disturb. Everything
+# else runs in parallel (pytest-xdist). The notebooks run in parallel too: the lab is built for
+# several kernels at once (overcommit changes hold a machine-wide lock, cages a per-base lock; the
+# JupyterHub test runs chapter 2.3 in five kernels together, and runs beside the others as well), and
+# they assert on what they print, not on quiet figures.
+SERIAL_MODULES = {
+    "test_overcommit.py": "changes vm.overcommit_* as root",
+    "test_overcommit_concurrency.py": "changes vm.overcommit_* from many processes at once, on purpose",
+    "test_cgroup.py": "creates memory cgroups",
+    "test_lessons_ch2_3.py": "modes table as root, the OOM cage, Committed_AS deltas",
+    "test_claims.py": "every measured claim: Committed_AS deltas, the modes table, cgroups, faults per step",
+    "test_c_programs_timing.py": "measures time",
+    "test_sampler.py": "measures the sampling rate",
+    "test_browser.py": "a real JupyterLab in Chromium: CPU-heavy, with time limits",
+    "test_binder_like.py": "namespaces and cgroups as root",
+    "test_no_leftovers.py": "checks that nothing of ours runs, machine-wide",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
+def _settled_vm() -> dict[str, str]:
+    """The settings once no one holds them changed: a notebook in another worker may be inside an
+    overcommit.temporarily() block right now, and it holds the machine-wide lock while it is."""
+    from kernel_helpers import overcommit
+
+    try:
+        with overcommit._machine_lock(wait=60):
+            return _vm()
+    except (OSError, overcommit.OvercommitBusyError, PermissionError):
+        return _vm()
+
+
 @pytest.fixture(scope="session")
 def built() -> Path:
     """Build c_programs/bin once per session with the project's one Makefile rule."""
@@ -61,7 +100,7 @@ def _machine_left_as_found():
     """Fail the session if vm.overcommit_* changed or a C program it started is still running."""
     before, since = _vm(), time.time() - 1
     yield
-    after = _vm()
+    after = _settled_vm()
     leftovers = []
     for _ in range(20):  # a program stopped at teardown may take a moment to go
         leftovers = _our_leftovers(since)
