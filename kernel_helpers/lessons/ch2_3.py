@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
-from ..i18n import josa, pick
+from ..i18n import LANGS, check_lang, josa, pick
 from ..metrics import process_sample
 from ..procfs import ProcessGone
 from ..safety import GiB, MiB, fmt_bytes
@@ -159,17 +159,6 @@ def _display(obj: object) -> None:
 def _with(errno: str | None) -> str:
     """'ENOMEM으로', 'EPERM으로': an errno name with the Korean particle that fits it."""
     return josa(errno, "(으)로")
-
-
-def _exit_text(desc: str) -> str:
-    """Program.exit_description() in the notebook's language."""
-    m = re.match(r"killed by (\S+)$", desc)
-    if m:
-        return pick(desc, f"{josa(m.group(1), '(으)로')} 강제 종료됨")
-    m = re.match(r"exited with status (-?\d+)$", desc)
-    if m:
-        return pick(desc, f"종료 코드 {josa(m.group(1), '(으)로')} 끝남")
-    return pick(desc, {"running": "실행 중", "not started": "시작 전"}.get(desc, desc))
 
 
 # --- malloc_test: the step table --------------------------------------------------------
@@ -983,7 +972,8 @@ class OomResult:
     limit: int = 0
     pid: int | None = None
     returncode: int | None = None
-    exit: str = ""  # Program.exit_description()
+    exit: str = ""  # Program.exit_description("en"), for code
+    exit_texts: dict[str, str] = field(default_factory=dict)  # lang -> Program.exit_description(lang)
     sampler_exit: str = ""  # what the sampler recorded
     steps_ok: int = 0
     enomem_steps: int = 0
@@ -1001,6 +991,10 @@ class OomResult:
     @property
     def killed(self) -> bool:
         return self.returncode == -signal.SIGKILL
+
+    def exit_text(self, lang: str | None = None) -> str:
+        """How malloc_test ended, in ``lang`` or the notebook's language (what a reader sees)."""
+        return self.exit_texts.get(check_lang(lang), self.exit)
 
     @property
     def outcome(self) -> str:
@@ -1020,8 +1014,8 @@ class OomResult:
         rows = [
             ("cgroup", f"{self.cgroup} ({pick('limit', '한도')} {fmt_bytes(self.limit)})"),
             (pick("how malloc_test ended", "malloc_test의 끝"),
-             pick(f"{_exit_text(self.exit)} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
-                  f"{_exit_text(self.exit)} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
+             pick(f"{self.exit_text()} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
+                  f"{self.exit_text()} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
             (pick("what the sampler recorded", "샘플러가 기록한 것"), self.sampler_exit),
             (pick("steps that succeeded", "성공한 단계"),
              pick(f"{self.steps_ok} ({fmt_bytes(self.touched)} written)",
@@ -1092,7 +1086,8 @@ def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
             sampler.stop()
     res.cgroup_removed = cage.removed and not os.path.exists(res.cgroup)
     res.returncode = prog.returncode
-    res.exit = prog.exit_description()
+    res.exit = prog.exit_description("en")
+    res.exit_texts = {lang: prog.exit_description(lang) for lang in LANGS}
     res.sampler_exit = sampler.exits.get(prog.pid, sampler.status) if sampler else ""  # type: ignore[arg-type]
     steps = [e for e in prog.events if e["event"] == "step"]
     res.steps_ok = sum(1 for e in steps if e.get("ok") == 1)
@@ -1125,8 +1120,8 @@ def oom_chart(res: OomResult):
         fig.add_vline(x=t_end, line={"color": "black"},
                       annotation_text=pick("SIGKILL (OOM killer)", "SIGKILL (OOM 킬러)"))
     fig.update_layout(
-        title=pick(f"malloc_test {res.pid} in a {fmt_bytes(res.limit)} memory cgroup: {res.exit}",
-                   f"{fmt_bytes(res.limit)} 메모리 cgroup 안의 malloc_test {res.pid}: {_exit_text(res.exit)}"),
+        title=pick(f"malloc_test {res.pid} in a {fmt_bytes(res.limit)} memory cgroup: {res.exit_text('en')}",
+                   f"{fmt_bytes(res.limit)} 메모리 cgroup 안의 malloc_test {res.pid}: {res.exit_text('ko')}"),
         xaxis_title=pick("seconds", "초"), yaxis_title="MiB", height=360, margin={"t": 60})
     return fig
 
@@ -1147,7 +1142,7 @@ def check_oom(q: quiz.Question, res: OomResult) -> str:
         f"여기서는 실험을 실행할 수 없어서({res.why_not}) 예상을 판정할 측정값이 없습니다. 실험이 가능한 "
         "시스템에서의 답은 '프로세스가 강제 종료된다'입니다. cgroup 한도는 페이지를 예약할 때가 아니라 쓸 때 "
         "검사하므로, 한도를 넘는다고 malloc이 NULL을 돌려주지는 않습니다. 커널은 SIGKILL을 보내고, Popen은 "
-        "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'killed by SIGKILL'을 기록합니다.")
+        "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'SIGKILL로 강제 종료됨'을 기록합니다.")
 
 
 # --- predict, then observe ---------------------------------------------------------------
@@ -1279,13 +1274,13 @@ def _register() -> None:
                  ("The whole machine runs out of memory", "시스템 전체의 메모리가 바닥난다")],
         judge=lambda r: {"killed": 1, "enomem": 0}.get(r.outcome, 2),
         explain=lambda r: (
-            f"{_exit_text(r.exit).capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
+            f"{r.exit_text('en').capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
             "malloc returned NULL "
             f"{r.enomem_steps} times. The reservations were all granted; the limit bites when pages are "
             "written, where there is no error code to return, so the kernel's OOM killer picks a process in "
             f"the cgroup and sends SIGKILL. MemAvailable of the machine: {fmt_bytes(r.avail_before)} before, "
             f"{fmt_bytes(r.avail_after)} after.",
-            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {_exit_text(r.exit)}. malloc이 NULL을 돌려준 횟수는 "
+            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {r.exit_text('ko')}. malloc이 NULL을 돌려준 횟수는 "
             f"{r.enomem_steps}회입니다. 예약은 모두 허락되었고, 한도는 페이지를 쓸 때 걸립니다. 그 순간에는 "
             "돌려줄 오류 코드가 없으므로 커널의 OOM 킬러가 cgroup 안의 프로세스를 골라 SIGKILL을 보냅니다. "
             f"시스템의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
