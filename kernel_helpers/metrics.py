@@ -55,7 +55,8 @@ class ProcessSample:
 
 
 def _check_pid(pid: object) -> int:
-    return validate.whole("pid", pid, 1, what="a process ID (a whole number, see `ps -e`)")
+    return validate.whole("pid", pid, 1, what=("a process ID (a whole number, see `ps -e`)",
+                                                   "프로세스 ID(정수, `ps -e` 참고)"))
 
 
 def process_sample(pid: int, *, full: bool = True) -> ProcessSample:

@@ -185,16 +185,19 @@ def counter_slack(state: CommitState | None = None) -> int:
 # --- argument checks (validate.whole and validate.mode, with what each argument means) ----------
 
 def _check_nbytes(nbytes: object) -> int:
-    return validate.whole("nbytes", nbytes, 0, what="a whole number of bytes, e.g. 2 * GiB")
+    return validate.whole("nbytes", nbytes, 0, what=("a whole number of bytes, e.g. 2 * GiB",
+                                                          "바이트 단위 정수(예: 2 * GiB)"))
 
 
 def _check_limits(ratio: object, kbytes: object) -> tuple[int | None, int | None]:
     r = k = None
     if ratio is not None:
-        r = validate.whole("ratio", ratio, 0, what="a whole percentage of RAM such as 50")
+        r = validate.whole("ratio", ratio, 0, what=("a whole percentage of RAM such as 50",
+                                                              "RAM의 퍼센트(50 같은 정수)"))
     if kbytes is not None:
-        k = validate.whole("kbytes", kbytes, 1, what="a whole number of KiB",
-                           hint="to go back to a percentage, pass ratio= instead")
+        k = validate.whole("kbytes", kbytes, 1, what=("a whole number of KiB", "KiB 단위 정수"),
+                           hint=("to go back to a percentage, pass ratio= instead",
+                                 "퍼센트로 돌아가려면 대신 ratio=를 주세요."))
     if r is not None and k is not None:
         raise ValueError("pass ratio or kbytes, not both: the kernel uses one or the other "
                          "(writing either sysctl zeroes the other)")
@@ -298,8 +301,9 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
     if method not in METHODS:
         raise ValueError(f"method must be 'malloc' or 'mmap', not {method!r}")
     m = None if mode is None else validate.mode(mode)
-    vm = validate.whole("total_vm", total_vm, 0, what="a whole number of bytes (the process's VIRT)")
-    own = validate.whole("startup_commit", startup_commit, 0, what="a whole number of bytes")
+    vm = validate.whole("total_vm", total_vm, 0, what=("a whole number of bytes (the process's VIRT)",
+                                                                 "바이트 단위 정수(프로세스의 VIRT)"))
+    own = validate.whole("startup_commit", startup_commit, 0, what=("a whole number of bytes", "바이트 단위 정수"))
     if cap_sys_admin is not None and not isinstance(cap_sys_admin, bool):
         raise TypeError(f"cap_sys_admin must be True, False or None, not {cap_sys_admin!r}")
     if state is not None and not isinstance(state, CommitState):
@@ -1094,8 +1098,9 @@ def rlimit_as_preexec(nbytes: int) -> Callable[[], None]:
     Under RLIMIT_AS, mmap and malloc beyond the cap fail with ENOMEM in every overcommit mode,
     and no privilege is needed.  The program itself needs a few MiB of VIRT to start.
     """
-    n = validate.whole("nbytes", nbytes, 1 * MiB, what="a whole number of bytes, e.g. 256 * MiB",
-                       hint="a program needs at least 1 MiB of VIRT to start")
+    n = validate.whole("nbytes", nbytes, 1 * MiB, what=("a whole number of bytes, e.g. 256 * MiB", "바이트 단위 정수(예: 256 * MiB)"),
+                       hint=("a program needs at least 1 MiB of VIRT to start",
+                             "프로그램이 시작하려면 VIRT가 1 MiB 이상 필요합니다."))
     if resource is None:  # pragma: no cover
         raise OSError("RLIMIT_AS needs a Unix system (the resource module)")
 

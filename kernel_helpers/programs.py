@@ -370,8 +370,8 @@ def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "
 
 def big_alloc(nbytes: int, mmap: bool = False, touch_bytes: int = 0) -> Program:
     """One reservation of ``nbytes`` (any size: untouched it costs no RAM), touching ``touch_bytes``."""
-    nbytes = validate.whole("nbytes", nbytes, 1, (1 << 63) - 1, what="a whole number of bytes")
-    touch_bytes = validate.whole("touch_bytes", touch_bytes, 0, what="a whole number of bytes")
+    nbytes = validate.whole("nbytes", nbytes, 1, (1 << 63) - 1, what=("a whole number of bytes", "바이트 단위 정수"))
+    touch_bytes = validate.whole("touch_bytes", touch_bytes, 0, what=("a whole number of bytes", "바이트 단위 정수"))
     if touch_bytes > nbytes:
         raise error(ValueError, "touch_bytes ({touch_bytes}) cannot exceed nbytes ({nbytes}); pass a smaller touch_bytes",
                     "touch_bytes({touch_bytes})는 nbytes({nbytes})보다 클 수 없습니다. touch_bytes를 줄이세요.",

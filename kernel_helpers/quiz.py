@@ -36,8 +36,7 @@ class Question:
     def answer(self, index: int) -> None:
         """Record the reader's prediction (the widget calls this; tests may too)."""
         last = len(self.options) - 1
-        self.choice = validate.whole("answer", index, 0, last, what="a whole number",
-                                     hint=f"give an option number 0..{last}")
+        self.choice = validate.whole("answer", index, 0, last, hint=(f"give an option number 0..{last}", f"0~{last} 중 선택지 번호를 주세요."))
 
     def verdict(self, measured: object, lang: str | None = None) -> str:
         """A plain-text verdict: what the reader predicted, what the machine did, and why."""

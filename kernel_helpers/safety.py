@@ -150,7 +150,8 @@ def _cap_from_env() -> int:
 def budget(cap: int | None = None) -> Budget:
     """The demo budget on this machine now (see the module docstring)."""
     if cap is not None:
-        cap = validate.whole("cap", cap, 1, what="a whole number of bytes, e.g. 512 * MiB")
+        cap = validate.whole("cap", cap, 1, what=("a whole number of bytes, e.g. 512 * MiB",
+                                                       "바이트 단위 정수(예: 512 * MiB)"))
     parts: dict[str, int] = {"fixed cap": cap if cap is not None else _cap_from_env()}
     try:
         parts["half of MemAvailable"] = int(procfs.meminfo()["MemAvailable"] * AVAILABLE_FRACTION)
@@ -190,7 +191,7 @@ def check_request(nbytes: int, what: str | tuple[str, str] = ("this demo", "이 
 
     ``what`` names the demo, as an (English, Korean) pair.
     """
-    nbytes = validate.whole("size", nbytes, 0, what="a whole number of bytes")
+    nbytes = validate.whole("size", nbytes, 0, what=("a whole number of bytes", "바이트 단위 정수"))
     b = budget(cap)
     if nbytes > b.bytes:
         raise error(BudgetExceeded,

@@ -66,7 +66,7 @@ class Sampler:
             raise error(ValueError, "hz must be between 0 and 100 samples per second, got {hz!r}; pass e.g. hz=5",
                         "hz는 초당 샘플 수로 0보다 크고 100 이하여야 합니다({hz!r}은(는) 쓸 수 없습니다). "
                         "hz=5처럼 주세요.", hz=hz)
-        maxlen = validate.whole("maxlen", maxlen, 1, what="a whole number of rows")
+        maxlen = validate.whole("maxlen", maxlen, 1, what=("a whole number of rows", "행 수(정수)"))
         self.hz = float(hz)
         self.full = full
         self.system = system

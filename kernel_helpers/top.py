@@ -122,7 +122,8 @@ def _check_pids(pids: Iterable[int]) -> list[int]:
         raise TypeError(f"pids must be a list of PIDs such as [1, 2], not {pids!r}")
     out: list[int] = []
     for pid in pids:
-        pid = validate.whole("each PID", pid, 1, what="an int (a process ID)", hint="PIDs are positive integers")
+        pid = validate.whole(("each PID", "각 PID"), pid, 1, what=("an int (a process ID)", "정수(프로세스 ID)"),
+                               hint=("PIDs are positive integers", "PID는 양의 정수입니다."))
         if pid not in out:
             out.append(pid)
     return out
@@ -571,7 +572,7 @@ def render(snap: Snapshot, width: int = 80, sort: str | None = None,
     VIRT/RES/SHR show in KiB (with m/g suffixes when too wide), rows keep the table's order
     unless ``sort`` names a column (top's -o), and COMMAND is cut with '+' to fit ``width``.
     """
-    validate.whole("width", width, 80, 512, what="an int from 80 to 512 (top's limit)")
+    validate.whole("width", width, 80, 512, what=("an int from 80 to 512 (top's limit)", "80에서 512 사이의 정수(top의 한도)"))
     table = snap.table if sort is None else sort_table(snap.table, sort)
     if max_rows is not None:
         table = table.head(max_rows)

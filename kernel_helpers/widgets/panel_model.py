@@ -196,7 +196,7 @@ class OvercommitControl:
         """Remember the mode (and the ratio, used for mode 2 only); checks the values."""
         mode = validate.mode(mode)
         if ratio is not None:
-            ratio = validate.whole("overcommit ratio", ratio, 1, 100, what="a whole percentage such as 50")
+            ratio = validate.whole("overcommit ratio", ratio, 1, 100, what=("a whole percentage such as 50", "퍼센트(50 같은 정수)"))
         self.chosen = (mode, ratio if mode == 2 else None)
         return self.chosen
 
@@ -325,13 +325,13 @@ class MallocExperiment:
         self.configure(step_mib=step_mib, interval_ms=interval_ms, max_mib=max_mib,
                        rlimit_as_mib=rlimit_as_mib, _first=True)
         self.touch = bool(_check_bool("touch", touch))
-        self.touch_pct = validate.whole("touch_pct", touch_pct, 1, 100, what="a whole percentage")
+        self.touch_pct = validate.whole("touch_pct", touch_pct, 1, 100, what=("a whole percentage", "퍼센트(정수)"))
         if isinstance(hz, bool) or not isinstance(hz, (int, float)) or not 0 < hz <= 50:
             raise error(ValueError, "hz must be between 0 and 50 samples per second, got {hz!r}; pass e.g. hz=5",
                         "hz는 초당 샘플 수로 0보다 크고 50 이하여야 합니다({hz!r}은(는) 쓸 수 없습니다). "
                         "hz=5처럼 주세요.", self.lang, hz=hz)
         self.hz = float(hz)
-        self.window = validate.whole("window", window, 10, 100_000, what="a whole number of samples")
+        self.window = validate.whole("window", window, 10, 100_000, what=("a whole number of samples", "샘플 수(정수)"))
         self.overcommit = OvercommitControl(self.lang)
         self.listeners: list[Callable[[], None]] = []
         self.program: Program | None = None
@@ -378,7 +378,8 @@ class MallocExperiment:
         if rlimit_as_mib is not None or _first:
             self.rlimit_as_mib = None if rlimit_as_mib is None else validate.whole(
                 "rlimit_as_mib", rlimit_as_mib, 8, programs.MAX_MIB_MAX,
-                hint="malloc_test needs a few MiB of address space to start")
+                hint=("malloc_test needs a few MiB of address space to start",
+                      "malloc_test가 시작하려면 주소 공간이 몇 MiB 필요합니다."))
 
     @property
     def running(self) -> bool:
@@ -759,7 +760,7 @@ class MallocExperiment:
     # --- results ---
     def wait_steps(self, n: int, timeout: float = 30.0) -> pd.DataFrame:
         """Block until this run has made ``n`` steps; returns step_table(). Raises if it ends first."""
-        n = validate.whole("n", n, 1, what="a whole number of steps")
+        n = validate.whole("n", n, 1, what=("a whole number of steps", "단계 수(정수)"))
         if self.program is None:
             raise error(ProgramError, "malloc_test is not running: call start() first",
                         "malloc_test가 실행 중이 아닙니다. 먼저 start()를 호출하세요.", self.lang)

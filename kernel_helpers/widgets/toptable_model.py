@@ -43,7 +43,7 @@ class TopModel:
         self.lang = check_lang(lang)
         self.set_sort(sort)
         self.set_filter(filter_text, filter_field)
-        self.max_rows = validate.whole("max_rows", max_rows, 1, 10_000, what="a whole number of rows")
+        self.max_rows = validate.whole("max_rows", max_rows, 1, 10_000, what=("a whole number of rows", "행 수(정수)"))
         self.set_interval(interval)
         self.extra_highlight: set[int] = set(highlight)
         self.snapshot: top.Snapshot | None = None
