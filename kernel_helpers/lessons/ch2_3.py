@@ -125,7 +125,7 @@ def _why_change(method: str | None, why: str) -> str:
         return pick("/proc/sys/vm/overcommit_memory is writable here", "여기서 /proc/sys/vm/overcommit_memory에 쓸 수 있음")
     if method == "sudo":
         return pick("passwordless sudo works", "암호 없는 sudo를 쓸 수 있음")
-    return pick(why, f"root가 아니거나 컨테이너 안입니다 ({why})")
+    return pick(why, f"root가 아니거나 컨테이너 안입니다({why})")  # change_method() says why in the notebook's language
 
 
 def _table(rows: list[tuple[str, str]], attrs: dict | None = None):

@@ -102,11 +102,11 @@ _TEXT = Texts({
                    "시작하면 vm.overcommit_memory={mode}{ratio}을(를) 실제로 설정하고, 데모가 멈추면 되돌립니다."),
     "oc_prediction": ("PREDICTION, not applied: this Jupyter kernel cannot change vm.overcommit_memory here (it needs root, "
                       "and containers cannot change it at all). Under mode {mode}{ratio}, the next malloc of {step}: "
-                      "{reason}{steps} To try it for real on a machine that is yours, run `{command}` "
-                      "and put it back afterwards with `{back}`.",
+                      "{reason}{steps} To try it for real on a machine that is yours, run {cmd} "
+                      "and put it back afterwards with {back}.",
                       "예측이며 적용하지 않았습니다: 여기서는 vm.overcommit_memory를 바꿀 수 없습니다 (root가 필요하고, "
                       "컨테이너에서는 아예 바꿀 수 없습니다). 모드 {mode}{ratio}에서 다음 {step} malloc은: "
-                      "{reason}{steps} 내 시스템에서 직접 해 보려면 `{command}`를 실행하고, 끝나면 `{back}`(으)로 되돌리세요."),
+                      "{reason}{steps} 내 시스템에서 직접 해 보려면 {cmd}을(를) 실행하고, 끝나면 {back}(으)로 되돌리세요."),
     "oc_steps": (" At this rate it would refuse after about {k} more steps.",
                  " 이 속도라면 약 {k}단계 뒤에 거절됩니다."),
     "oc_unsafe": ("NOT APPLIED, shown as a prediction: with mode 2 and ratio {ratio} the commit headroom would be "
@@ -216,7 +216,7 @@ class OvercommitControl:
         orig = overcommit.settings()
         back = sysctl_command(orig.mode, orig.ratio if ratio is not None else None)
         text = _TEXT("oc_prediction", self.lang, mode=mode, ratio=self._ratio_text(ratio),
-                  step=fmt_bytes(step), reason=reason, steps=steps, command=command, back=back)
+                  step=fmt_bytes(step), reason=reason, steps=steps, cmd=f"`{command}`", back=f"`{back}`")
         return OvercommitStatus(mode, ratio, False, False, text, command, p)
 
     def _unsafe(self, mode: int, ratio: int | None, reserve: int) -> dict | None:
