@@ -33,7 +33,7 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")  # internal: Python's own wording, for hasattr()
 
 
 FAST: bool = os.environ.get("TOPLAB_FAST", "").strip().lower() in ("1", "true", "yes")
