@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
-from ..i18n import LANGS, check_lang, josa, pick
+from ..i18n import LANGS, check_lang, error, josa, pick
 from ..metrics import process_sample
 from ..procfs import ProcessGone
 from ..safety import GiB, MiB, fmt_bytes
@@ -220,7 +220,8 @@ def res_lag(steps: pd.DataFrame, part: str = "malloc") -> ResLag:
     """Compare statm RES with the exact Rss over the ``part`` steps ("malloc" or "memset")."""
     df = _phases(steps)[part]
     if len(df) == 0:
-        raise ValueError(f"no {part} steps measured yet (run the experiment first)")
+        raise error(ValueError, "no {part} steps measured yet (run the experiment first)",
+                    "아직 측정한 {part} 단계가 없습니다. 먼저 실험을 실행하세요.", part=part)
     ex = _exact(df)
     gap = 0.0
     if ex is not None and "rss_exact" in df and "res" in df:
@@ -326,7 +327,8 @@ def res_per_step(steps: pd.DataFrame) -> float:
     (smaps_rollup) where readable: statm's RES lags on many kernels (see :func:`res_lag`)."""
     df = _phases(steps)["malloc"]
     if len(df) == 0:
-        raise ValueError("no malloc-only steps measured yet (run the experiment first)")
+        raise error(ValueError, "no malloc-only steps measured yet (run the experiment first)",
+                    "아직 측정한 malloc만 한 단계가 없습니다. 먼저 실험을 실행하세요.")
     ex = _exact(df)
     return float(df["d_res"].median() if ex is None else ex.median())
 
@@ -335,7 +337,8 @@ def faults_per_step(steps: pd.DataFrame) -> float:
     """Median minor faults of the steps where memset wrote a whole block."""
     df = _phases(steps)["memset"]
     if len(df) == 0:
-        raise ValueError("no steps with memset measured yet (turn memset on and wait for a few steps)")
+        raise error(ValueError, "no steps with memset measured yet (turn memset on and wait for a few steps)",
+                    "아직 측정한 memset 단계가 없습니다. memset을 켜고 몇 단계 기다리세요.")
     return float(df["d_minflt"].median())
 
 
@@ -371,7 +374,8 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
     ``part`` is "malloc" (the steps without memset), "memset" (the steps with it) or None (both).
     """
     if part not in (None, "malloc", "memset"):
-        raise ValueError(f"part must be 'malloc', 'memset' or None, not {part!r}")
+        raise error(ValueError, "part must be 'malloc', 'memset' or None, not {part!r}",
+                    "part는 'malloc', 'memset', None 중 하나여야 합니다({part!r}은(는) 쓸 수 없습니다).", part=part)
     ph = _phases(steps)
     if part is not None:
         ph = {k: (v if k == part else v.iloc[0:0]) for k, v in ph.items()}
@@ -460,7 +464,7 @@ def top_row(pid: int) -> dict[str, object]:
     """Run ``top -b -n 1 -p PID`` and parse the process row: the raw line, and VIRT/RES/SHR in KiB."""
     found = realtop.parse_frame(realtop.run(pids=[pid])).row(pid)
     if found is None:
-        raise ProcessGone(pid, "top did not list it")
+        raise ProcessGone(pid, ("top did not list it", "top 목록에 없음"))
     row: dict[str, object] = dict(found.cells)
     row["line"] = found.line
     for k in ("VIRT", "RES", "SHR"):
@@ -523,8 +527,10 @@ def book_vs_ours(panel, rows: int = 3, at: tuple[int, ...] = (2047, 2048, 2049))
     characters); the DataFrame is its ``.data``.
     """
     if isinstance(panel, pd.DataFrame):
-        raise TypeError("book_vs_ours() takes the panel, not its step table: the lines come from the "
-                        "program's events (lesson.book_vs_ours(panel))")
+        raise error(TypeError, "book_vs_ours() takes the panel, not its step table: the lines come from the "
+                    "program's events (lesson.book_vs_ours(panel))",
+                    "book_vs_ours()에는 단계 표가 아니라 패널을 주세요. 줄은 프로그램의 이벤트에서 가져옵니다"
+                    "(lesson.book_vs_ours(panel)).")
     model = getattr(panel, "model", panel)
     events = list(getattr(model, "events", None) or [])
     printed = [ev for ev in events if ev.get("event") == "step" and ev.get("ok") == 1][:rows]
@@ -573,7 +579,8 @@ def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
     page, but RES does not grow. The first write to each page faults again and gets a real page.
     """
     nbytes = mib * MiB
-    safety.check_request(nbytes, f"the zero-page demo writing {fmt_bytes(nbytes)}")
+    safety.check_request(nbytes, (f"the zero-page demo writing {fmt_bytes(nbytes)}",
+                                  f"{josa(fmt_bytes(nbytes), '을')} 쓰는 제로 페이지 데모"))
     acts = [("read", pick("read every page (first time)", "모든 페이지 읽기 (처음)")),
             ("read", pick("read every page again", "모든 페이지 다시 읽기")),
             ("write", pick("write one byte in every page", "모든 페이지에 1바이트씩 쓰기")),
