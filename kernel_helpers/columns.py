@@ -146,7 +146,7 @@ BY_COLUMN: dict[str, Metric] = {m.column: m for m in METRICS.values()}
 def _lang(lang: str) -> str:
     from .i18n import check_lang  # i18n's one check, with its message in both languages
 
-    return check_lang(lang) if lang is not None else "en"
+    return check_lang(lang)
 
 
 def _unknown(text: tuple[str, str], key: str) -> KeyError:

@@ -37,29 +37,38 @@ def whole(name: Text, value: object, lo: int | None = None, hi: int | None = Non
     to do about it; both are (English, Korean) pairs, e.g. ``("a whole number of bytes, e.g. 2 * GiB",
     "바이트 단위 정수(예: 2 * GiB)")``, and the message is in ``lang`` or the notebook's language.
     """
-    lang = check_lang(lang)
-    name, what_s, hint_s = _text(name, lang), _text(what, lang), _text(hint, lang)
-    tail = pick(f"; {hint_s}", f" {hint_s}", lang) if hint_s else ""
     if isinstance(value, bool):
-        raise error(TypeError, "{name} must be {what}, not the bool {value!r}{tail}",
-                    "{name}에는 {what}을(를) 주세요(참/거짓 값 {code}은(는) 쓸 수 없습니다).{tail}",
-                    lang, name=name, what=what_s, value=value, code=f"`{value!r}`", tail=tail)
+        raise _whole_error(name, value, what, hint, lang, "bool")
     try:
         n = operator.index(value)  # int and numpy integers; never float, str or NaN
     except TypeError:
+        raise _whole_error(name, value, what, hint, lang, "type") from None
+    if (lo is not None and n < lo) or (hi is not None and n > hi):
+        raise _whole_error(name, n, what, hint, lang, "range", lo, hi)
+    return int(n)
+
+
+def _whole_error(name: Text, value: object, what: Text, hint: Text, lang: str | None, why: str,
+                 lo: int | None = None, hi: int | None = None) -> Exception:
+    """whole()'s error, worked out only when there is one (whole() runs on hot paths)."""
+    lang = check_lang(lang)
+    name, what_s, hint_s = _text(name, lang), _text(what, lang), _text(hint, lang)
+    tail = pick(f"; {hint_s}", f" {hint_s}", lang) if hint_s else ""
+    if why == "bool":
+        return error(TypeError, "{name} must be {what}, not the bool {value!r}{tail}",
+                     "{name}에는 {what}을(를) 주세요(참/거짓 값 {code}은(는) 쓸 수 없습니다).{tail}",
+                     lang, name=name, what=what_s, value=value, code=f"`{value!r}`", tail=tail)
+    if why == "type":
         fix = ""
         if isinstance(value, float) and math.isfinite(value):
             fix = pick(f" (write int({value!r}) if a whole number is meant)",
                        f" 정수를 뜻했다면 {josa(f'int({value!r})', '(으)로')} 쓰세요.", lang)
-        raise error(TypeError, "{name} must be {what}, not {type} {value!r}{fix}{tail}",
-                    "{name}에는 {what}을(를) 주세요({type} {value!r}은(는) 쓸 수 없습니다).{fix}{tail}",
-                    lang, name=name, what=what_s, type=type(value).__name__, value=value, fix=fix,
-                    tail=tail) from None
-    if (lo is not None and n < lo) or (hi is not None and n > hi):
-        raise error(ValueError, "{name} must be {range}, got {n}{tail}",
-                    "{name}은(는) {range}의 값이어야 합니다({n}은(는) 쓸 수 없습니다).{tail}",
-                    lang, name=name, range=_range(lo, hi, lang), n=n, tail=tail)
-    return int(n)
+        return error(TypeError, "{name} must be {what}, not {type} {value!r}{fix}{tail}",
+                     "{name}에는 {what}을(를) 주세요({type} {value!r}은(는) 쓸 수 없습니다).{fix}{tail}",
+                     lang, name=name, what=what_s, type=type(value).__name__, value=value, fix=fix, tail=tail)
+    return error(ValueError, "{name} must be {range}, got {n}{tail}",
+                 "{name}은(는) {range}의 값이어야 합니다({n}은(는) 쓸 수 없습니다).{tail}",
+                 lang, name=name, range=_range(lo, hi, lang), n=value, tail=tail)
 
 
 def _range(lo: int | None, hi: int | None, lang: str = "en") -> str:
