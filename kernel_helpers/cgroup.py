@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import procfs
-from .i18n import josa, pick
+from .i18n import error, josa, pick
 from .safety import MiB
 
 __all__ = ["CGROUP_V1", "CGROUP_V2", "MemoryCage"]
@@ -267,7 +267,10 @@ def _move_all(src: str, dst: str) -> None:
                 if e.errno != _errno.ESRCH:
                     raise
     if _procs(src):
-        raise RuntimeError(f"processes keep appearing in {src}; could not move them all to {dst}")
+        raise error(RuntimeError, "processes keep appearing in {src}; could not move them all to {dst}. "
+                    "Stop the demos of other notebooks, then try again",
+                    "{src}에 프로세스가 계속 새로 생겨 {dst}(으)로 모두 옮기지 못했습니다. 다른 노트북의 데모를 "
+                    "멈춘 뒤 다시 해 보세요.", src=src, dst=dst)
 
 
 def _cages_in(base: str) -> list[str]:
@@ -339,8 +342,10 @@ def _base_lock(base: str | None) -> Iterator[None]:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"another kernel has held {path} (the lock of {base}) for over "
-                                           f"{timeout:.0f} s; try again") from None
+                        raise error(TimeoutError, "another kernel has held {path} (the lock of {base}) for over "
+                                    "{timeout:.0f} s; try again",
+                                    "다른 주피터 커널이 {path}({base}의 잠금)을(를) {timeout:.0f}초 넘게 잡고 있습니다. "
+                                    "다시 해 보세요.", path=path, base=base, timeout=timeout) from None
                     time.sleep(0.01)
             try:
                 now = os.stat(path, follow_symlinks=False)
@@ -414,7 +419,9 @@ class MemoryCage:
 
     def __init__(self, limit: int):
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 8 * MiB:
-            raise ValueError(f"limit must be at least 8 MiB, got {limit!r}")
+            raise error(ValueError, "limit must be at least 8 MiB, got {limit!r}; pass e.g. 64 * MiB",
+                        "limit은 8 MiB 이상이어야 합니다({limit!r}은(는) 쓸 수 없습니다). 64 * MiB처럼 주세요.",
+                        limit=limit)
         self.limit = limit
         self._site = _plan()
         self.version = self._site.version if self._site.ok else None
@@ -481,8 +488,10 @@ class MemoryCage:
                     return self
                 if not again.ok:
                     raise PermissionError(again.why())
-        raise RuntimeError("where the cage can go kept changing while it was being made (other kernels "
-                           "starting or ending their demos?); try again")
+        raise error(RuntimeError, "where the cage can go kept changing while it was being made (other kernels "
+                    "starting or ending their demos?); try again",
+                    "cgroup을 만드는 동안 만들 수 있는 위치가 계속 바뀌었습니다(다른 주피터 커널이 데모를 시작하거나 "
+                    "끝내는 중일 수 있습니다). 다시 해 보세요.")
 
     def _make(self, site: _Site) -> None:
         self._site = site
@@ -510,8 +519,10 @@ class MemoryCage:
                     _write(self._f("memory.memsw.limit_in_bytes"), str(self.limit))
             else:
                 if not os.path.exists(self._f("memory.max")):
-                    raise RuntimeError(f"{base} stopped giving the memory controller to its children "
-                                       "(another kernel's demo ended meanwhile?); try again")
+                    raise error(RuntimeError, "{base} stopped giving the memory controller to its children "
+                                "(another kernel's demo ended meanwhile?); try again",
+                                "{base}이(가) 자식 cgroup에 메모리 컨트롤러를 더 이상 주지 않습니다(그사이 다른 주피터 "
+                                "커널의 데모가 끝났을 수 있습니다). 다시 해 보세요.", base=base)
                 _write(self._f("memory.max"), str(self.limit))
                 if os.path.exists(self._f("memory.swap.max")):
                     _write(self._f("memory.swap.max"), "0")
@@ -538,7 +549,10 @@ class MemoryCage:
                     if e.errno != _errno.EBUSY:
                         raise
             else:
-                raise RuntimeError(f"could not enable memory for the children of {base}: it keeps holding processes")
+                raise error(RuntimeError, "could not enable memory for the children of {base}: it keeps holding "
+                            "processes; stop the demos of other notebooks, then try again",
+                            "{base}의 자식 cgroup에 메모리 컨트롤러를 켤 수 없습니다. 그 안에 프로세스가 계속 "
+                            "있습니다. 다른 노트북의 데모를 멈춘 뒤 다시 해 보세요.", base=base)
         except BaseException:
             self._leave_leaf_mode()
             raise
@@ -559,7 +573,9 @@ class MemoryCage:
         rel = _rel(self.path, self._site.root)
         text = _read(f"/proc/{pid}/cgroup") or ""
         if not any(line.rsplit(":", 1)[-1] == rel for line in text.splitlines()):
-            raise RuntimeError(f"pid {pid} did not arrive in {self.path}")
+            raise error(RuntimeError, "pid {pid} did not arrive in {path}; close this cage and try again",
+                        "PID {pid}이(가) {path}에 들어가지 않았습니다. 이 cgroup을 닫고 다시 해 보세요.",
+                        pid=pid, path=self.path)
 
     def pids(self) -> list[int]:
         return [int(x) for x in (_read(self._f("cgroup.procs")) or "").split()]

@@ -51,7 +51,8 @@ def _programs() -> Check:
 
     missing = [n for n in NAMES if not os.access(BIN_DIR / n, os.X_OK)]
     if not missing:
-        return Check(pick("C programs built", "C 프로그램 빌드"), True, f"{', '.join(NAMES)} in {BIN_DIR}")
+        return Check(pick("C programs built", "C 프로그램 빌드"), True, pick(f"{', '.join(NAMES)} in {BIN_DIR}",
+                                                                   f"{BIN_DIR}에 {', '.join(NAMES)}"))
     fix = pick(f"Run `make build` in {REPO}" + ("" if shutil.which("gcc") else " (install gcc first)") + ".",
                f"{REPO}에서 `make build`를 실행하세요" + ("" if shutil.which("gcc") else " (먼저 gcc 설치)") + ".")
     return Check(pick("C programs built", "C 프로그램 빌드"), False,

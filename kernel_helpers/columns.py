@@ -144,23 +144,31 @@ BY_COLUMN: dict[str, Metric] = {m.column: m for m in METRICS.values()}
 
 
 def _lang(lang: str) -> str:
-    if lang not in ("en", "ko"):
-        raise ValueError(f"lang must be 'en' or 'ko', not {lang!r}")
-    return lang
+    from .i18n import check_lang  # i18n's one check, with its message in both languages
+
+    return check_lang(lang)
+
+
+def _unknown(text: tuple[str, str], key: str) -> KeyError:
+    from .i18n import error
+
+    return error(KeyError, *text, key=key, known=", ".join(METRICS))
 
 
 def lookup(key: str) -> Metric:
     """The metric named ``key`` ('res') or shown under the column ``key`` ('RES', 'nMin')."""
     m = METRICS.get(key) or BY_COLUMN.get(key)
     if m is None:
-        raise KeyError(f"unknown metric or column {key!r}; known: {', '.join(METRICS)}")
+        raise _unknown(("unknown metric or column {key!r}; use one of: {known}",
+                        "{key!r}(이)라는 지표나 열은 없습니다. 다음 중 하나를 쓰세요: {known}"), key)
     return m
 
 
 def describe(name: str, lang: str = "en") -> str:
     """'VIRT: Virtual memory: ...' for a metric, in English ('en') or Korean ('ko')."""
     if name not in METRICS:
-        raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+        raise _unknown(("unknown metric {key!r}; use one of: {known}",
+                        "{key!r}(이)라는 지표는 없습니다. 다음 중 하나를 쓰세요: {known}"), name)
     m = METRICS[name]
     return f"{m.column}: {m.description(lang)}"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .columns import METRICS
-from .i18n import LANGS, current_lang, josa, pick
+from .i18n import check_lang, current_lang, error, josa, pick
 
 __all__ = ["Term", "TERMS", "CORE", "term", "find", "table", "show", "Usage", "USAGE", "terminology",
            "show_terminology", "drift"]
@@ -185,7 +185,7 @@ for _key, _en, _ko, _en_def, _ko_def in _GENERAL:
     TERMS[_key] = Term(_key, _en, _ko, _en_def, _ko_def)
 for _name in METRICS:
     if _name in TERMS:
-        raise ValueError(f"glossary key {_name!r} is both a general term and a metric")
+        raise ValueError(f"glossary key {_name!r} is both a general term and a metric")  # internal
     TERMS[_name] = _from_metric(_name)
 
 #: The terms every notebook pair must name the same way (tests/test_glossary.py checks the prose).
@@ -198,7 +198,9 @@ CORE: tuple[str, ...] = (
 def term(key: str, lang: str | None = None) -> str:
     """The name of a term in the notebook's language, e.g. ``term('page_fault')`` -> '페이지 폴트'."""
     if key not in TERMS:
-        raise KeyError(f"no glossary term {key!r}; see kernel_helpers.glossary.TERMS for the keys")
+        raise error(KeyError, "no glossary term {key!r}; see kernel_helpers.glossary.TERMS for the keys",
+                    "{key!r}(이)라는 용어는 용어집에 없습니다. 키는 kernel_helpers.glossary.TERMS에서 확인하세요.",
+                    key=key)
     return TERMS[key].name(lang)
 
 
@@ -211,9 +213,7 @@ def find(text: str) -> list[Term]:
 
 def table(lang: str | None = None, search: str | None = None) -> pd.DataFrame:
     """The glossary as a DataFrame: term, the other language's term, definition (notebook's language first)."""
-    lang = lang or current_lang()
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
+    lang = check_lang(lang or None)
     terms = find(search) if search else list(TERMS.values())
     if lang == "ko":
         rows = [(t.ko, t.en, t.ko_def) for t in terms]

@@ -174,7 +174,7 @@ def josa(word: object, particle: str) -> str:
     if len(key) == 2 and key not in _PARTICLES:  # both forms written: 을를, 이가, 은는, 과와 ...
         key = key[0]
     if key not in _PARTICLES:
-        raise ValueError(f"unknown particle {particle!r}; known: {', '.join(sorted(_PARTICLES))}")
+        raise ValueError(f"unknown particle {particle!r}; known: {', '.join(sorted(_PARTICLES))}")  # internal
     closed, open_, rieul = _PARTICLES[key]
     return f"{word}{ {_OPEN: open_, _CLOSED: closed, _RIEUL: rieul}[_ending(str(word))] }"
 

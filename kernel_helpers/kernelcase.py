@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import procfs
-from .i18n import pick
+from .i18n import error, pick
 
 __all__ = ["ResCounter", "cgroup_version", "counter_lags", "res_counter", "thp_mode"]
 
@@ -110,7 +110,10 @@ def res_counter(steps: int = 16) -> ResCounter:
     from . import programs  # programs pulls in the safety watchdog: only when probing
 
     if not 0 < steps < 64:
-        raise ValueError(f"steps must be between 1 and 63 (fewer faults than a kernel batch), got {steps}")
+        raise error(ValueError, "steps must be between 1 and 63 (fewer faults than a kernel batch), got {steps}; "
+                    "pass e.g. steps=16",
+                    "steps는 1에서 63 사이여야 합니다(커널이 한 번에 모으는 폴트 수보다 적게). {steps}은(는) 쓸 수 "
+                    "없습니다. steps=16처럼 주세요.", steps=steps)
     with programs.malloc_test(step_mib=1, interval_ms=5, max_mib=steps, wait_go=True) as p:
         pid = p.pid
         assert pid is not None

@@ -13,6 +13,7 @@ import psutil
 
 from . import procfs, validate
 from .columns import METRICS, Metric, describe
+from .i18n import error
 from .procfs import FLAGS, MAJFLT, MINFLT, PF_KTHREAD, STATE, AccessDenied, ProcessGone, parse_stat
 
 __all__ = [
@@ -55,7 +56,8 @@ class ProcessSample:
 
 
 def _check_pid(pid: object) -> int:
-    return validate.whole("pid", pid, 1, what="a process ID (a whole number, see `ps -e`)")
+    return validate.whole("pid", pid, 1, what=("a process ID (a whole number, see `ps -e`)",
+                                                   "프로세스 ID(정수, `ps -e` 참고)"))
 
 
 def process_sample(pid: int, *, full: bool = True) -> ProcessSample:
@@ -169,7 +171,7 @@ class CommitReader:
         if available is None:  # before kernel 3.14
             [available] = procfs.pick_kib(data, (b"MemFree",))
             if available is None:
-                raise OSError(f"{self._file.path} has no MemFree line")
+                raise OSError(f"{self._file.path} has no MemFree line")  # internal: every kernel writes it
         return {"committed_as": committed or 0, "mem_available": available}
 
     def close(self) -> None:
@@ -186,7 +188,9 @@ def cpu_percent(pid: int, interval: float = 0.5) -> float:
     """%CPU as top computes it (Irix mode): ticks used over ``interval`` / (CLK_TCK * interval)."""
     pid = _check_pid(pid)
     if not interval > 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval}")
+        raise error(ValueError, "interval must be > 0 seconds, got {interval}; pass e.g. interval=0.5",
+                    "interval은 0초보다 커야 합니다({interval}은(는) 쓸 수 없습니다). interval=0.5처럼 주세요.",
+                    interval=interval)
     s0, t0 = procfs.stat(pid), time.monotonic()
     time.sleep(interval)
     s1, t1 = procfs.stat(pid), time.monotonic()

@@ -30,13 +30,12 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import procfs, validate
-from .i18n import josa
+from .i18n import check_lang, error, josa, say, warn
 from .safety import MiB, fmt_bytes
 
 try:  # Unix only; the package must still import elsewhere
@@ -185,19 +184,23 @@ def counter_slack(state: CommitState | None = None) -> int:
 # --- argument checks (validate.whole and validate.mode, with what each argument means) ----------
 
 def _check_nbytes(nbytes: object) -> int:
-    return validate.whole("nbytes", nbytes, 0, what="a whole number of bytes, e.g. 2 * GiB")
+    return validate.whole("nbytes", nbytes, 0, what=("a whole number of bytes, e.g. 2 * GiB",
+                                                          "바이트 단위 정수(예: 2 * GiB)"))
 
 
 def _check_limits(ratio: object, kbytes: object) -> tuple[int | None, int | None]:
     r = k = None
     if ratio is not None:
-        r = validate.whole("ratio", ratio, 0, what="a whole percentage of RAM such as 50")
+        r = validate.whole("ratio", ratio, 0, what=("a whole percentage of RAM such as 50",
+                                                              "RAM의 퍼센트(50 같은 정수)"))
     if kbytes is not None:
-        k = validate.whole("kbytes", kbytes, 1, what="a whole number of KiB",
-                           hint="to go back to a percentage, pass ratio= instead")
+        k = validate.whole("kbytes", kbytes, 1, what=("a whole number of KiB", "KiB 단위 정수"),
+                           hint=("to go back to a percentage, pass ratio= instead",
+                                 "퍼센트로 돌아가려면 대신 ratio=를 주세요."))
     if r is not None and k is not None:
-        raise ValueError("pass ratio or kbytes, not both: the kernel uses one or the other "
-                         "(writing either sysctl zeroes the other)")
+        raise error(ValueError, "pass ratio or kbytes, not both: the kernel uses one or the other "
+                    "(writing either sysctl zeroes the other)",
+                    "ratio와 kbytes 중 하나만 주세요. 커널은 둘 중 하나만 씁니다(어느 sysctl을 쓰든 다른 쪽은 0이 됩니다).")
     return r, k
 
 
@@ -296,14 +299,20 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
     """
     n = _check_nbytes(nbytes)
     if method not in METHODS:
-        raise ValueError(f"method must be 'malloc' or 'mmap', not {method!r}")
+        raise error(ValueError, "method must be 'malloc' or 'mmap', not {method!r}",
+                    "method는 'malloc'이나 'mmap'이어야 합니다({method!r}은(는) 쓸 수 없습니다).", method=method)
     m = None if mode is None else validate.mode(mode)
-    vm = validate.whole("total_vm", total_vm, 0, what="a whole number of bytes (the process's VIRT)")
-    own = validate.whole("startup_commit", startup_commit, 0, what="a whole number of bytes")
+    vm = validate.whole("total_vm", total_vm, 0, what=("a whole number of bytes (the process's VIRT)",
+                                                                 "바이트 단위 정수(프로세스의 VIRT)"))
+    own = validate.whole("startup_commit", startup_commit, 0, what=("a whole number of bytes", "바이트 단위 정수"))
     if cap_sys_admin is not None and not isinstance(cap_sys_admin, bool):
-        raise TypeError(f"cap_sys_admin must be True, False or None, not {cap_sys_admin!r}")
+        raise error(TypeError, "cap_sys_admin must be True, False or None, not {value!r}",
+                    "cap_sys_admin에는 True, False, None 중 하나를 주세요({value!r}은(는) 쓸 수 없습니다).",
+                    value=cap_sys_admin)
     if state is not None and not isinstance(state, CommitState):
-        raise TypeError(f"state must be a CommitState (see commit_state()), not {type(state).__name__}")
+        raise error(TypeError, "state must be a CommitState (see commit_state()), not {kind}",
+                    "state에는 CommitState를 주세요(commit_state() 참고). {kind}은(는) 쓸 수 없습니다.",
+                    kind=type(state).__name__)
     st = state if state is not None else commit_state()
     m = st.settings.mode if m is None else m
     r, k = _limit_args(st.settings, ratio, kbytes)
@@ -416,11 +425,16 @@ class OvercommitPermissionError(PermissionError):
     def __init__(self, command: str, why: str):
         self.command = command
         self.why = why
-        super().__init__(
-            f"changing vm.overcommit_memory needs root ({why}). On a machine that is yours, run "
-            f"`{command}` in a terminal, and put it back afterwards. Containers (Binder, most "
-            "JupyterHubs) cannot change it at all, even as root: the per-process analogue, "
-            "RLIMIT_AS (`ulimit -v`, rlimit_as_preexec()), needs no privilege.")
+        super().__init__(say(
+            ("changing vm.overcommit_memory needs root ({why}). On a machine that is yours, run "
+             "{cmd} in a terminal, and put it back afterwards. Containers (Binder, most "
+             "JupyterHubs) cannot change it at all, even as root: the per-process analogue, "
+             "RLIMIT_AS (`ulimit -v`, rlimit_as_preexec()), needs no privilege.",
+             "vm.overcommit_memory를 바꾸려면 root 권한이 필요합니다({why}). 본인의 시스템이라면 터미널에서 "
+             "{cmd}을(를) 실행하고, 끝나면 되돌려 놓으세요. 컨테이너(Binder, 대부분의 JupyterHub)에서는 "
+             "root여도 바꿀 수 없습니다. 프로세스 단위로 비슷한 일을 하는 RLIMIT_AS(`ulimit -v`, "
+             "rlimit_as_preexec())는 권한 없이 쓸 수 있습니다."),
+            why=why, cmd=f"`{command}`"))
 
 
 def _command(mode: int, ratio: int | None, kbytes: int | None) -> str:
@@ -444,33 +458,39 @@ def change_method() -> tuple[str | None, str]:
     path = _sysctl_path("overcommit_memory")
     root = os.geteuid() == 0
     if _read_only_mount(path):
-        return None, (f"{path} is on a read-only mount (a container, most likely), so nobody here can "
-                      "change it, not even root or sudo")
+        return None, say(("{path} is on a read-only mount (a container, most likely), so nobody here can "
+                          "change it, not even root or sudo",
+                          "{path}이(가) 읽기 전용으로 마운트되어 있어(아마 컨테이너) 여기서는 root나 sudo로도 "
+                          "바꿀 수 없습니다"), path=path)
     if os.access(path, os.W_OK):
         try:
             # Opening for write runs the same permission check as a write (sysctl_perm),
             # without changing anything, so a concurrent change cannot be undone here.
             os.close(os.open(path, os.O_WRONLY))
-            return "write", f"{path} is writable by this user"
+            return "write", say(("{path} is writable by this user", "이 사용자가 {path}에 쓸 수 있습니다"), path=path)
         except OSError as e:
-            why = f"{path} cannot be opened for writing: {e.strerror}"
+            why = say(("{path} cannot be opened for writing: {err}", "{path}을(를) 쓰기용으로 열 수 없습니다: {err}"),
+                      path=path, err=e.strerror)
     elif root:
-        why = f"{path} is read-only even for root here (a container, most likely)"
+        why = say(("{path} is read-only even for root here (a container, most likely)",
+                   "여기서는 root에게도 {path}이(가) 읽기 전용입니다(아마 컨테이너)"), path=path)
     else:
-        why = f"{path} is writable only by root, and this is uid {os.geteuid()}"
+        why = say(("{path} is writable only by root, and this is uid {uid}",
+                   "{path}에는 root만 쓸 수 있는데 지금은 uid {uid}입니다"), path=path, uid=os.geteuid())
     if root:
         return None, why  # sudo would run as this same root
     sudo = shutil.which("sudo")
     if sudo is None:
-        return None, why + "; sudo is not installed"
+        return None, why + say(("; sudo is not installed", "; sudo가 설치되어 있지 않습니다"))
     try:
         r = subprocess.run([sudo, "-n", "true"], stdin=subprocess.DEVNULL,
                            capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
-        return None, why + "; sudo did not answer"
+        return None, why + say(("; sudo did not answer", "; sudo가 응답하지 않았습니다"))
     if r.returncode == 0:
-        return "sudo", "passwordless sudo works"
-    return None, why + "; sudo needs a password (sudo -n true failed)"
+        return "sudo", say(("passwordless sudo works", "암호 없는 sudo를 쓸 수 있습니다"))
+    return None, why + say(("; sudo needs a password (sudo -n true failed)",
+                            "; sudo에 암호가 필요합니다(sudo -n true 실패)"))
 
 
 def can_change() -> bool:
@@ -504,7 +524,9 @@ def _write(steps: list[tuple[str, int]], method: str) -> None:
         cmd = ["sudo", "-n", "sysctl", "-w", *(f"vm.{n}={v}" for n, v in steps)]
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
-            raise OSError(f"`{' '.join(cmd)}` failed: {r.stderr.strip() or r.returncode}")
+            raise error(OSError, "`{cmd}` failed: {err}; run it in a terminal to see why",
+                        "`{cmd}` 실행이 실패했습니다: {err}. 터미널에서 직접 실행해 이유를 확인하세요.",
+                        cmd=" ".join(cmd), err=r.stderr.strip() or r.returncode)
         return
     for name, value in steps:
         with open(_sysctl_path(name), "w") as f:
@@ -525,7 +547,11 @@ def _apply(target: Settings, method: str | None = None) -> Settings:
     _write(steps, method)
     now = settings()
     if now != target:
-        raise RuntimeError(f"asked for {target} but the kernel now shows {now}")
+        raise error(RuntimeError, "asked for {target} but the kernel now shows {now}; another process changed "
+                    "vm.overcommit_* meanwhile: check with `sysctl vm.overcommit_memory` and try again",
+                    "{target}을(를) 요청했지만 커널은 지금 {now}을(를) 보여 줍니다. 그사이 다른 프로세스가 "
+                    "vm.overcommit_*를 바꿨습니다. `sysctl vm.overcommit_memory`로 확인한 뒤 다시 해 보세요.",
+                    target=target, now=now)
     return now
 
 
@@ -561,10 +587,13 @@ def restore(original: Settings) -> Settings:
     Takes the machine-wide lock like ``set_mode()``.
     """
     if not isinstance(original, Settings):
-        raise TypeError(f"original must be a Settings (from settings()), not {type(original).__name__}")
+        raise error(TypeError, "original must be a Settings (from settings()), not {kind}",
+                    "original에는 settings()가 돌려준 Settings를 주세요({kind}은(는) 쓸 수 없습니다).",
+                    kind=type(original).__name__)
     validate.mode(original.mode)
     if original.ratio < 0 or original.kbytes < 0:
-        raise ValueError(f"not restorable: {original}")
+        raise error(ValueError, "not restorable: {original}; pass the Settings that settings() returned",
+                    "되돌릴 수 없는 값입니다: {original}. settings()가 돌려준 Settings를 주세요.", original=original)
     with _machine_lock():
         return _apply(original)
 
@@ -578,14 +607,19 @@ def resync_committed() -> None:
     Checks and writes under the machine-wide lock, so another process cannot switch between.
     """
     if settings().mode != 2:
-        raise RuntimeError("resync_committed() works only in mode 2 (the counter is exact enough "
-                           "for modes 0 and 1, which do not compare it); use temporarily(2) first")
+        raise error(RuntimeError, "resync_committed() works only in mode 2 (the counter is exact enough "
+                    "for modes 0 and 1, which do not compare it); use temporarily(2) first",
+                    "resync_committed()는 모드 2에서만 동작합니다(모드 0과 1은 이 카운터를 비교하지 않으므로 "
+                    "지금 값으로 충분합니다). 먼저 temporarily(2)를 쓰세요.")
     method, why = change_method()
     if method is None:
         raise OvercommitPermissionError(_command(2, None, None), why)
     with _machine_lock():
         if settings().mode != 2:
-            raise RuntimeError("resync_committed(): another process left mode 2 meanwhile")
+            raise error(RuntimeError, "resync_committed(): another process left mode 2 meanwhile; "
+                        "set mode 2 again (temporarily(2)) and retry",
+                        "resync_committed(): 그사이 다른 프로세스가 모드 2를 벗어났습니다. "
+                        "모드 2를 다시 설정한 뒤(temporarily(2)) 다시 해 보세요.")
         _write([("overcommit_memory", 2)], method)
 
 
@@ -696,7 +730,8 @@ def _flock_within(fd: int, seconds: float) -> bool:
 def _acquire(wait: float) -> _MachineLock:
     """Take the machine-wide lock, waiting up to ``wait`` seconds; else raise OvercommitBusyError."""
     if fcntl is None:  # pragma: no cover
-        raise OSError("changing vm.overcommit_* needs Linux (fcntl.flock)")
+        raise error(OSError, "changing vm.overcommit_* needs Linux (fcntl.flock); open the lab on Linux",
+                    "vm.overcommit_*를 바꾸려면 리눅스가 필요합니다(fcntl.flock). 리눅스에서 실습을 여세요.")
     lock_path, state_path = lock_paths()
     fd = _open_lock(lock_path)
     t0 = time.monotonic()
@@ -758,22 +793,23 @@ def _read_state(path: str) -> tuple[dict | None, str]:
     except FileNotFoundError:
         return None, ""
     except OSError as e:
-        return None, f"unreadable ({e.strerror})"
+        return None, say(("unreadable ({err})", "읽을 수 없음({err})"), err=e.strerror)
     with os.fdopen(fd, "rb") as f:
         owner = os.fstat(f.fileno()).st_uid
         data = f.read(8192)
     if owner not in (0, os.geteuid()):  # anyone can write in /dev/shm: trust only root (or ourselves)
-        return None, f"owned by uid {owner}, not by root"
+        return None, say(("owned by uid {owner}, not by root", "root가 아니라 uid {owner}의 파일"), owner=owner)
     try:
         rec = json.loads(data)
         mode, ratio, kbytes = (int(x) for x in rec["original"])
         rec["pid"] = int(rec["pid"])
     except (ValueError, TypeError, KeyError):
-        return None, "not a state file written by kernel_helpers"
+        return None, say(("not a state file written by kernel_helpers", "kernel_helpers가 쓴 상태 파일이 아님"))
     if mode not in MODE_NAMES or ratio < 0 or kbytes < 0:
-        return None, f"impossible settings {rec['original']}"
+        return None, say(("impossible settings {x}", "있을 수 없는 설정 {x}"), x=rec["original"])
     if rec.get("boot_id") and rec["boot_id"] != _boot_id():
-        return None, "written before the last reboot (the settings were reset then)"
+        return None, say(("written before the last reboot (the settings were reset then)",
+                          "마지막 재부팅 전에 쓴 파일(재부팅 때 설정이 초기화됨)"))
     rec["original"] = Settings(mode, ratio, kbytes)
     return rec, ""
 
@@ -798,7 +834,9 @@ def _repair_stale(lock: _MachineLock) -> Settings | None:
     rec, problem = _read_state(lock.state_path)
     if rec is None:
         if problem:
-            warnings.warn(f"ignored {lock.state_path}: {problem}", RuntimeWarning, stacklevel=4)
+            warn("ignored {path}: {problem}; it was removed, nothing to do",
+                 "{path}을(를) 무시하고 지웠습니다: {problem}. 따로 할 일은 없습니다.",
+                 category=RuntimeWarning, stacklevel=4, path=lock.state_path, problem=problem)
             with contextlib.suppress(OSError):
                 os.unlink(lock.state_path)
         return None
@@ -807,10 +845,12 @@ def _repair_stale(lock: _MachineLock) -> Settings | None:
     _apply(original)
     _remove_state(lock.state_path)
     if left != original:
-        who = f"process {rec['pid']}" + (f" ({rec['command']})" if rec.get("command") else "")
-        warnings.warn(f"vm.overcommit_* had been left at {left} by {who}, which ended without "
-                      f"putting it back (and so did its guard): restored {original}",
-                      RuntimeWarning, stacklevel=4)
+        cmd = f" ({rec['command']})" if rec.get("command") else ""
+        warn("vm.overcommit_* had been left at {left} by process {pid}{cmd}, which ended without "
+             "putting it back (and so did its guard): restored {original}; nothing to do",
+             "프로세스 {pid}{cmd}이(가) vm.overcommit_*를 {left}(으)로 둔 채 되돌리지 않고 끝났습니다(그 "
+             "가드도 마찬가지). {original}(으)로 되돌렸으니 따로 할 일은 없습니다.",
+             category=RuntimeWarning, stacklevel=4, left=left, pid=rec["pid"], cmd=cmd, original=original)
     return original
 
 
@@ -877,7 +917,7 @@ class OvercommitBusyError(RuntimeError):
         self.command = command
         self.original = original
         self.lock_path = lock_path
-        super().__init__(self.describe("en"))
+        super().__init__(self.describe())
 
     @classmethod
     def from_files(cls, lock_path: str, state_path: str, waited: float) -> OvercommitBusyError:
@@ -890,29 +930,31 @@ class OvercommitBusyError(RuntimeError):
                        original=rec["original"], lock_path=lock_path)
         return cls(_lock_holder_pid(lock_path), waited, lock_path=lock_path)
 
-    def describe(self, lang: str = "en") -> str:
-        """The message in 'en' or 'ko': who holds the settings, and what to do."""
-        ko = lang == "ko"
+    def describe(self, lang: str | None = None) -> str:
+        """The message in 'en' or 'ko' (None: the notebook's language): who holds the settings, and what to do."""
+        lang = check_lang(lang)
         if self.holder_pid is None:
-            who = (f"PID를 알 수 없음, /proc/locks에서 {self.lock_path} 참고" if ko
-                   else f"PID unknown, see /proc/locks for {self.lock_path}")
+            who = say(("PID unknown, see /proc/locks for {path}", "PID를 알 수 없음, /proc/locks에서 {path} 참고"),
+                      lang, path=self.lock_path)
         else:
-            who = (f"프로세스 {self.holder_pid}" if ko else f"process {self.holder_pid}")
+            who = say(("process {pid}", "프로세스 {pid}"), lang, pid=self.holder_pid)
             who += f", `{self.command}`" if self.command else ""
         if self.held_for is not None:
-            who += f", {self.held_for:.0f}초째" if ko else f", for {self.held_for:.0f} s"
+            who += say((", for {s:.0f} s", ", {s:.0f}초째"), lang, s=self.held_for)
         if self.original is not None:
-            back = f"vm.overcommit_memory={self.original.mode}"
-            who += f"; 끝나면 원래 값({back})으로 되돌림" if ko else f"; it puts back {back} when it ends"
-        if ko:
-            return (f"다른 프로세스가 vm.overcommit_*를 바꿔 둔 상태라 여기서는 아무것도 바꾸지 않았습니다: 그 "
-                    f"프로세스의 temporarily() 블록이 이미 실행 중입니다({who}). {self.waited:.1f}초 기다렸습니다. "
-                    "다른 노트북이라면(2.3장의 메모리 패널은 실행되는 동안 모드를 유지합니다) 그 노트북의 패널을 "
-                    "멈추거나 기다린 뒤 다시 실행하세요.")
-        return (f"vm.overcommit_* is held changed by another process, so nothing was changed here: its "
-                f"temporarily() block is already active ({who}). Waited {self.waited:.1f} s for it. If that "
-                "is another notebook (chapter 2.3's memory panel keeps its mode while it runs), stop that "
-                "notebook's panel or wait, then run this again.")
+            who += say(("; it puts back {back} when it ends", "; 끝나면 원래 값 {back}(으)로 되돌림"), lang,
+                       back=f"vm.overcommit_memory={self.original.mode}")
+        return say(_BUSY, lang, who=who, waited=self.waited)
+
+
+_BUSY = ("vm.overcommit_* is held changed by another process, so nothing was changed here: its "
+         "temporarily() block is already active ({who}). Waited {waited:.1f} s for it. If that "
+         "is another notebook (chapter 2.3's memory panel keeps its mode while it runs), stop that "
+         "notebook's panel or wait, then run this again.",
+         "다른 프로세스가 vm.overcommit_*를 바꿔 둔 상태라 여기서는 아무것도 바꾸지 않았습니다: 그 "
+         "프로세스의 temporarily() 블록이 이미 실행 중입니다({who}). {waited:.1f}초 기다렸습니다. "
+         "다른 노트북이라면(2.3장의 메모리 패널은 실행되는 동안 모드를 유지합니다) 그 노트북의 패널을 "
+         "멈추거나 기다린 뒤 다시 실행하세요.")
 
 
 # --- temporarily, with a guard that survives the kernel --------------------------------
@@ -952,8 +994,11 @@ def _start_guard(original: Settings, max_seconds: float, lock: _MachineLock | No
     if not line.startswith("armed"):
         proc.kill()
         _, err = proc.communicate(timeout=5)
-        raise RuntimeError("the overcommit guard did not start, so nothing was changed: "
-                           + (err.decode(errors="replace").strip() or "no answer in time"))
+        raise error(RuntimeError, "the overcommit guard did not start, so nothing was changed: {err}. Try again; "
+                    "if it fails again, run `python -m kernel_helpers._overcommit_guard --help` to check Python",
+                    "오버커밋 가드가 시작되지 않아 아무것도 바꾸지 않았습니다: {err}. 다시 해 보고, 또 실패하면 "
+                    "`python -m kernel_helpers._overcommit_guard --help`로 Python 환경을 확인하세요.",
+                    err=err.decode(errors="replace").strip() or say(("no answer in time", "제때 응답 없음")))
     return proc
 
 
@@ -993,10 +1038,13 @@ class Temporary:
         self.ratio, self.kbytes = _check_limits(ratio, kbytes)
         if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) \
                 or not 0 < max_seconds < math.inf:
-            raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
+            raise error(ValueError, "max_seconds must be a positive number of seconds, got {value!r}; pass e.g. 600",
+                        "max_seconds는 0보다 큰 초 수여야 합니다({value!r}은(는) 쓸 수 없습니다). 600처럼 주세요.",
+                        value=max_seconds)
         wait = WAIT_SECONDS if wait is None else wait
         if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < math.inf:
-            raise ValueError(f"wait must be 0 or more seconds, got {wait!r}")
+            raise error(ValueError, "wait must be 0 or more seconds, got {value!r}; pass e.g. 30",
+                        "wait는 0초 이상이어야 합니다({value!r}은(는) 쓸 수 없습니다). 30처럼 주세요.", value=wait)
         self.max_seconds = float(max_seconds)
         self.wait = float(wait)
         self.original: Settings | None = None
@@ -1010,8 +1058,10 @@ class Temporary:
         global _active
         with _active_lock:
             if _active is not None:
-                raise RuntimeError("temporarily() is already active in this process; finish that "
-                                   "`with` block first (nesting would race two guards)")
+                raise error(RuntimeError, "temporarily() is already active in this process; finish that "
+                            "`with` block first (nesting would race two guards)",
+                            "이 프로세스에서 temporarily()가 이미 실행 중입니다. 그 `with` 블록을 먼저 끝내세요"
+                            "(겹쳐 쓰면 두 가드가 서로 경쟁합니다).")
             _active = self
         try:
             method, why = change_method()
@@ -1094,10 +1144,12 @@ def rlimit_as_preexec(nbytes: int) -> Callable[[], None]:
     Under RLIMIT_AS, mmap and malloc beyond the cap fail with ENOMEM in every overcommit mode,
     and no privilege is needed.  The program itself needs a few MiB of VIRT to start.
     """
-    n = validate.whole("nbytes", nbytes, 1 * MiB, what="a whole number of bytes, e.g. 256 * MiB",
-                       hint="a program needs at least 1 MiB of VIRT to start")
+    n = validate.whole("nbytes", nbytes, 1 * MiB, what=("a whole number of bytes, e.g. 256 * MiB", "바이트 단위 정수(예: 256 * MiB)"),
+                       hint=("a program needs at least 1 MiB of VIRT to start",
+                             "프로그램이 시작하려면 VIRT가 1 MiB 이상 필요합니다."))
     if resource is None:  # pragma: no cover
-        raise OSError("RLIMIT_AS needs a Unix system (the resource module)")
+        raise error(OSError, "RLIMIT_AS needs a Unix system (the resource module); open the lab on Linux",
+                    "RLIMIT_AS에는 유닉스 시스템이 필요합니다(resource 모듈). 리눅스에서 실습을 여세요.")
 
     def _set_rlimit_as() -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)

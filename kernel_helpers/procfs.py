@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .i18n import pick
+from .i18n import error, josa, pick, say
 
 PROC_ROOT: str = os.environ.get("TOPLAB_PROC_ROOT", "/proc")
 IS_LINUX: bool = sys.platform.startswith("linux")
@@ -26,12 +26,17 @@ CLK_TCK: int = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 class ProcessGone(LookupError):
     """The process exited (or never existed) while we were reading it."""
 
-    def __init__(self, pid: int, detail: str = ""):
+    def __init__(self, pid: int, detail: str | tuple[str, str] = ""):
+        """``detail``: what showed it, an (English, Korean) pair (a plain str is shown as it is)."""
         self.pid = pid
-        super().__init__(
-            f"process {pid} is gone (it exited, or the PID was never valid){': ' + detail if detail else ''}. "
-            "Start the program again, or pick a running PID (see kernel_helpers.top.snapshot())."
-        )
+        if isinstance(detail, tuple):
+            detail = pick(*detail)
+        super().__init__(say(
+            ("process {pid} is gone (it exited, or the PID was never valid){detail}. "
+             "Start the program again, or pick a running PID (see kernel_helpers.top.snapshot()).",
+             "프로세스 {pid}이(가) 사라졌습니다(종료되었거나 처음부터 올바른 PID가 아니었습니다){detail}. "
+             "프로그램을 다시 시작하거나 실행 중인 PID를 고르세요(kernel_helpers.top.snapshot() 참고)."),
+            pid=pid, detail=f": {detail}" if detail else ""))
 
 
 class AccessDenied(PermissionError):
@@ -39,25 +44,29 @@ class AccessDenied(PermissionError):
 
     def __init__(self, pid: int, path: str):
         self.pid = pid
-        super().__init__(
-            f"no permission to read {path} for process {pid}: it belongs to another user. "
-            "Run the notebook as that user or as root, or choose one of your own processes."
-        )
+        super().__init__(say(
+            ("no permission to read {path} for process {pid}: it belongs to another user. "
+             "Run the notebook as that user or as root, or choose one of your own processes.",
+             "프로세스 {pid}의 {path}을(를) 읽을 권한이 없습니다. 다른 사용자의 프로세스입니다. "
+             "노트북을 그 사용자나 root로 실행하거나, 본인의 프로세스를 고르세요."),
+            pid=pid, path=path))
 
 
 class NotOnLinux(FileNotFoundError):
     """This machine has no /proc (macOS, Windows): what needs it cannot run here."""
 
     def __init__(self, path: str = ""):
-        where = sys.platform if not IS_LINUX else f"nothing under {PROC_ROOT}"
         path = path or PROC_ROOT
-        super().__init__(pick(
-            f"this needs Linux: it reads {path}, and this machine has no /proc ({where}). Open the lab on "
-            "Linux (a VM, WSL2 on Windows, a container, or the Binder link in the README). Here, "
-            "widgets.memory_panel() and widgets.shared_view() show recordings made on Linux.",
-            f"리눅스가 필요합니다: 이 작업은 {path} 파일을 읽어야 하는데 이 시스템에는 /proc이 없습니다 ({where}). "
-            "리눅스(VM, Windows의 WSL2, 컨테이너, README의 Binder 링크)에서 실습을 여세요. 여기서는 "
-            "widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 기록한 결과를 보여 줍니다."))
+        where = sys.platform if not IS_LINUX else say(("nothing under {root}", "{root} 아래가 비어 있음"),
+                                                      root=PROC_ROOT)
+        super().__init__(say(
+            ("this needs Linux: it reads {path}, and this machine has no /proc ({where}). Open the lab on "
+             "Linux (a VM, WSL2 on Windows, a container, or the Binder link in the README). Here, "
+             "widgets.memory_panel() and widgets.shared_view() show recordings made on Linux.",
+             "리눅스가 필요합니다: 이 작업은 {path} 파일을 읽어야 하는데 이 시스템에는 /proc이 없습니다 ({where}). "
+             "리눅스(VM, Windows의 WSL2, 컨테이너, README의 Binder 링크)에서 실습을 여세요. 여기서는 "
+             "widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 기록한 결과를 보여 줍니다."),
+            path=path, where=where))
 
 
 def have_proc() -> bool:
@@ -163,7 +172,8 @@ def cpu_ticks() -> dict[str, int]:
             nums += [0] * (8 - len(nums))
             # /proc/stat order: user nice system idle iowait irq softirq steal
             return dict(zip(CPU_FIELDS, nums[:8], strict=True))
-    raise OSError("no 'cpu' line in /proc/stat")
+    raise error(OSError, "no 'cpu' line in /proc/stat: this /proc is not the kernel's; open the lab on Linux",
+                "/proc/stat에 'cpu' 줄이 없습니다. 커널의 /proc이 아닙니다. 리눅스에서 실습을 여세요.")
 
 
 # --- /proc/PID/stat: the one parser ------------------------------------------------------
@@ -194,9 +204,9 @@ def parse_stat(data: bytes, pid: int) -> list[bytes]:
         f = data[rpar + 2 :].split(b" ", 20)  # the kernel separates fields by one space
         f.insert(0, data[data.index(b"(") + 1 : rpar])
     except ValueError:
-        raise ProcessGone(pid, "unreadable stat line") from None
+        raise ProcessGone(pid, ("unreadable stat line", "stat 줄을 읽을 수 없음")) from None
     if len(f) < 22:  # the kernel writes 44 fields (since 2.6.24) or 52 (since 3.5)
-        raise ProcessGone(pid, "truncated stat line")
+        raise ProcessGone(pid, ("truncated stat line", "stat 줄이 잘려 있음"))
     return f
 
 
@@ -312,7 +322,7 @@ def _read_bytes(path: str, pid: int) -> bytes:
     finally:
         os.close(fd)
     if not data:
-        raise ProcessGone(pid, f"{path} was empty")
+        raise ProcessGone(pid, (f"{path} was empty", f"{josa(path, '이')} 비어 있음"))
     return data
 
 
@@ -487,10 +497,10 @@ class KeptFile:
             data = os.pread(self.fd, size, 0)
         except OSError as e:  # ESRCH: reaped since the open
             if e.errno == errno.EBADF:
-                raise ValueError(f"{self.path} was closed") from None
+                raise ValueError(f"{self.path} was closed") from None  # internal
             _raise_for(e, self.path, self.pid)
         if not data and self.pid is not None:
-            raise ProcessGone(self.pid, f"{self.path} was empty")
+            raise ProcessGone(self.pid, (f"{self.path} was empty", f"{josa(self.path, '이')} 비어 있음"))
         return data
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import safety, validate
+from .i18n import Texts, error, josa
 from .safety import MiB, fmt_bytes
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,6 +83,16 @@ class ProgramError(RuntimeError):
     """A program could not be started, or did not answer as expected."""
 
 
+#: How a program ended, for Program.exit_description().
+_EXIT = Texts({
+    "running": ("running", "실행 중"),
+    "not started": ("not started", "시작 전"),
+    "killed": ("killed by {sig}", "{sig}(으)로 강제 종료됨"),
+    "killed n": ("killed by signal {n}", "시그널 {n}(으)로 강제 종료됨"),
+    "exited": ("exited with status {rc}", "종료 상태 {rc}(으)로 끝남"),
+})
+
+
 def parse_event(line: str) -> dict[str, object]:
     """'step n=3 requested=3145728 ok=1' -> {'event': 'step', 'n': 3, 'requested': 3145728, 'ok': 1}."""
     words = line.split()
@@ -103,17 +114,21 @@ def parse_event(line: str) -> dict[str, object]:
 def binary(name: str) -> Path:
     """The path of a built C program, or a ProgramError that says how to build it."""
     if name not in NAMES:
-        raise ValueError(f"unknown program {name!r}; the programs are {', '.join(NAMES)}")
+        raise error(ValueError, "unknown program {name!r}; the programs are {names}",
+                    "{name!r}(이)라는 프로그램은 없습니다. 프로그램은 {names} 중 하나입니다.",
+                    name=name, names=", ".join(NAMES))
     path = BIN_DIR / name
     if not os.access(path, os.X_OK):
-        raise ProgramError(f"{path} is not built yet. Run `make build` in {REPO} (it needs gcc and make).")
+        raise error(ProgramError, "{path} is not built yet. Run `make build` in {repo} (it needs gcc and make).",
+                    "{path}이(가) 아직 빌드되지 않았습니다. {repo}에서 `make build`를 실행하세요"
+                    "(gcc와 make가 필요합니다).", path=path, repo=REPO)
     return path
 
 
 class Program:
     """One running C program: ``start()``, ``send()``, ``wait_for()``, ``stop()``; a context manager."""
 
-    def __init__(self, name: str, args: list[str], touches_up_to: int, what: str):
+    def __init__(self, name: str, args: list[str], touches_up_to: int, what: str | tuple[str, str]):
         self.name = name
         self.args = [str(a) for a in args]
         self.touches_up_to = touches_up_to
@@ -130,7 +145,9 @@ class Program:
     def start(self, timeout: float = 5.0) -> Program:
         """Check the budget, start the child, and wait for its ``ready`` line."""
         if self.proc is not None:
-            raise ProgramError(f"{self.name} was already started (pid {self.proc.pid}); make a new one")
+            raise error(ProgramError, "{name} was already started (pid {pid}); make a new one",
+                        "{name}은(는) 이미 시작되었습니다(PID {pid}). 새로 만들어 시작하세요.",
+                        name=self.name, pid=self.proc.pid)
         safety.check_request(self.touches_up_to, self.what)
         path = binary(self.name)
         cmd = [str(path), *self.args]
@@ -155,8 +172,7 @@ class Program:
         self.stop()
 
     def __repr__(self) -> str:
-        state = "not started" if self.proc is None else (
-            "running" if self.running else self.exit_description())
+        state = self.exit_description("en")
         return f"<Program {self.name} pid={self.pid} {state}>"
 
     @property
@@ -171,17 +187,22 @@ class Program:
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
 
-    def exit_description(self) -> str:
-        """'running', 'exited with status 0' or 'killed by SIGKILL' (Popen's negative codes)."""
+    def exit_description(self, lang: str | None = None) -> str:
+        """How the program is or ended, in ``lang`` or the notebook's language.
+
+        English: 'running', 'not started', 'exited with status 0', 'killed by SIGKILL' or 'killed by
+        signal N' (Popen's negative codes); code that parses it asks for ``exit_description("en")``.
+        Korean: '실행 중', '시작 전', '종료 상태 0으로 끝남', 'SIGKILL로 강제 종료됨' ...
+        """
         rc = self.returncode
         if rc is None:
-            return "running" if self.proc else "not started"
+            return _EXIT("running" if self.proc else "not started", lang)
         if rc < 0:
             try:
-                return f"killed by {signal.Signals(-rc).name}"
+                return _EXIT("killed", lang, sig=signal.Signals(-rc).name)
             except ValueError:
-                return f"killed by signal {-rc}"
-        return f"exited with status {rc}"
+                return _EXIT("killed n", lang, n=-rc)
+        return _EXIT("exited", lang, rc=rc)
 
     # --- talking ---
     def _read_stdout(self) -> None:
@@ -202,13 +223,17 @@ class Program:
     def send(self, command: str) -> None:
         """Send one command line (``touch on``, ``pause``, ``go``, ``stop`` ...) to the program."""
         if not self.running:
-            raise ProgramError(f"{self.name} is not running ({self.exit_description()}); start it again")
+            raise error(ProgramError, "{name} is not running ({how}); start it again",
+                        "{name}이(가) 실행 중이 아닙니다({how}). 다시 시작하세요.",
+                        name=self.name, how=self.exit_description())
         assert self.proc and self.proc.stdin
         try:
             self.proc.stdin.write(command.strip() + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, ValueError) as e:
-            raise ProgramError(f"{self.name} stopped listening ({self.exit_description()})") from e
+            raise error(ProgramError, "{name} stopped listening ({how}); start it again",
+                        "{name}이(가) 더 이상 명령을 받지 않습니다({how}). 다시 시작하세요.",
+                        name=self.name, how=self.exit_description()) from e
 
     def iter_events(self, timeout: float = 5.0) -> Iterator[dict[str, object]]:
         """Events as they arrive, until EOF or ``timeout`` seconds without one."""
@@ -235,13 +260,25 @@ class Program:
                 break
             if ev is None:
                 self._queue.put(None)
+                try:  # its stdout ended: it is exiting; let it be reaped, so the message says how it ended
+                    self.proc.wait(timeout=1)  # type: ignore[union-attr]
+                except subprocess.TimeoutExpired:
+                    pass
                 err = "; ".join(self.stderr_lines[-3:])
-                raise ProgramError(
-                    f"{self.name} ended before '{event}' ({self.exit_description()})"
-                    + (f": {err}" if err else ""))
+                raise error(ProgramError,
+                            "{name} ended before '{event}' ({how}){err}; see its message, then start it again",
+                            "{name}이(가) '{event}' 전에 끝났습니다({how}){err}. 프로그램의 메시지를 확인한 뒤 "
+                            "다시 시작하세요.",
+                            name=self.name, event=event, how=self.exit_description(),
+                            err=f": {err}" if err else "")
             if ev["event"] == event and all(ev.get(k) == v for k, v in match.items()):
                 return ev
-        raise ProgramError(f"{self.name} sent no '{event}' line within {timeout} s")
+        raise error(ProgramError,
+                    "{name} sent no '{event}' line within {timeout} s; stop it and start it again "
+                    "(a busy system may need a longer timeout)",
+                    "{name}이(가) {timeout}초 안에 '{event}' 줄을 보내지 않았습니다. 멈춘 뒤 다시 시작하세요"
+                    "(시스템이 바쁘면 timeout을 늘려야 할 수 있습니다).",
+                    name=self.name, event=event, timeout=timeout)
 
     def last(self, event: str) -> dict[str, object] | None:
         """The most recent event of that name, or None."""
@@ -298,11 +335,14 @@ MAX_MIB_DEFAULT = 256  # the cap when none is given, here and in the C program
 
 def _touch_arg(touch: str | int) -> str:
     if isinstance(touch, bool):
-        raise TypeError("touch must be 'none', 'all' or a percent 0-100, not a bool")
+        raise error(TypeError, "touch must be 'none', 'all' or a percent 0-100, not a bool",
+                    "touch는 'none', 'all' 또는 0~100의 퍼센트여야 합니다(True/False는 쓸 수 없습니다).")
     if isinstance(touch, int):
         return str(validate.whole("touch percent", touch, 0, 100))
     if touch not in TOUCH_MODES:
-        raise ValueError(f"touch must be 'none', 'all' or a percent 0-100, got {touch!r}")
+        raise error(ValueError, "touch must be 'none', 'all' or a percent 0-100, got {touch!r}",
+                    "touch는 'none', 'all' 또는 0~100의 퍼센트여야 합니다({touch!r}은(는) 쓸 수 없습니다).",
+                    touch=touch)
     return touch
 
 
@@ -324,20 +364,23 @@ def malloc_test(step_mib: int = 1, interval_ms: int = 1000, touch: str | int = "
         args.append("--wait-go")
     if thp:
         args.append("--thp")
-    return Program("malloc_test", args, max_mib * MiB, f"malloc_test up to {max_mib} MiB")
+    return Program("malloc_test", args, max_mib * MiB,
+                   (f"malloc_test up to {max_mib} MiB", f"최대 {max_mib} MiB의 malloc_test"))
 
 
 def big_alloc(nbytes: int, mmap: bool = False, touch_bytes: int = 0) -> Program:
     """One reservation of ``nbytes`` (any size: untouched it costs no RAM), touching ``touch_bytes``."""
-    nbytes = validate.whole("nbytes", nbytes, 1, (1 << 63) - 1, what="a whole number of bytes")
-    touch_bytes = validate.whole("touch_bytes", touch_bytes, 0, what="a whole number of bytes")
+    nbytes = validate.whole("nbytes", nbytes, 1, (1 << 63) - 1, what=("a whole number of bytes", "바이트 단위 정수"))
+    touch_bytes = validate.whole("touch_bytes", touch_bytes, 0, what=("a whole number of bytes", "바이트 단위 정수"))
     if touch_bytes > nbytes:
-        raise ValueError(f"touch_bytes ({touch_bytes}) cannot exceed nbytes ({nbytes})")
+        raise error(ValueError, "touch_bytes ({touch_bytes}) cannot exceed nbytes ({nbytes}); pass a smaller touch_bytes",
+                    "touch_bytes({touch_bytes})는 nbytes({nbytes})보다 클 수 없습니다. touch_bytes를 줄이세요.",
+                    touch_bytes=touch_bytes, nbytes=nbytes)
     args = ["--bytes", nbytes] + (["--mmap"] if mmap else [])
     if touch_bytes:
         args += ["--touch-bytes", touch_bytes]
     return Program("big_alloc", args, touch_bytes,
-                   f"big_alloc touching {fmt_bytes(touch_bytes)}")
+                   (f"big_alloc touching {fmt_bytes(touch_bytes)}", f"{josa(fmt_bytes(touch_bytes), '을')} 쓰는 big_alloc"))
 
 
 # shared_mem's bounds, as c_programs/shared_mem.c checks them (SharedExperiment uses these too)
@@ -360,7 +403,8 @@ def shared_mem(mib: int, children: int = 2, file: str | os.PathLike[str] | None 
         args.append("--no-touch-parent")
     # shared pages exist once; private pages are copy-on-write and stay shared unless written
     return Program("shared_mem", args, (mib + private_mib) * MiB,
-                   f"shared_mem with {mib} MiB shared and {private_mib} MiB private")
+                   (f"shared_mem with {mib} MiB shared and {private_mib} MiB private",
+                    f"공유 {mib} MiB, 개인 {private_mib} MiB의 shared_mem"))
 
 
 # --- what the kernel said about them ---------------------------------------------------

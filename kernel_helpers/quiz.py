@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import validate
-from .i18n import pick
+from .i18n import error, pick
 
 
 @dataclass
@@ -36,14 +36,14 @@ class Question:
     def answer(self, index: int) -> None:
         """Record the reader's prediction (the widget calls this; tests may too)."""
         last = len(self.options) - 1
-        self.choice = validate.whole("answer", index, 0, last, what="a whole number",
-                                     hint=f"give an option number 0..{last}")
+        self.choice = validate.whole("answer", index, 0, last, hint=(f"give an option number 0..{last}",
+                                                                     f"0~{last} 중 선택지 번호를 주세요."))
 
     def verdict(self, measured: object, lang: str | None = None) -> str:
         """A plain-text verdict: what the reader predicted, what the machine did, and why."""
         right = self.judge(measured)
         if not 0 <= right < len(self.options):
-            raise ValueError(f"judge for {self.id} returned {right}, not an option number")
+            raise ValueError(f"judge for {self.id} returned {right}, not an option number")  # internal
         why = pick(*self.explain(measured), lang=lang)
         measured_line = pick("Measured: ", "측정 결과: ", lang) + self.option_texts(lang)[right]
         if self.choice is None:
@@ -83,7 +83,7 @@ _QUESTIONS: dict[str, Question] = {}
 
 def register(q: Question) -> Question:
     if q.id in _QUESTIONS:
-        raise ValueError(f"a question with id {q.id!r} is already registered")
+        raise ValueError(f"a question with id {q.id!r} is already registered")  # internal
     _QUESTIONS[q.id] = q
     return q
 
@@ -91,7 +91,9 @@ def register(q: Question) -> Question:
 def get(qid: str) -> Question:
     _load_lessons()
     if qid not in _QUESTIONS:
-        raise KeyError(f"no question {qid!r}; known: {', '.join(sorted(_QUESTIONS)) or 'none'}")
+        raise error(KeyError, "no question {qid!r}; use one of: {known}",
+                    "{qid!r}(이)라는 문제는 없습니다. 다음 중 하나를 쓰세요: {known}",
+                    qid=qid, known=", ".join(sorted(_QUESTIONS)) or pick("none", "없음"))
     return _QUESTIONS[qid]
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .i18n import error, say
+
 __all__ = [
     "TopNotFound", "TopFailed", "Frame", "Row", "which", "command", "environment", "run", "parse",
     "parse_frame", "parse_top_batch", "kib", "run_cli", "run_side_by_side", "version", "man_text",
@@ -43,10 +45,11 @@ class TopNotFound(FileNotFoundError):
     """The procps `top` command is not installed, so there is nothing to compare with."""
 
     def __init__(self) -> None:
-        super().__init__(
+        super().__init__(say((
             "the `top` command is not installed. Install procps: `apt-get install procps` "
-            "(Debian/Ubuntu), `dnf install procps-ng` (Fedora) or `apk add procps` (Alpine)."
-        )
+            "(Debian/Ubuntu), `dnf install procps-ng` (Fedora) or `apk add procps` (Alpine).",
+            "`top` 명령이 설치되어 있지 않습니다. procps를 설치하세요: `apt-get install procps`"
+            "(Debian/Ubuntu), `dnf install procps-ng`(Fedora), `apk add procps`(Alpine).")))
 
 
 class TopFailed(RuntimeError):
@@ -54,8 +57,11 @@ class TopFailed(RuntimeError):
 
     def __init__(self, argv: Sequence[str], returncode: int | None, stderr: str):
         self.argv, self.returncode, self.stderr = list(argv), returncode, stderr.strip()
-        what = f"exit status {returncode}" if returncode is not None else "timed out"
-        super().__init__(f"{' '.join(self.argv)} failed ({what}): {self.stderr}")
+        what = (say(("exit status {rc}", "종료 상태 {rc}"), rc=returncode) if returncode is not None
+                else say(("timed out", "시간 초과")))
+        super().__init__(say(("{argv} failed ({what}): {err}. Run it in a terminal to see why, then try again",
+                              "{argv} 실행이 실패했습니다({what}): {err}. 터미널에서 직접 실행해 이유를 확인한 뒤 "
+                              "다시 해 보세요."), argv=" ".join(self.argv), what=what, err=self.stderr))
 
 
 # --- running it -------------------------------------------------------------------------------
@@ -91,9 +97,12 @@ def command(args: Iterable[str] = (), pids: Iterable[int] | None = None, frames:
     if pids is not None:
         pid_list = [int(p) for p in pids]
         if not pid_list:
-            raise ValueError("pids is empty: give at least one PID, or None for every process")
+            raise error(ValueError, "pids is empty: give at least one PID, or None for every process",
+                        "pids가 비어 있습니다. PID를 하나 이상 주거나, 모든 프로세스를 보려면 None을 주세요.")
         if len(pid_list) > TOP_PID_LIMIT:
-            raise ValueError(f"top -p takes at most {TOP_PID_LIMIT} PIDs, got {len(pid_list)}")
+            raise error(ValueError, "top -p takes at most {limit} PIDs, got {n}; split them into groups of {limit}",
+                        "top -p에는 PID를 최대 {limit}개까지 줄 수 있습니다({n}개를 받았습니다). {limit}개씩 나눠 주세요.",
+                        limit=TOP_PID_LIMIT, n=len(pid_list))
         argv += ["-p", ",".join(map(str, pid_list))]
     return [exe, *argv]
 
@@ -139,7 +148,10 @@ def kib(cell: str) -> int:
     if text[-1:].isalpha():
         power = _SUFFIXES.find(text[-1].lower())
         if power < 0:
-            raise ValueError(f"{cell!r} is not a memory cell of top (suffixes are {', '.join(_SUFFIXES)})")
+            raise error(ValueError, "{cell!r} is not a memory cell of top (suffixes are {suffixes}); pass a number "
+                        "of KiB such as '1024' or '1.5g'",
+                        "{cell!r}은(는) top의 메모리 칸이 아닙니다(접미사는 {suffixes}). '1024'나 '1.5g'처럼 주세요.",
+                        cell=cell, suffixes=", ".join(_SUFFIXES))
         return round(float(text[:-1]) * 1024**power)
     try:
         return int(text)
@@ -243,7 +255,9 @@ def _frame(lines: list[str]) -> Frame:
             head = i
             break
     if head is None:
-        raise ValueError("no column header line (PID USER ...) in the top output")
+        raise error(ValueError, "no column header line (PID USER ...) in the top output; pass what `top -b -n 1` "
+                    "printed, whole",
+                    "top 출력에 열 제목 줄(PID USER ...)이 없습니다. `top -b -n 1`이 출력한 내용을 통째로 주세요.")
     names = tuple(lines[head].split())
     rows = []
     for ln in lines[head + 1:]:
@@ -292,7 +306,9 @@ def run_cli(pids: Iterable[int], args: Sequence[str] = ("-n", "1", "-w", "100"),
     argv = _cli_argv([int(p) for p in pids], list(args))
     r = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout)
     if r.returncode != 0:
-        raise RuntimeError(f"python -m kernel_helpers.top failed ({r.returncode}): {r.stderr.strip()}")
+        raise error(RuntimeError, "python -m kernel_helpers.top failed ({rc}): {err}. Run it in a terminal to see why",
+                    "python -m kernel_helpers.top 실행이 실패했습니다({rc}): {err}. 터미널에서 직접 실행해 이유를 "
+                    "확인하세요.", rc=r.returncode, err=r.stderr.strip())
     return argv, r.stdout
 
 
@@ -323,7 +339,9 @@ def run_side_by_side(pids: Iterable[int], width: int = 100, timeout: float = TIM
         texts = tuple(open(path).read().rstrip("\n") for path in paths)
     for name, code, text in zip(("python -m kernel_helpers.top", "top"), codes, texts, strict=True):
         if code != 0:
-            raise RuntimeError(f"{name} failed ({code}): {text[-500:]}")
+            raise error(RuntimeError, "{name} failed ({code}): {text}. Run it in a terminal to see why",
+                        "{name} 실행이 실패했습니다({code}): {text}. 터미널에서 직접 실행해 이유를 확인하세요.",
+                        name=name, code=code, text=text[-500:])
     return texts[0], texts[1]
 
 

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .i18n import pick
+from .i18n import error, pick
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NAMES = ("malloc_test", "shared_mem")
@@ -61,12 +61,14 @@ class Recording:
 def load(name: str) -> Recording:
     """The recording ``name`` (one of NAMES) shipped in kernel_helpers/data/."""
     if name not in NAMES:
-        raise ValueError(f"unknown recording {name!r}; the recordings are {', '.join(NAMES)}")
+        raise error(ValueError, "unknown recording {name!r}; the recordings are {names}",
+                    "{name!r}(이)라는 기록은 없습니다. 기록은 {names} 중 하나입니다.", name=name, names=", ".join(NAMES))
     path = DATA_DIR / f"{name}.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: on Linux, run `make record` to make it") from None
+        raise error(FileNotFoundError, "{path} is missing: on Linux, run `make record` to make it",
+                    "{path}이(가) 없습니다. 리눅스에서 `make record`를 실행해 만드세요.", path=path) from None
     return Recording(raw["name"], raw["meta"], raw["data"])
 
 
@@ -146,7 +148,8 @@ def record_shared(mib: int = SHARED_MIB, children: int = SHARED_CHILDREN) -> dic
 def record(out_dir: str | os.PathLike[str] = DATA_DIR) -> list[Path]:
     """Record every experiment on this Linux machine into ``out_dir``; returns the files written."""
     if not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"):
-        raise RuntimeError("recording needs Linux with /proc: run `make record` on a Linux machine")
+        raise error(RuntimeError, "recording needs Linux with /proc: run `make record` on a Linux machine",
+                    "기록하려면 /proc이 있는 리눅스가 필요합니다. 리눅스 시스템에서 `make record`를 실행하세요.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

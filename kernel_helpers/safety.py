@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import procfs, validate
+from .i18n import Texts, error, say
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -38,7 +39,7 @@ def fmt_bytes(n: float) -> str:
         if abs(n) < 1024 or unit == "PiB":
             return f"{n:.0f} {unit}" if unit == "B" or n == int(n) else f"{n:.1f} {unit}"
         n /= 1024
-    raise AssertionError("unreachable")
+    raise AssertionError("unreachable")  # internal
 
 
 # --- memory cgroup ---------------------------------------------------------------------
@@ -99,24 +100,34 @@ class Budget:
     parts: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        from .i18n import current_lang
+        return self.describe()
 
-        return f"{fmt_bytes(self.bytes)} ({self.reason_ko if current_lang() == 'ko' else self.reason})"
+    @property
+    def limit(self) -> str:
+        """Which constraint decided the budget: a key of ``parts`` ('fixed cap', ...)."""
+        return next((key for key in _PART if key in self.reason), "")
+
+    def describe(self, lang: str | None = None) -> str:
+        """'512 MiB (limited by the fixed cap)', in ``lang`` or the notebook's language."""
+        if not self.limit:  # a reason of its own (a test's, a recording's): as it is
+            return f"{fmt_bytes(self.bytes)} ({self.reason})"
+        return say(("{size} (limited by the {why})", "{size} ({why} 기준)"), lang,
+                   size=fmt_bytes(self.bytes), why=say(_PART[self.limit], lang))
 
     @property
     def reason_ko(self) -> str:
-        for en, ko in _PART_KO.items():
-            if en in self.reason:
-                return f"{ko} 기준"
-        return self.reason
+        """The Korean of ``reason`` (kept for callers that ask for it by name)."""
+        return say(("limited by the {why}", "{why} 기준"), "ko",
+                   why=say(_PART[self.limit], "ko")) if self.limit else self.reason
 
 
-_PART_KO = {
-    "fixed cap": "고정 상한",
-    "half of MemAvailable": "MemAvailable의 절반",
-    "half of the cgroup headroom": "cgroup 한도까지 남은 양의 절반",
-    "half of MEM_LIMIT headroom": "MEM_LIMIT까지 남은 양의 절반",
-}
+#: The constraints a budget can be limited by, the keys of Budget.parts.
+_PART = Texts({
+    "fixed cap": ("fixed cap", "고정 상한"),
+    "half of MemAvailable": ("half of MemAvailable", "MemAvailable의 절반"),
+    "half of the cgroup headroom": ("half of the cgroup headroom", "cgroup 한도까지 남은 양의 절반"),
+    "half of MEM_LIMIT headroom": ("half of MEM_LIMIT headroom", "MEM_LIMIT까지 남은 양의 절반"),
+})
 
 
 def _cap_from_env() -> int:
@@ -126,16 +137,22 @@ def _cap_from_env() -> int:
     try:
         mib = int(raw)
     except ValueError:
-        raise ValueError(f"TOPLAB_MAX_DEMO_MIB must be a whole number of MiB, not {raw!r}") from None
+        raise error(ValueError, "TOPLAB_MAX_DEMO_MIB must be a whole number of MiB, not {raw!r}; "
+                    "set it to e.g. 2048 or unset it",
+                    "TOPLAB_MAX_DEMO_MIB는 MiB 단위의 정수여야 합니다({raw!r}은(는) 쓸 수 없습니다). "
+                    "2048처럼 정수로 설정하거나 설정을 지우세요.", raw=raw) from None
     if mib <= 0:
-        raise ValueError(f"TOPLAB_MAX_DEMO_MIB must be positive, not {mib}")
+        raise error(ValueError, "TOPLAB_MAX_DEMO_MIB must be positive, not {mib}; set it to e.g. 2048 or unset it",
+                    "TOPLAB_MAX_DEMO_MIB는 양수여야 합니다({mib}은(는) 쓸 수 없습니다). "
+                    "2048처럼 설정하거나 설정을 지우세요.", mib=mib)
     return mib * MiB
 
 
 def budget(cap: int | None = None) -> Budget:
     """The demo budget on this machine now (see the module docstring)."""
     if cap is not None:
-        cap = validate.whole("cap", cap, 1, what="a whole number of bytes, e.g. 512 * MiB")
+        cap = validate.whole("cap", cap, 1, what=("a whole number of bytes, e.g. 512 * MiB",
+                                                       "바이트 단위 정수(예: 512 * MiB)"))
     parts: dict[str, int] = {"fixed cap": cap if cap is not None else _cap_from_env()}
     try:
         parts["half of MemAvailable"] = int(procfs.meminfo()["MemAvailable"] * AVAILABLE_FRACTION)
@@ -169,16 +186,24 @@ def _user_rss() -> int:
     return total
 
 
-def check_request(nbytes: int, what: str = "this demo", cap: int | None = None) -> Budget:
-    """Raise BudgetExceeded, saying the budget and why, when ``nbytes`` does not fit."""
-    nbytes = validate.whole("size", nbytes, 0, what="a whole number of bytes")
+def check_request(nbytes: int, what: str | tuple[str, str] = ("this demo", "이 데모"),
+                  cap: int | None = None) -> Budget:
+    """Raise BudgetExceeded, saying the budget and why, when ``nbytes`` does not fit.
+
+    ``what`` names the demo, as an (English, Korean) pair.
+    """
+    nbytes = validate.whole("size", nbytes, 0, what=("a whole number of bytes", "바이트 단위 정수"))
     b = budget(cap)
     if nbytes > b.bytes:
-        raise BudgetExceeded(
-            f"{what} would use up to {fmt_bytes(nbytes)}, over the demo budget of {b}. "
-            "Choose a smaller size, or raise the fixed cap with TOPLAB_MAX_DEMO_MIB if this "
-            "machine is yours and has the memory to spare."
-        )
+        raise error(BudgetExceeded,
+                    "{what} would use up to {size}, over the demo budget of {budget}. "
+                    "Choose a smaller size, or raise the fixed cap with TOPLAB_MAX_DEMO_MIB if this "
+                    "machine is yours and has the memory to spare.",
+                    "{what}은(는) 최대 {size}까지 쓸 수 있어 데모 예산 {budget}을(를) 넘습니다. "
+                    "더 작은 크기를 고르세요. 이 시스템이 본인 것이고 메모리가 넉넉하다면 "
+                    "TOPLAB_MAX_DEMO_MIB로 고정 상한을 올릴 수도 있습니다.",
+                    what=say(what) if isinstance(what, tuple) else what, size=fmt_bytes(nbytes),
+                    budget=b.describe())
     return b
 
 
@@ -195,7 +220,9 @@ class Watchdog:
     def __init__(self, on_low: Callable[[str], None], interval: float = 0.2,
                  floor: int | None = None, read_available: Callable[[], int] | None = None):
         if not interval > 0:
-            raise ValueError(f"interval must be > 0 seconds, got {interval}")
+            raise error(ValueError, "interval must be > 0 seconds, got {interval}; pass e.g. interval=0.2",
+                        "interval은 0초보다 커야 합니다({interval}은(는) 쓸 수 없습니다). "
+                        "interval=0.2처럼 주세요.", interval=interval)
         self.on_low = on_low
         self.interval = interval
         self.floor = floor if floor is not None else floor_bytes()
@@ -223,10 +250,15 @@ class Watchdog:
             except Exception:  # a read error must not kill the thread that guards memory
                 continue
             if avail < self.floor:
-                self.fired = (
-                    f"stopped: MemAvailable fell to {fmt_bytes(avail)}, below the safety floor of "
-                    f"{fmt_bytes(self.floor)}. Something else on this machine needs the memory."
-                )
+                # this thread runs in the Jupyter kernel, so current_lang() is the notebook's
+                self.fired = say(
+                    ("stopped: MemAvailable fell to {avail}, below the safety floor of {floor}. "
+                     "Something else on this machine needs the memory; close other notebooks or "
+                     "programs, then start the demo again.",
+                     "중지됨: MemAvailable이 {avail}(으)로 떨어져 안전 하한 {floor}보다 낮아졌습니다. "
+                     "이 시스템의 다른 무언가가 메모리를 필요로 합니다. 다른 노트북이나 프로그램을 "
+                     "닫은 뒤 데모를 다시 시작하세요."),
+                    None, avail=fmt_bytes(avail), floor=fmt_bytes(self.floor))
                 try:
                     self.on_low(self.fired)
                 finally:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from . import metrics, validate
+from .i18n import Texts, error
 from .procfs import AccessDenied, ProcessGone
 from .programs import Program
 
@@ -22,6 +23,16 @@ DEFAULT_HZ = 5.0
 DEFAULT_MAXLEN = 600  # two minutes at 5 Hz
 COLUMNS = ("t", "pid", "virt", "res", "shr", "rss_anon", "rss_file", "rss_shmem", "uss", "pss",
            "rss_exact", "minflt", "majflt", "state", "committed_as", "mem_available")
+
+
+#: How a sampled process ended, in Sampler.exits (in the notebook's language: a reader sees them).
+_ENDED = Texts({
+    "stopped by": ("{how} ({why})", "{how} ({why})"),
+    "zombie": ("exited (a zombie: its parent has not collected it)",
+               "종료됨 (좀비: 부모가 아직 종료 상태를 거두지 않았습니다)"),
+    "exited": ("exited", "종료됨"),
+    "not readable": ("not readable: {e}", "읽을 수 없음: {e}"),
+})
 
 
 class Sampler:
@@ -39,16 +50,23 @@ class Sampler:
             targets = [targets]
         self.targets: list[int | Program] = list(targets)
         if not self.targets:
-            raise ValueError("give at least one PID or Program to sample")
+            raise error(ValueError, "give at least one PID or Program to sample, e.g. Sampler([os.getpid()])",
+                        "샘플링할 PID나 Program을 하나 이상 주세요. 예: Sampler([os.getpid()])")
         for t in self.targets:
             if isinstance(t, Program):
                 if t.pid is None:
-                    raise ValueError(f"{t.name} has not been started yet: call .start() first")
+                    raise error(ValueError, "{name} has not been started yet: call .start() first",
+                                "{name}이(가) 아직 시작되지 않았습니다. 먼저 .start()를 호출하세요.", name=t.name)
             elif isinstance(t, bool) or not isinstance(t, int) or t <= 0:
-                raise ValueError(f"targets must be positive PIDs or started Programs, got {t!r}")
+                raise error(ValueError, "targets must be positive PIDs or started Programs, got {t!r}; "
+                            "pass e.g. [os.getpid()]",
+                            "targets는 양수 PID나 시작된 Program이어야 합니다({t!r}은(는) 쓸 수 없습니다). "
+                            "[os.getpid()]처럼 주세요.", t=t)
         if isinstance(hz, bool) or not isinstance(hz, (int, float)) or not 0 < hz <= 100:
-            raise ValueError(f"hz must be between 0 and 100 samples per second, got {hz!r}")
-        maxlen = validate.whole("maxlen", maxlen, 1, what="a whole number of rows")
+            raise error(ValueError, "hz must be between 0 and 100 samples per second, got {hz!r}; pass e.g. hz=5",
+                        "hz는 초당 샘플 수로 0보다 크고 100 이하여야 합니다({hz!r}은(는) 쓸 수 없습니다). "
+                        "hz=5처럼 주세요.", hz=hz)
+        maxlen = validate.whole("maxlen", maxlen, 1, what=("a whole number of rows", "행 수(정수)"))
         self.hz = float(hz)
         self.full = full
         self.system = system
@@ -152,7 +170,9 @@ class Sampler:
         stopped; the sampling thread records how it ended.
         """
         if pid not in self.pids:
-            raise ValueError(f"pid {pid} is not sampled here (targets: {self.pids})")
+            raise error(ValueError, "pid {pid} is not sampled here (targets: {pids}); ask for one of those",
+                        "PID {pid}은(는) 이 샘플러가 샘플링하지 않습니다(대상: {pids}). 그중 하나를 고르세요.",
+                        pid=pid, pids=self.pids)
         with self._read_lock:
             finished = self._stop.is_set() or (self._thread is not None and not self._thread.is_alive())
             if finished or pid in self.exits:
@@ -196,7 +216,7 @@ class Sampler:
                 continue
             except AccessDenied as e:
                 self._close_reader(pid)
-                self.exits[pid] = f"not readable: {e}"
+                self.exits[pid] = _ENDED("not readable", None, e=e)
                 continue
             if ps["state"] == "Z":  # exited, waiting for its parent to collect the status
                 self._close_reader(pid)
@@ -220,10 +240,11 @@ class Sampler:
         if isinstance(target, Program):
             for _ in range(50):  # the reader may see /proc go before Popen reaps: wait briefly
                 if target.returncode is not None:
+                    # the sampler runs in the Jupyter kernel: current_lang() is the notebook's
                     desc = target.exit_description()
-                    return f"{desc} ({target.stopped_by})" if target.stopped_by else desc
+                    return _ENDED("stopped by", None, how=desc, why=target.stopped_by) if target.stopped_by else desc
                 time.sleep(0.01)
-        return "exited (a zombie: its parent has not collected it)" if zombie else "exited"
+        return _ENDED("zombie" if zombie else "exited")
 
     def _run(self) -> None:
         period = 1.0 / self.hz

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import procfs, realtop, validate
+from .i18n import error, pick
 from .procfs import ProcessGone
 from .realtop import TOP_PID_LIMIT, TopNotFound, parse_top_batch
 
@@ -119,10 +120,12 @@ class _Base:
 
 def _check_pids(pids: Iterable[int]) -> list[int]:
     if isinstance(pids, (int, str, bytes)):
-        raise TypeError(f"pids must be a list of PIDs such as [1, 2], not {pids!r}")
+        raise error(TypeError, "pids must be a list of PIDs such as [1, 2], not {pids!r}",
+                    "pids에는 [1, 2]처럼 PID 목록을 주세요({pids!r}은(는) 쓸 수 없습니다).", pids=pids)
     out: list[int] = []
     for pid in pids:
-        pid = validate.whole("each PID", pid, 1, what="an int (a process ID)", hint="PIDs are positive integers")
+        pid = validate.whole(("each PID", "각 PID"), pid, 1, what=("an int (a process ID)", "정수(프로세스 ID)"),
+                             hint=("PIDs are positive integers", "PID는 양의 정수입니다."))
         if pid not in out:
             out.append(pid)
     return out
@@ -301,9 +304,14 @@ def _table_public(arrays: list[np.ndarray], index: pd.RangeIndex) -> pd.DataFram
 
 def _check_interval(interval: float, name: str = "interval") -> float:
     if isinstance(interval, bool) or not isinstance(interval, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {type(interval).__name__}")
+        raise error(TypeError, "{name} must be a number of seconds, not {kind}; pass e.g. {name}=0.5",
+                    "{name}에는 초 단위 숫자를 주세요({kind}은(는) 쓸 수 없습니다). {name}=0.5처럼 주세요.",
+                    name=name, kind=type(interval).__name__)
     if not interval > 0:
-        raise ValueError(f"{name} must be > 0 seconds (%CPU needs two samples), got {interval}")
+        raise error(ValueError, "{name} must be > 0 seconds (%CPU needs two samples), got {interval}; "
+                    "pass e.g. {name}=0.5",
+                    "{name}은(는) 0초보다 커야 합니다(%CPU에는 두 번의 측정이 필요합니다). {interval}은(는) 쓸 수 "
+                    "없습니다. {name}=0.5처럼 주세요.", name=name, interval=interval)
     return interval
 
 
@@ -361,8 +369,9 @@ class Refresher:
     def __init__(self, pids: Iterable[int] | None = None, first_interval: float = 0.5):
         self.pids: tuple[int, ...] | None = None if pids is None else tuple(_check_pids(pids))
         if self.pids == ():
-            raise ValueError("give at least one PID, e.g. Refresher([os.getpid()]), "
-                             "or pids=None for every process")
+            raise error(ValueError, "give at least one PID, e.g. Refresher([os.getpid()]), "
+                        "or pids=None for every process",
+                        "PID를 하나 이상 주세요. 예: Refresher([os.getpid()]). 모든 프로세스를 보려면 pids=None을 주세요.")
         self.first_interval = _check_interval(first_interval, "first_interval")
         self.refreshes = 0  # how many refresh() calls have returned a snapshot
         self._base: _Base | None = None  # the previous pass: the start of the next interval
@@ -387,7 +396,8 @@ class Refresher:
             _check_interval(interval)
         with self._turn:
             if self._closed:
-                raise RuntimeError("this Refresher is closed; make a new one with top.Refresher()")
+                raise error(RuntimeError, "this Refresher is closed; make a new one with top.Refresher()",
+                            "이 Refresher는 닫혔습니다. top.Refresher()로 새로 만드세요.")
             root = procfs.PROC_ROOT
             wanted = None if self.pids is None else list(self.pids)
             base = self._base if self._root == root else None  # a new /proc root starts afresh
@@ -551,7 +561,9 @@ def _sort_key(field: str) -> tuple[str, bool]:
     descending = not name.startswith("-")
     name = name.lstrip("+-").upper()
     if name not in SORT_FIELDS:
-        raise ValueError(f"unknown sort field {field!r}; use one of: {', '.join(SORT_FIELDS)}")
+        raise error(ValueError, "unknown sort field {field!r}; use one of: {known}",
+                    "{field!r}(이)라는 정렬 필드는 없습니다. 다음 중 하나를 쓰세요: {known}",
+                    field=field, known=", ".join(SORT_FIELDS))
     return {"TIME+": "TICKS", "%CPU": "%CPU"}.get(name, name), descending
 
 
@@ -571,7 +583,8 @@ def render(snap: Snapshot, width: int = 80, sort: str | None = None,
     VIRT/RES/SHR show in KiB (with m/g suffixes when too wide), rows keep the table's order
     unless ``sort`` names a column (top's -o), and COMMAND is cut with '+' to fit ``width``.
     """
-    validate.whole("width", width, 80, 512, what="an int from 80 to 512 (top's limit)")
+    validate.whole("width", width, 80, 512, what=("an int from 80 to 512 (top's limit)",
+                                                  "80에서 512 사이의 정수(top의 한도)"))
     table = snap.table if sort is None else sort_table(snap.table, sort)
     if max_rows is not None:
         table = table.head(max_rows)
@@ -626,7 +639,8 @@ def compare_with_top(pids: Iterable[int]) -> pd.DataFrame:
     """
     wanted = _check_pids(pids)
     if not wanted:
-        raise ValueError("give at least one PID, e.g. compare_with_top([os.getpid()])")
+        raise error(ValueError, "give at least one PID, e.g. compare_with_top([os.getpid()])",
+                    "PID를 하나 이상 주세요. 예: compare_with_top([os.getpid()])")
     before = _cells(snapshot(0.02, wanted))
     outputs: list[str] = []
     theirs: dict[int, realtop.Row] = {}
@@ -667,34 +681,44 @@ def compare_with_top(pids: Iterable[int]) -> pd.DataFrame:
 
 # --- command line -------------------------------------------------------------------------
 
-def _positive_int(what: str, hint: str):
+def _positive_int(what: tuple[str, str], hint: tuple[str, str]):
     """An argparse type: a word of the command line as a whole number, 1 or more (validate.whole)."""
     def parse(text: str) -> int:
         try:
             return validate.whole(what, int(text), 1, hint=hint)
         except ValueError as e:  # int() or the range
-            msg = str(e) if text.strip().lstrip("+-").isdigit() else f"{text!r} is not a whole number; {hint}"
-            raise argparse.ArgumentTypeError(msg) from None
+            if text.strip().lstrip("+-").isdigit():
+                raise argparse.ArgumentTypeError(str(e)) from None
+            raise error(argparse.ArgumentTypeError, "{text!r} is not a whole number; {hint}",
+                        "{text!r}은(는) 정수가 아닙니다. {hint}", text=text, hint=pick(*hint)) from None
     return parse
 
 
 def _pid_list(text: str) -> list[int]:
-    hint = "give PIDs as numbers, e.g. -p 1 -p 42 or -p 1,42 (see `ps -e` for PIDs)"
-    parse = _positive_int("a PID", hint)
+    hint = ("give PIDs as numbers, e.g. -p 1 -p 42 or -p 1,42 (see `ps -e` for PIDs)",
+            "PID를 숫자로 주세요. 예: -p 1 -p 42 또는 -p 1,42 (PID는 `ps -e`로 확인)")
+    parse = _positive_int(("a PID", "PID"), hint)
     parts = [p for p in text.split(",") if p.strip()]
     if not parts:
-        raise argparse.ArgumentTypeError(f"empty PID list; {hint}")
+        raise error(argparse.ArgumentTypeError, "empty PID list; {hint}", "PID 목록이 비어 있습니다. {hint}",
+                    hint=pick(*hint))
     return [parse(p.strip()) for p in parts]
 
 
+_DELAY_HINT = ("give the delay in seconds, e.g. -d 1 or -d 0.5", "지연 시간을 초 단위로 주세요. 예: -d 1 또는 -d 0.5")
+
+
 def _seconds(text: str) -> float:
-    hint = "give the delay in seconds, e.g. -d 1 or -d 0.5"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {hint}") from None
+        raise error(argparse.ArgumentTypeError, "{text!r} is not a number; {hint}",
+                    "{text!r}은(는) 숫자가 아닙니다. {hint}", text=text, hint=pick(*_DELAY_HINT)) from None
     if not 0 < value < 86400:
-        raise argparse.ArgumentTypeError(f"the delay must be more than 0 and less than 86400 seconds, got {text}; {hint}")
+        raise error(argparse.ArgumentTypeError,
+                    "the delay must be more than 0 and less than 86400 seconds, got {text}; {hint}",
+                    "지연 시간은 0초보다 크고 86400초보다 작아야 합니다({text}은(는) 쓸 수 없습니다). {hint}",
+                    text=text, hint=pick(*_DELAY_HINT))
     return value
 
 
@@ -702,15 +726,17 @@ def _field(text: str) -> str:
     try:
         _sort_key(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"unknown field {text!r}; use one of {', '.join(SORT_FIELDS)} (e.g. -o %MEM)") from None
+        raise error(argparse.ArgumentTypeError, "unknown field {text!r}; use one of {known} (e.g. -o %MEM)",
+                    "{text!r}(이)라는 필드는 없습니다. {known} 중 하나를 쓰세요(예: -o %MEM).",
+                    text=text, known=", ".join(SORT_FIELDS)) from None
     return text
 
 
 def _width(text: str) -> int:
-    value = _positive_int("the width", "e.g. -w 120")(text)
+    value = _positive_int(("the width", "너비"), ("e.g. -w 120", "예: -w 120"))(text)
     if not 80 <= value <= 512:
-        raise argparse.ArgumentTypeError(f"the width must be from 80 to 512 columns, got {value}")
+        raise error(argparse.ArgumentTypeError, "the width must be from 80 to 512 columns, got {value}; e.g. -w 120",
+                    "너비는 80에서 512열 사이여야 합니다({value}은(는) 쓸 수 없습니다). 예: -w 120", value=value)
     return value
 
 
@@ -721,7 +747,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Example: python -m kernel_helpers.top -n 2 -d 1 -o %MEM",
     )
     p.add_argument("-b", action="store_true", help="batch mode (always on; accepted for top's sake)")
-    p.add_argument("-n", type=_positive_int("-n", "e.g. -n 3 prints three frames"), default=1,
+    p.add_argument("-n", type=_positive_int(("-n", "-n"), ("e.g. -n 3 prints three frames", "예: -n 3은 세 화면을 출력합니다")), default=1,
                    metavar="ITERATIONS", help="frames to print, then exit (default 1)")
     p.add_argument("-d", type=_seconds, default=3.0, metavar="SECONDS",
                    help="seconds between frames (default 3.0, like top)")

@@ -205,7 +205,7 @@ def test_narration_in_korean(experiment):
     assert m.markers[0].label == "시작"
     m.stop()
     assert "직접 중지했습니다" in m.final
-    assert "끝: 종료 코드 0" in m.title()
+    assert "단계 후 종료 상태 0으로 끝남" in m.title()
 
 
 def test_pause_stops_the_steps_and_resume_restarts_them(experiment):

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import FAST, metrics, procfs, programs, quiz, realtop
 from .. import children as demo_children  # 'children' here means shared_mem's
-from ..i18n import josa, pick, quote
+from ..i18n import error, josa, pick, quote
 from ..procfs import AccessDenied, ProcessGone
 from ..top import _user_name  # top's USER column: the login name, or the UID without a passwd entry
 
@@ -424,8 +424,8 @@ class SharedSession:
         """Measure every process of the running shared_mem (a SharedRun, bytes)."""
         prog = self._program()
         if prog is None or not prog.running:
-            raise programs.ProgramError(pick("shared_mem is not running: run the cell that starts it again.",
-                                             "shared_mem이 실행 중이 아닙니다. 실행하는 셀을 다시 실행하세요."))
+            raise error(programs.ProgramError, "shared_mem is not running: run the cell that starts it again.",
+                        "shared_mem이 실행 중이 아닙니다. 실행하는 셀을 다시 실행하세요.")
         if self.view is not None:  # the reader may have restarted it with other sliders
             m = self.view.model
             mib, children, private = m.mib, m.children, m.private_mib
@@ -987,7 +987,10 @@ def report_hogs(h: Hogs) -> None:
 
 def _some_child(run: SharedRun) -> pd.Series:
     if not len(run.child_rows):
-        raise ValueError("this question needs a run with at least one child (children >= 1)")
+        raise error(ValueError, "this question needs a run with at least one child (children >= 1); run it again "
+                    "with children=1 or more",
+                    "이 문제에는 자식이 하나 이상인 실행이 필요합니다(children >= 1). children을 1 이상으로 해서 "
+                    "다시 실행하세요.")
     return run.child_rows.iloc[0]
 
 
@@ -1035,7 +1038,8 @@ _SPLITS = (1.0, 1 / 3, 1 / 4, 0.0)
 
 def _pss_split_judge(sweep: pd.DataFrame) -> int:
     if 3 not in sweep.index:
-        raise ValueError("this question is about 3 children: include 3 in pss_sweep(counts=...)")
+        raise error(ValueError, "this question is about 3 children: include 3 in pss_sweep(counts=...)",
+                    "이 문제는 자식 3개에 관한 것입니다. pss_sweep(counts=...)에 3을 넣으세요.")
     mib = sweep["N/(K+1)"].iloc[0] * (sweep.index[0] + 1)
     share = sweep.loc[3, "PSS"] / mib
     return min(range(len(_SPLITS)), key=lambda i: abs(_SPLITS[i] - share))

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
-from ..i18n import josa, pick, quote
+from ..i18n import LANGS, check_lang, error, josa, pick, quote
 from ..metrics import process_sample
 from ..procfs import ProcessGone
 from ..safety import GiB, MiB, fmt_bytes
@@ -127,7 +127,7 @@ def _why_change(method: str | None, why: str) -> str:
         return pick("/proc/sys/vm/overcommit_memory is writable here", "여기서 /proc/sys/vm/overcommit_memory에 쓸 수 있음")
     if method == "sudo":
         return pick("passwordless sudo works", "암호 없는 sudo를 쓸 수 있음")
-    return pick(why, f"root가 아니거나 컨테이너 안입니다 ({why})")
+    return pick(why, f"root가 아니거나 컨테이너 안입니다({why})")  # change_method() says why in the notebook's language
 
 
 def _table(rows: list[tuple[str, str]], attrs: dict | None = None):
@@ -161,17 +161,6 @@ def _display(obj: object) -> None:
 def _with(errno: str | None) -> str:
     """'ENOMEM으로', 'EPERM으로': an errno name with the Korean particle that fits it."""
     return josa(errno, "(으)로")
-
-
-def _exit_text(desc: str) -> str:
-    """Program.exit_description() in the notebook's language."""
-    m = re.match(r"killed by (\S+)$", desc)
-    if m:
-        return pick(desc, f"{josa(m.group(1), '(으)로')} 강제 종료됨")
-    m = re.match(r"exited with status (-?\d+)$", desc)
-    if m:
-        return pick(desc, f"종료 코드 {josa(m.group(1), '(으)로')} 끝남")
-    return pick(desc, {"running": "실행 중", "not started": "시작 전"}.get(desc, desc))
 
 
 # --- malloc_test: the step table --------------------------------------------------------
@@ -233,7 +222,8 @@ def res_lag(steps: pd.DataFrame, part: str = "malloc") -> ResLag:
     """Compare statm RES with the exact Rss over the ``part`` steps ("malloc" or "memset")."""
     df = _phases(steps)[part]
     if len(df) == 0:
-        raise ValueError(f"no {part} steps measured yet (run the experiment first)")
+        raise error(ValueError, "no {part} steps measured yet (run the experiment first)",
+                    "아직 측정한 {part} 단계가 없습니다. 먼저 실험을 실행하세요.", part=part)
     ex = _exact(df)
     gap = 0.0
     if ex is not None and "rss_exact" in df and "res" in df:
@@ -339,7 +329,8 @@ def res_per_step(steps: pd.DataFrame) -> float:
     (smaps_rollup) where readable: statm's RES lags on many kernels (see :func:`res_lag`)."""
     df = _phases(steps)["malloc"]
     if len(df) == 0:
-        raise ValueError("no malloc-only steps measured yet (run the experiment first)")
+        raise error(ValueError, "no malloc-only steps measured yet (run the experiment first)",
+                    "아직 측정한 malloc만 한 단계가 없습니다. 먼저 실험을 실행하세요.")
     ex = _exact(df)
     return float(df["d_res"].median() if ex is None else ex.median())
 
@@ -348,7 +339,8 @@ def faults_per_step(steps: pd.DataFrame) -> float:
     """Median minor faults of the steps where memset wrote a whole block."""
     df = _phases(steps)["memset"]
     if len(df) == 0:
-        raise ValueError("no steps with memset measured yet (turn memset on and wait for a few steps)")
+        raise error(ValueError, "no steps with memset measured yet (turn memset on and wait for a few steps)",
+                    "아직 측정한 memset 단계가 없습니다. memset을 켜고 몇 단계 기다리세요.")
     return float(df["d_minflt"].median())
 
 
@@ -384,7 +376,8 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
     ``part`` is "malloc" (the steps without memset), "memset" (the steps with it) or None (both).
     """
     if part not in (None, "malloc", "memset"):
-        raise ValueError(f"part must be 'malloc', 'memset' or None, not {part!r}")
+        raise error(ValueError, "part must be 'malloc', 'memset' or None, not {part!r}",
+                    "part는 'malloc', 'memset', None 중 하나여야 합니다({part!r}은(는) 쓸 수 없습니다).", part=part)
     ph = _phases(steps)
     if part is not None:
         ph = {k: (v if k == part else v.iloc[0:0]) for k, v in ph.items()}
@@ -473,7 +466,7 @@ def top_row(pid: int) -> dict[str, object]:
     """Run ``top -b -n 1 -p PID`` and parse the process row: the raw line, and VIRT/RES/SHR in KiB."""
     found = realtop.parse_frame(realtop.run(pids=[pid])).row(pid)
     if found is None:
-        raise ProcessGone(pid, "top did not list it")
+        raise ProcessGone(pid, ("top did not list it", "top 목록에 없음"))
     row: dict[str, object] = dict(found.cells)
     row["line"] = found.line
     for k in ("VIRT", "RES", "SHR"):
@@ -666,8 +659,10 @@ def book_vs_ours(panel, rows: int = 3, at: tuple[int, ...] = (2047, 2048, 2049))
     characters); the DataFrame is its ``.data``.
     """
     if isinstance(panel, pd.DataFrame):
-        raise TypeError("book_vs_ours() takes the panel, not its step table: the lines come from the "
-                        "program's events (lesson.book_vs_ours(panel))")
+        raise error(TypeError, "book_vs_ours() takes the panel, not its step table: the lines come from the "
+                    "program's events (lesson.book_vs_ours(panel))",
+                    "book_vs_ours()에는 단계 표가 아니라 패널을 주세요. 줄은 프로그램의 이벤트에서 가져옵니다"
+                    "(lesson.book_vs_ours(panel)).")
     model = getattr(panel, "model", panel)
     events = list(getattr(model, "events", None) or [])
     printed = [ev for ev in events if ev.get("event") == "step" and ev.get("ok") == 1][:rows]
@@ -716,7 +711,8 @@ def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
     page, but RES does not grow. The first write to each page faults again and gets a real page.
     """
     nbytes = mib * MiB
-    safety.check_request(nbytes, f"the zero-page demo writing {fmt_bytes(nbytes)}")
+    safety.check_request(nbytes, (f"the zero-page demo writing {fmt_bytes(nbytes)}",
+                                  f"{josa(fmt_bytes(nbytes), '을')} 쓰는 제로 페이지 데모"))
     acts = [("read", pick("read every page (first time)", "모든 페이지 읽기 (처음)")),
             ("read", pick("read every page again", "모든 페이지 다시 읽기")),
             ("write", pick("write one byte in every page", "모든 페이지에 1바이트씩 쓰기")),
@@ -1115,7 +1111,8 @@ class OomResult:
     limit: int = 0
     pid: int | None = None
     returncode: int | None = None
-    exit: str = ""  # Program.exit_description()
+    exit: str = ""  # Program.exit_description("en"), for code
+    exit_texts: dict[str, str] = field(default_factory=dict)  # lang -> Program.exit_description(lang)
     sampler_exit: str = ""  # what the sampler recorded
     steps_ok: int = 0
     enomem_steps: int = 0
@@ -1133,6 +1130,10 @@ class OomResult:
     @property
     def killed(self) -> bool:
         return self.returncode == -signal.SIGKILL
+
+    def exit_text(self, lang: str | None = None) -> str:
+        """How malloc_test ended, in ``lang`` or the notebook's language (what a reader sees)."""
+        return self.exit_texts.get(check_lang(lang), self.exit)
 
     @property
     def outcome(self) -> str:
@@ -1152,8 +1153,8 @@ class OomResult:
         rows = [
             ("cgroup", f"{self.cgroup} ({pick('limit', '한도')} {fmt_bytes(self.limit)})"),
             (pick("how malloc_test ended", "malloc_test의 끝"),
-             pick(f"{_exit_text(self.exit)} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
-                  f"{_exit_text(self.exit)} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
+             pick(f"{self.exit_text()} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
+                  f"{self.exit_text()} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
             (pick("what the sampler recorded", "샘플러가 기록한 것"), self.sampler_exit),
             (pick("steps that succeeded", "성공한 단계"),
              pick(f"{self.steps_ok} ({fmt_bytes(self.touched)} written)",
@@ -1224,7 +1225,8 @@ def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
             sampler.stop()
     res.cgroup_removed = cage.removed and not os.path.exists(res.cgroup)
     res.returncode = prog.returncode
-    res.exit = prog.exit_description()
+    res.exit = prog.exit_description("en")
+    res.exit_texts = {lang: prog.exit_description(lang) for lang in LANGS}
     res.sampler_exit = sampler.exits.get(prog.pid, sampler.status) if sampler else ""  # type: ignore[arg-type]
     steps = [e for e in prog.events if e["event"] == "step"]
     res.steps_ok = sum(1 for e in steps if e.get("ok") == 1)
@@ -1257,8 +1259,8 @@ def oom_chart(res: OomResult):
         fig.add_vline(x=t_end, line={"color": "black"},
                       annotation_text=pick("SIGKILL (OOM killer)", "SIGKILL (OOM 킬러)"))
     fig.update_layout(
-        title=pick(f"malloc_test {res.pid} in a {fmt_bytes(res.limit)} memory cgroup: {res.exit}",
-                   f"{fmt_bytes(res.limit)} 메모리 cgroup 안의 malloc_test {res.pid}: {_exit_text(res.exit)}"),
+        title=pick(f"malloc_test {res.pid} in a {fmt_bytes(res.limit)} memory cgroup: {res.exit_text('en')}",
+                   f"{fmt_bytes(res.limit)} 메모리 cgroup 안의 malloc_test {res.pid}: {res.exit_text('ko')}"),
         xaxis_title=pick("seconds", "초"), yaxis_title="MiB", height=360, margin={"t": 60})
     return fig
 
@@ -1279,7 +1281,7 @@ def check_oom(q: quiz.Question, res: OomResult) -> str:
         f"여기서는 실험을 실행할 수 없어서({res.why_not}) 예상을 판정할 측정값이 없습니다. 실험이 가능한 "
         "시스템에서의 답은 '프로세스가 강제 종료된다'입니다. cgroup 한도는 페이지를 예약할 때가 아니라 쓸 때 "
         "검사하므로, 한도를 넘는다고 malloc이 NULL을 돌려주지는 않습니다. 커널은 SIGKILL을 보내고, Popen은 "
-        "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'killed by SIGKILL'을 기록합니다.")
+        "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'SIGKILL로 강제 종료됨'을 기록합니다.")
 
 
 # --- predict, then observe ---------------------------------------------------------------
@@ -1411,13 +1413,13 @@ def _register() -> None:
                  ("The whole machine runs out of memory", "시스템 전체의 메모리가 바닥난다")],
         judge=lambda r: {"killed": 1, "enomem": 0}.get(r.outcome, 2),
         explain=lambda r: (
-            f"{_exit_text(r.exit).capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
+            f"{r.exit_text('en').capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
             "malloc returned NULL "
             f"{r.enomem_steps} times. The reservations were all granted; the limit bites when pages are "
             "written, where there is no error code to return, so the kernel's OOM killer picks a process in "
             f"the cgroup and sends SIGKILL. MemAvailable of the machine: {fmt_bytes(r.avail_before)} before, "
             f"{fmt_bytes(r.avail_after)} after.",
-            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {_exit_text(r.exit)}. malloc이 NULL을 돌려준 횟수는 "
+            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {r.exit_text('ko')}. malloc이 NULL을 돌려준 횟수는 "
             f"{r.enomem_steps}회입니다. 예약은 모두 허락되었고, 한도는 페이지를 쓸 때 걸립니다. 그 순간에는 "
             "돌려줄 오류 코드가 없으므로 커널의 OOM 킬러가 cgroup 안의 프로세스를 골라 SIGKILL을 보냅니다. "
             f"시스템의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),

@@ -33,7 +33,11 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..i18n import error
+
+    raise error(AttributeError, "module {module!r} has no attribute {name!r}; the widgets are {known}",
+                "{module!r} 모듈에는 {name!r}이(가) 없습니다. 위젯은 {known} 중 하나입니다.",
+                module=__name__, name=name, known=", ".join(sorted(_LAZY)))
 
 
 FAST: bool = os.environ.get("TOPLAB_FAST", "").strip().lower() in ("1", "true", "yes")

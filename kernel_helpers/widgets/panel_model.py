@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import kernelcase, overcommit, programs, validate
-from ..i18n import Texts
+from ..i18n import Texts, error, say
 from ..programs import Program, ProgramError
 from ..safety import MiB, fmt_bytes
 from ..sampler import Sampler
@@ -76,10 +76,12 @@ _TEXT = Texts({
     "replaced": ("stopped: a newer panel replaced this one.", "중지: 새 패널이 이 패널을 대신합니다."),
     "restored": ("vm.overcommit_memory is back to {mode} (ratio {ratio}).",
                  "vm.overcommit_memory를 {mode}(ratio {ratio})로 되돌렸습니다."),
-    "no_steps": ("malloc_test ended after {k} of {n} steps: {final}",
-                 "malloc_test가 {n}단계 중 {k}단계 후 끝났습니다: {final}"),
-    "timeout": ("only {k} of {n} steps within {timeout} s (one step every {interval})",
-                "{timeout}초 안에 {n}단계 중 {k}단계만 진행 (한 단계에 {interval})"),
+    "no_steps": ("malloc_test ended after {k} of {n} steps: {final} Start it again to make more steps.",
+                 "malloc_test가 {n}단계 중 {k}단계 후 끝났습니다: {final} 단계를 더 보려면 다시 시작하세요."),
+    "timeout": ("only {k} of {n} steps within {timeout} s (one step every {interval}); wait longer "
+                "(a larger timeout) or choose a shorter interval",
+                "{timeout}초 안에 {n}단계 중 {k}단계만 진행했습니다(한 단계에 {interval}). 더 오래 기다리거나"
+                "(timeout을 늘려서) 간격을 줄이세요."),
     "title_ready": ("malloc_test: not started yet", "malloc_test: 아직 시작 전"),
     "title_running": ("malloc_test {pid}: {state}, {step} every {interval}, {touch}",
                       "malloc_test {pid}: {state}, {interval}마다 {step}, {touch}"),
@@ -87,9 +89,7 @@ _TEXT = Texts({
     "state_paused": ("paused", "일시정지"),
     "title_touch_off": ("memset off", "memset 끔"),
     "title_finished": ("malloc_test {pid} ended: {how}, after {n} steps",
-                       "malloc_test {pid} 끝: {how}, {n}단계"),
-    "how_killed": ("killed by {sig}", "{sig}(으)로 강제 종료"),
-    "how_exited": ("exited with status {code}", "종료 코드 {code}"),
+                       "malloc_test {pid}: {n}단계 후 {how}"),
     # overcommit
     "oc_current": ("vm.overcommit_memory is {mode} on this machine ({name}).",
                    "이 시스템의 vm.overcommit_memory는 {mode}입니다 ({name})."),
@@ -102,11 +102,11 @@ _TEXT = Texts({
                    "시작하면 vm.overcommit_memory={mode}{ratio}을(를) 실제로 설정하고, 데모가 멈추면 되돌립니다."),
     "oc_prediction": ("PREDICTION, not applied: this Jupyter kernel cannot change vm.overcommit_memory here (it needs root, "
                       "and containers cannot change it at all). Under mode {mode}{ratio}, the next malloc of {step}: "
-                      "{reason}{steps} To try it for real on a machine that is yours, run `{command}` "
-                      "and put it back afterwards with `{back}`.",
+                      "{reason}{steps} To try it for real on a machine that is yours, run {cmd} "
+                      "and put it back afterwards with {back}.",
                       "예측이며 적용하지 않았습니다: 여기서는 vm.overcommit_memory를 바꿀 수 없습니다 (root가 필요하고, "
                       "컨테이너에서는 아예 바꿀 수 없습니다). 모드 {mode}{ratio}에서 다음 {step} malloc은: "
-                      "{reason}{steps} 내 시스템에서 직접 해 보려면 `{command}`를 실행하고, 끝나면 `{back}`(으)로 되돌리세요."),
+                      "{reason}{steps} 내 시스템에서 직접 해 보려면 {cmd}을(를) 실행하고, 끝나면 {back}(으)로 되돌리세요."),
     "oc_steps": (" At this rate it would refuse after about {k} more steps.",
                  " 이 속도라면 약 {k}단계 뒤에 거절됩니다."),
     "oc_unsafe": ("NOT APPLIED, shown as a prediction: with mode 2 and ratio {ratio} the commit headroom would be "
@@ -196,7 +196,7 @@ class OvercommitControl:
         """Remember the mode (and the ratio, used for mode 2 only); checks the values."""
         mode = validate.mode(mode)
         if ratio is not None:
-            ratio = validate.whole("overcommit ratio", ratio, 1, 100, what="a whole percentage such as 50")
+            ratio = validate.whole("overcommit ratio", ratio, 1, 100, what=("a whole percentage such as 50", "퍼센트(50 같은 정수)"))
         self.chosen = (mode, ratio if mode == 2 else None)
         return self.chosen
 
@@ -216,7 +216,7 @@ class OvercommitControl:
         orig = overcommit.settings()
         back = sysctl_command(orig.mode, orig.ratio if ratio is not None else None)
         text = _TEXT("oc_prediction", self.lang, mode=mode, ratio=self._ratio_text(ratio),
-                  step=fmt_bytes(step), reason=reason, steps=steps, command=command, back=back)
+                  step=fmt_bytes(step), reason=reason, steps=steps, cmd=f"`{command}`", back=f"`{back}`")
         return OvercommitStatus(mode, ratio, False, False, text, command, p)
 
     def _unsafe(self, mode: int, ratio: int | None, reserve: int) -> dict | None:
@@ -325,11 +325,13 @@ class MallocExperiment:
         self.configure(step_mib=step_mib, interval_ms=interval_ms, max_mib=max_mib,
                        rlimit_as_mib=rlimit_as_mib, _first=True)
         self.touch = bool(_check_bool("touch", touch))
-        self.touch_pct = validate.whole("touch_pct", touch_pct, 1, 100, what="a whole percentage")
+        self.touch_pct = validate.whole("touch_pct", touch_pct, 1, 100, what=("a whole percentage", "퍼센트(정수)"))
         if isinstance(hz, bool) or not isinstance(hz, (int, float)) or not 0 < hz <= 50:
-            raise ValueError(f"hz must be between 0 and 50 samples per second, got {hz!r}")
+            raise error(ValueError, "hz must be between 0 and 50 samples per second, got {hz!r}; pass e.g. hz=5",
+                        "hz는 초당 샘플 수로 0보다 크고 50 이하여야 합니다({hz!r}은(는) 쓸 수 없습니다). "
+                        "hz=5처럼 주세요.", self.lang, hz=hz)
         self.hz = float(hz)
-        self.window = validate.whole("window", window, 10, 100_000, what="a whole number of samples")
+        self.window = validate.whole("window", window, 10, 100_000, what=("a whole number of samples", "샘플 수(정수)"))
         self.overcommit = OvercommitControl(self.lang)
         self.listeners: list[Callable[[], None]] = []
         self.program: Program | None = None
@@ -337,8 +339,8 @@ class MallocExperiment:
         self.state = "ready"  # ready -> running <-> paused -> finished
         self.closed = False
         self.final: str | None = None
-        self.exit: str | None = None  # Program.exit_description() once it ended (English)
-        self.exit_text: str | None = None  # the same in the panel's language
+        self.exit: str | None = None  # Program.exit_description("en") once it ended: English, for code
+        self.exit_text: str | None = None  # Program.exit_description(lang): what the panel shows
         self.markers: list[Marker] = []
         self.narration: list[str] = [_TEXT("ready", self.lang)]
         self.events: list[dict] = []  # what the pump has handled, in order
@@ -357,8 +359,10 @@ class MallocExperiment:
                   max_mib: int | None = None, rlimit_as_mib: int | None = None, _first: bool = False) -> None:
         """Change step size, interval, cap or RLIMIT_AS for the next start (not while running)."""
         if not _first and self.running:
-            raise RuntimeError("stop the experiment before changing step, interval or cap: malloc_test "
-                               "reads them only when it starts (memset and overcommit work live)")
+            raise error(RuntimeError, "stop the experiment before changing step, interval or cap: malloc_test "
+                        "reads them only when it starts (memset and overcommit work live)",
+                        "단계 크기, 간격, 상한을 바꾸기 전에 실험을 멈추세요. malloc_test는 시작할 때만 이 값을 "
+                        "읽습니다(memset과 오버커밋은 실행 중에도 바뀝니다).", self.lang)
         if step_mib is not None:
             self.step_mib = validate.whole("step_mib", step_mib, 1, programs.STEP_MIB_MAX)
         if interval_ms is not None:
@@ -367,11 +371,15 @@ class MallocExperiment:
         if max_mib is not None:
             self.max_mib = validate.whole("max_mib", max_mib, 1, programs.MAX_MIB_MAX)
         if self.max_mib < self.step_mib:
-            raise ValueError(f"max_mib ({self.max_mib}) must be at least step_mib ({self.step_mib})")
+            raise error(ValueError, "max_mib ({max_mib}) must be at least step_mib ({step_mib}); raise max_mib "
+                        "or lower step_mib",
+                        "max_mib({max_mib})는 step_mib({step_mib}) 이상이어야 합니다. max_mib를 늘리거나 "
+                        "step_mib를 줄이세요.", self.lang, max_mib=self.max_mib, step_mib=self.step_mib)
         if rlimit_as_mib is not None or _first:
             self.rlimit_as_mib = None if rlimit_as_mib is None else validate.whole(
                 "rlimit_as_mib", rlimit_as_mib, 8, programs.MAX_MIB_MAX,
-                hint="malloc_test needs a few MiB of address space to start")
+                hint=("malloc_test needs a few MiB of address space to start",
+                      "malloc_test가 시작하려면 주소 공간이 몇 MiB 필요합니다."))
 
     @property
     def running(self) -> bool:
@@ -415,7 +423,8 @@ class MallocExperiment:
     def start(self, timeout: float = 5.0) -> MallocExperiment:
         """Start malloc_test (waiting for 'go'), the sampler, then let it go: no first step missed."""
         if self.closed:
-            raise RuntimeError("this panel was closed; create a new one")
+            raise error(RuntimeError, "this panel was closed; create a new one",
+                        "이 패널은 닫혔습니다. 새 패널을 만드세요.", self.lang)
         if self.running:
             return self
         prog = programs.malloc_test(self.step_mib, self.interval_ms, self._touch_arg(), self.max_mib,
@@ -509,12 +518,18 @@ class MallocExperiment:
                 if left <= 0 or self.state == "finished":
                     break
                 self._cond.wait(left)
-        raise ProgramError(f"malloc_test did not acknowledge within {timeout} s ({self.exit or 'running'})")
+        raise error(ProgramError, "malloc_test did not acknowledge within {timeout} s ({how}); stop the panel "
+                    "and start it again",
+                    "malloc_test가 {timeout}초 안에 응답하지 않았습니다({how}). 패널을 멈춘 뒤 다시 시작하세요.",
+                    self.lang, timeout=timeout,
+                    how=self.exit_text or (self.program.exit_description(self.lang) if self.program
+                                           else _TEXT("state_running", self.lang)))
 
     def _command(self, command: str, ack: Iterable[str], timeout: float) -> dict:
         prog = self.program
         if prog is None or not self.running:
-            raise ProgramError("malloc_test is not running: start it first")
+            raise error(ProgramError, "malloc_test is not running: start it first",
+                        "malloc_test가 실행 중이 아닙니다. 먼저 시작하세요.", self.lang)
         with self._cond:
             since = len(self.events)
         prog.send(command)
@@ -687,23 +702,18 @@ class MallocExperiment:
             prog.proc.wait(timeout=5)  # type: ignore[union-attr]
         except Exception:
             pass
-        desc = prog.exit_description()
+        lang = self.lang
+        desc = prog.exit_description("en")  # self.exit: English, for code
+        how = prog.exit_description(lang)  # what the panel shows
         if prog.stopped_by:
             desc = f"{desc} ({prog.stopped_by})"
-        lang = self.lang
+            how = f"{how} ({prog.stopped_by})"
         rc = prog.returncode
         last = self._last or {}
         n = len(self._steps)
         kw = {"n": n, "virt": fmt_bytes(last.get("virt", 0)), "res": fmt_bytes(last.get("res", 0))}
         t = time.monotonic()
         y = last.get("virt")
-        if rc is not None and rc < 0:
-            try:
-                how = _TEXT("how_killed", lang, sig=signal.Signals(-rc).name)
-            except ValueError:
-                how = _TEXT("how_killed", lang, sig=f"signal {-rc}")
-        else:
-            how = _TEXT("how_exited", lang, code=rc)
         if self._stopping:
             text = _TEXT("stopped", lang, **kw)
             self._add_marker(t, "stopped", _MARK("stopped", lang), y)
@@ -711,13 +721,13 @@ class MallocExperiment:
             try:
                 sig = signal.Signals(-rc).name
             except ValueError:
-                sig = f"signal {-rc}"
+                sig = say(("signal {n}", "시그널 {n}"), lang, n=-rc)
             text = _TEXT("killed", lang, sig=sig, **kw)
             if prog.stopped_by:
                 text += f" ({prog.stopped_by})"
             self._add_marker(t, "killed", _MARK("killed", lang, sig=sig), y)
         else:
-            text = _TEXT("exited", lang, desc=desc, **kw)
+            text = _TEXT("exited", lang, desc=how, **kw)
             self._add_marker(t, "exited", _MARK("exited", lang, code=rc), y)
         with self._cond:
             self.exit = desc
@@ -750,19 +760,21 @@ class MallocExperiment:
     # --- results ---
     def wait_steps(self, n: int, timeout: float = 30.0) -> pd.DataFrame:
         """Block until this run has made ``n`` steps; returns step_table(). Raises if it ends first."""
-        n = validate.whole("n", n, 1, what="a whole number of steps")
+        n = validate.whole("n", n, 1, what=("a whole number of steps", "단계 수(정수)"))
         if self.program is None:
-            raise ProgramError("malloc_test is not running: call start() first")
+            raise error(ProgramError, "malloc_test is not running: call start() first",
+                        "malloc_test가 실행 중이 아닙니다. 먼저 start()를 호출하세요.", self.lang)
         deadline = time.monotonic() + timeout
         try:
             with self._cond:
                 while len(self._steps) < n:
                     if self.state == "finished":
-                        raise ProgramError(_TEXT("no_steps", self.lang, k=len(self._steps), n=n, final=self.final))
+                        raise error(ProgramError, *_TEXT["no_steps"], self.lang, k=len(self._steps), n=n,
+                                    final=self.final)
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise TimeoutError(_TEXT("timeout", self.lang, k=len(self._steps), n=n, timeout=timeout,
-                                              interval=_duration(self.interval_ms, self.lang)))
+                        raise error(TimeoutError, *_TEXT["timeout"], self.lang, k=len(self._steps), n=n,
+                                    timeout=timeout, interval=_duration(self.interval_ms, self.lang))
                     self._cond.wait(min(left, 0.5))
         except KeyboardInterrupt:
             # The reader interrupted the cell that was waiting for this demo: end the demo too, even
@@ -848,6 +860,7 @@ class MallocExperiment:
 
 def _check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, not {value!r}")
+        raise error(TypeError, "{name} must be True or False, not {value!r}",
+                    "{name}에는 True나 False를 주세요({value!r}은(는) 쓸 수 없습니다).", name=name, value=value)
     return value
 

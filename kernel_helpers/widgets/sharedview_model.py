@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import metrics, programs, validate
-from ..i18n import Texts
+from ..i18n import Texts, error
 from ..procfs import AccessDenied, ProcessGone
 from ..programs import Program, ProgramError
 from ..safety import MiB, fmt_bytes
@@ -23,7 +23,7 @@ _SHARED = Texts({
              "{used} 변했습니다 (이 시스템의 모든 프로세스가 반영됩니다)."),
     "not_started": ("Press Start (or call view.start()) to run shared_mem.",
                     "시작 버튼을 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
-    "stopped": ("shared_mem stopped ({desc}).", "shared_mem 중지 ({desc})."),
+    "stopped": ("shared_mem stopped ({desc}).", "shared_mem이 멈췄습니다({desc})."),
 })
 
 
@@ -57,7 +57,8 @@ class SharedExperiment:
     def start(self, timeout: float = 30.0) -> SharedExperiment:
         """Start shared_mem and wait until every child has written the region."""
         if self.closed:
-            raise RuntimeError("this view was closed; create a new one")
+            raise error(RuntimeError, "this view was closed; create a new one",
+                        "이 보기는 닫혔습니다. 새로 만드세요.", self.lang)
         self.stop()
         sysm = metrics.system_sample()
         self._used0 = sysm.mem_used
@@ -104,7 +105,7 @@ class SharedExperiment:
         if prog is None:
             return None
         prog.stop()
-        self.text = _SHARED("stopped", self.lang, desc=prog.exit_description())
+        self.text = _SHARED("stopped", self.lang, desc=prog.exit_description(self.lang))
         return self.text
 
     def close(self) -> None:

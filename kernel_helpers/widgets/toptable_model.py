@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import programs, top, validate
+from ..i18n import error
 from ._model_common import check_lang
 
 __all__ = ["SORTABLE", "FILTER_FIELDS", "TopView", "TopModel"]
@@ -43,7 +44,7 @@ class TopModel:
         self.lang = check_lang(lang)
         self.set_sort(sort)
         self.set_filter(filter_text, filter_field)
-        self.max_rows = validate.whole("max_rows", max_rows, 1, 10_000, what="a whole number of rows")
+        self.max_rows = validate.whole("max_rows", max_rows, 1, 10_000, what=("a whole number of rows", "행 수(정수)"))
         self.set_interval(interval)
         self.extra_highlight: set[int] = set(highlight)
         self.snapshot: top.Snapshot | None = None
@@ -52,19 +53,25 @@ class TopModel:
 
     def set_sort(self, sort: str) -> None:
         if sort not in SORTABLE:
-            raise ValueError(f"sort must be one of {', '.join(SORTABLE)}, not {sort!r}")
+            raise error(ValueError, "sort must be one of {known}, not {sort!r}",
+                        "sort는 {known} 중 하나여야 합니다({sort!r}은(는) 쓸 수 없습니다).", self.lang,
+                        known=", ".join(SORTABLE), sort=sort)
         self.sort = sort
 
     def set_filter(self, text: str, field: str = "COMMAND") -> None:
         if field not in FILTER_FIELDS:
-            raise ValueError(f"filter field must be COMMAND or USER, not {field!r}")
+            raise error(ValueError, "filter field must be COMMAND or USER, not {field!r}",
+                        "필터 필드는 COMMAND나 USER여야 합니다({field!r}은(는) 쓸 수 없습니다).", self.lang, field=field)
         if not isinstance(text, str):
-            raise TypeError(f"filter text must be a string, not {text!r}")
+            raise error(TypeError, "filter text must be a string, not {text!r}",
+                        "필터 글자에는 문자열을 주세요({text!r}은(는) 쓸 수 없습니다).", self.lang, text=text)
         self.filter_text, self.filter_field = text.strip(), field
 
     def set_interval(self, interval: float) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0.1 <= interval <= 60:
-            raise ValueError(f"refresh interval must be between 0.1 and 60 seconds, got {interval!r}")
+            raise error(ValueError, "refresh interval must be between 0.1 and 60 seconds, got {interval!r}",
+                        "새로 고침 간격은 0.1초에서 60초 사이여야 합니다({interval!r}은(는) 쓸 수 없습니다).", self.lang,
+                        interval=interval)
         self.interval = float(interval)
 
     def tutorial_pids(self) -> set[int]:

@@ -79,11 +79,11 @@ class WhatIfModel:
         self.last: WhatIfResult | None = None
 
     def _check(self, nbytes: int, mode: int, ratio: int | None) -> tuple[int, int, int | None]:
-        nbytes = validate.whole("nbytes", nbytes, 1, self.MAX_BYTES, what="a whole number of bytes",
-                                hint="at most 1 PiB (1 << 50), e.g. 8 * GiB")
+        nbytes = validate.whole("nbytes", nbytes, 1, self.MAX_BYTES, what=("a whole number of bytes", "바이트 단위 정수"),
+                                hint=("at most 1 PiB (1 << 50), e.g. 8 * GiB", "최대 1 PiB(1 << 50), 예: 8 * GiB"))
         mode = validate.mode(mode)
         if ratio is not None:
-            ratio = validate.whole("overcommit ratio", ratio, 1, 100, what="a whole percentage such as 50")
+            ratio = validate.whole("overcommit ratio", ratio, 1, 100, what=("a whole percentage such as 50", "퍼센트(50 같은 정수)"))
         return nbytes, mode, ratio if mode == 2 else None
 
     def machine(self) -> str:

@@ -111,7 +111,7 @@ if ok:
     finally:
         prog.stop()
     steps = [e for e in prog.events if e["event"] == "step"]
-    out.update(returncode=prog.returncode, exit=prog.exit_description(),
+    out.update(returncode=prog.returncode, exit=prog.exit_description("en"),
                touched=max((int(e.get("touched", 0)) for e in steps), default=0),
                enomem_steps=sum(1 for e in steps if e.get("ok") == 0),
                cage_removed=not os.path.exists(cage.path), leaf_left=cage.leaf, cgroup_after=here())
