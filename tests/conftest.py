@@ -43,6 +43,9 @@ SERIAL_MODULES = {
     "test_browser.py": "a real JupyterLab in Chromium: CPU-heavy, with time limits",
     "test_binder_like.py": "namespaces and cgroups as root",
     "test_no_leftovers.py": "checks that nothing of ours runs, machine-wide",
+    "test_top.py": "compares %CPU, the Tasks line and load with the real top: needs a quiet machine",
+    "test_lessons_ch2_1.py": "%CPU of busy processes, the Tasks line",
+    "test_lessons_ch2_4.py": "nice under contention and %CPU over 100: needs the CPUs to itself",
 }
 
 

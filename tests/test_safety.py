@@ -34,6 +34,7 @@ def test_budget_follows_jupyterhub_mem_limit(monkeypatch):
     assert 350 * MiB <= b.bytes <= 450 * MiB
 
 
+@pytest.mark.serial  # sums the RSS of every process of this user: tests beside it would move it
 def test_mem_limit_headroom_counts_all_of_this_users_processes():
     # the lab server and other kernels live under the same limit as this kernel
     import os
