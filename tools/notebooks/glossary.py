@@ -49,6 +49,24 @@ glossary.show("fault")
 glossary.show("좀비")
 """),
     md("""
+## One word for one thing
+
+Some things have several names in everyday Korean (a machine is 기계, 컴퓨터 or 시스템; a signal is 신호
+or 시그널), and "kernel" means two things in a course that runs Linux in Jupyter. The lab picks one word
+for each and sticks to it in both languages; this table lists the words it uses and the ones it avoids.
+A test (`tests/test_terminology.py`) checks every chapter, every message and the docs against it.
+""", """
+## 한 가지에는 한 이름만
+
+같은 것을 여러 이름으로 부르는 일이 흔합니다. 게다가 주피터에서 리눅스를 다루는 실습이라 "커널"이 두 가지를
+뜻할 수 있습니다. 이 실습은 하나마다 한 이름을 골라 두 언어
+모두에서 그 이름만 씁니다. 아래 표는 쓰는 말과 쓰지 않는 말을 보여 줍니다. 테스트(`tests/test_terminology.py`)가
+모든 장과 메시지, 문서를 이 표에 비추어 확인합니다.
+"""),
+    code("""
+glossary.show_terminology()
+"""),
+    md("""
 In your own code, `glossary.term("page_fault")` returns the term in the notebook's language.
 
 The chapters: [2.1 Reading the system's state with `top`](2.1-reading-top.ipynb) ·
