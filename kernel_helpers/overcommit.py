@@ -381,8 +381,8 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
         src = f"CommitLimit {cl} = {r}% of {ram} RAM{huge} + {swap} swap"
         src_ko = f"CommitLimit {cl} = RAM {ram}{huge}의 {r}% + 스왑 {swap}"
     if admin_pages:
-        src += f", minus the {fmt_bytes(admin_pages * page)} admin reserve (not root)"
-        src_ko += f", root가 아니므로 관리자 예약 {fmt_bytes(admin_pages * page)} 제외"
+        src += f", minus the {fmt_bytes(admin_pages * page)} admin reserve (no CAP_SYS_ADMIN)"
+        src_ko += f", CAP_SYS_ADMIN이 없으므로 관리자 예약 {fmt_bytes(admin_pages * page)} 제외"
     if user_pages:
         src += f", minus {fmt_bytes(user_pages * page)} user reserve"
         src_ko += f", 사용자 예약 {fmt_bytes(user_pages * page)} 제외"

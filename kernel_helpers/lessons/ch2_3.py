@@ -158,6 +158,11 @@ def _display(obj: object) -> None:
         print(obj.to_string() if isinstance(obj, pd.DataFrame) else obj)
 
 
+def _sentence_case(text: str) -> str:
+    """The first letter up, the rest as it is ('killed by SIGKILL' -> 'Killed by SIGKILL')."""
+    return text[:1].upper() + text[1:]
+
+
 def _with(errno: str | None) -> str:
     """'ENOMEM으로', 'EPERM으로': an errno name with the Korean particle that fits it."""
     return josa(errno, "(으)로")
@@ -243,9 +248,9 @@ def _why_cached(release: str) -> tuple[str, str]:
     v = _kernel_version(release)
     if v is not None and v < (6, 2):
         return ("this kernel collects each thread's RSS changes and publishes them to the process's counter "
-                "every 64 page faults (or when the thread unmaps memory or exits)",
-                "이 커널은 스레드마다 RSS 변화를 모아 두었다가 페이지 폴트 64번마다(또는 스레드가 메모리를 "
-                "해제하거나 끝날 때) 프로세스의 카운터에 반영합니다")
+                "every 64 page faults (or when the thread exits or execs)",
+                "이 커널은 스레드마다 RSS 변화를 모아 두었다가 페이지 폴트 64번마다(또는 스레드가 끝나거나 "
+                "exec할 때) 프로세스의 카운터에 반영합니다")
     if v is not None and v < (6, 16):
         return ("this kernel keeps the counter per CPU, and statm reads only the shared total, which each CPU "
                 "tops up once its share reaches a batch (32 pages or more)",
@@ -453,6 +458,16 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
                 "faulted during these steps too (the median leaves out one-off costs; run more steps to see).",
                 f"{head_ko}. 데이터가 걸친 {data_pages + 1}페이지보다 많습니다. 이 단계들 동안 프로세스의 다른 부분도 "
                 "폴트를 일으켰습니다(중앙값은 한 번뿐인 비용을 걸러 내니, 단계를 더 돌려 보세요)."))
+        cm = m["d_committed"].median() if "d_committed" in m else float("nan")
+        vm = m["d_virt"].median()
+        if cm == cm and abs(cm - vm) > 0.1 * vm:  # not NaN, and not one VIRT step
+            parts.append(pick(
+                f"Committed_AS moved by {_kib(cm):,.0f} KiB per step (median) here, not {_kib(vm):,.0f}: writing "
+                "adds no promise, so the difference is other processes on this machine allocating and freeing "
+                "during these steps (Committed_AS is a machine-wide total).",
+                f"여기서 Committed_AS는 단계마다 {_kib(vm):,.0f} KiB가 아니라 {_kib(cm):,.0f} KiB(중앙값) 움직였습니다. "
+                "쓰기는 약속을 늘리지 않으므로, 차이는 이 단계들 동안 이 시스템의 다른 프로세스들이 메모리를 할당하고 "
+                "해제한 몫입니다(Committed_AS는 시스템 전체의 합계입니다)."))
     if not parts:
         parts.append(pick("No steps measured yet.", "아직 측정한 단계가 없습니다."))
     text = "\n".join(parts)
@@ -1413,7 +1428,7 @@ def _register() -> None:
                  ("The whole machine runs out of memory", "시스템 전체의 메모리가 바닥난다")],
         judge=lambda r: {"killed": 1, "enomem": 0}.get(r.outcome, 2),
         explain=lambda r: (
-            f"{r.exit_text('en').capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
+            f"{_sentence_case(r.exit_text('en'))} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
             "malloc returned NULL "
             f"{r.enomem_steps} times. The reservations were all granted; the limit bites when pages are "
             "written, where there is no error code to return, so the kernel's OOM killer picks a process in "

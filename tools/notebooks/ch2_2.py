@@ -476,14 +476,14 @@ The sum of PSS matches what `/proc/meminfo` saw (give or take what other process
 the sum of RES counts the shared pages once per process. `MemAvailable` would be the obvious system-wide check, but it is too coarse for this: freed
 pages can wait on per-CPU lists before they count as free again, so `MemTotal - MemAvailable` can move
 on its own by as much as this whole experiment. The counters of *what the pages are used for*
-(`AnonPages`, `Shmem`) are exact.
+(`AnonPages`, `Shmem`) are far steadier: they lag only by small per-CPU batches.
 """, """
 PSS 합계는 `/proc/meminfo`가 본 양과 맞고(그사이 다른 프로세스가 움직인 만큼의 오차는 있습니다),
 RES 합계는 공유 페이지를 프로세스마다 한 번씩 셉니다.
 시스템 전체를 확인하는 데는 `MemAvailable`이 먼저 떠오르지만, 이 실험에는 너무 거칩니다. 해제된
 페이지가 다시 빈 페이지로 집계되기 전에 CPU별 목록에서 기다릴 수 있어서, `MemTotal - MemAvailable`은
 이 실험 전체만큼이나 저절로 오르내릴 수 있습니다. *페이지를 어디에 쓰는지*를 세는 카운터(`AnonPages`, `Shmem`)는
-정확합니다.
+훨씬 안정적입니다. CPU별로 조금씩 모아 두는 만큼만 늦습니다.
 """),
     md("""
 ## Explain why a Jupyter kernel's VIRT is so large

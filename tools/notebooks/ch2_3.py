@@ -145,12 +145,13 @@ The verdict above is judged on exact figures: the minor faults, and the **exact 
 reading it is cheap. On many kernels that counter is **cached** and can trail the truth:
 
 - before 6.2 (Debian 12's 6.1, Ubuntu 22.04's 5.15, RHEL 9's 5.14), each thread collects its RSS changes
-  and hands them to the process's counter every 64 page faults (and when it unmaps memory or exits), so
-  a process that takes one fault a step can show the same RES for dozens of steps. No later update of
+  and hands them to the process's counter every 64 page faults (and when the thread exits or execs), so
+  a process that takes one fault a step can show the same RES for dozens of steps; freeing memory
+  subtracts from the shared counter at once, so RES can even read lower than the truth. No later update of
   these branches changed that;
 - from 6.2 to 6.15 (Ubuntu 24.04's 6.8, WSL2's 6.6 before 6.6.98) the counter is kept per CPU, and
   `statm` reads only the shared total, which each CPU tops up once its share reaches a batch: up to
-  32 pages per CPU on small machines (2 x the number of CPUs on machines with more than 16);
+  just under 32 pages per CPU on small machines (2 x the number of CPUs on machines with more than 16);
 - 6.16 and later, and the 6.6 and 6.12 stable branches from 6.6.98 and 6.12.38 on (July 2025), add the
   per-CPU parts up exactly.
 
@@ -168,12 +169,13 @@ The cell below compares the two over the steps you just ran and says which case 
 이 카운터는 **캐시된** 값이라 실제보다 늦게 따라올 수 있습니다.
 
 - 6.2 이전 커널(데비안 12의 6.1, 우분투 22.04의 5.15, RHEL 9의 5.14)에서는 스레드마다 RSS 변화를 모아
-  두었다가 페이지 폴트 64번마다(그리고 메모리를 해제하거나 끝날 때) 프로세스의 카운터에 넘깁니다. 그래서
-  단계마다 폴트가 한 번뿐인 프로세스는 수십 단계 동안 같은 RES를 보여 줄 수 있습니다. 이 브랜치들은 이후
+  두었다가 페이지 폴트 64번마다(그리고 스레드가 끝나거나 exec할 때) 프로세스의 카운터에 넘깁니다. 그래서
+  단계마다 폴트가 한 번뿐인 프로세스는 수십 단계 동안 같은 RES를 보여 줄 수 있습니다. 메모리를 해제하면 공유
+  카운터에서 바로 빼므로, RES가 실제보다 작게 나오기도 합니다. 이 브랜치들은 이후
   업데이트에서도 이 방식을 바꾸지 않았습니다.
 - 6.2~6.15 커널(우분투 24.04의 6.8, 6.6.98 이전인 WSL2의 6.6)에서는 카운터를 CPU별로 나눠 두고, `statm`은
   공유 합계만 읽습니다. 각 CPU는 자기 몫이 한 묶음(batch)에 이르러야 합계에 보태므로, 작은 시스템에서는 CPU
-  하나당 32페이지까지 어긋날 수 있습니다(CPU가 16개를 넘으면 CPU 수의 2배).
+  하나당 32페이지 가까이 어긋날 수 있습니다(CPU가 16개를 넘으면 CPU 수의 2배).
 - 6.16 이후 커널, 그리고 6.6.98과 6.12.38 이후의 6.6·6.12 안정판(stable) 브랜치(2025년 7월)는 CPU별 조각을
   정확히 더합니다.
 
@@ -211,9 +213,11 @@ a code path also faults in some program text), so the summaries below leave it o
 
 One kernel feature is switched off for `malloc_test`: transparent huge pages (THP). Where THP is set
 to `always` (Debian's kernels; the machine table at the top shows this machine's setting), a kernel
-thread called khugepaged scans processes and merges a 2 MiB stretch of small pages into one huge page,
-even a stretch with a single page written. In a test run on Debian 12's kernel, a step that had written
-one page showed 2 MiB of RES about 15 seconds later. So `malloc_test` asks the kernel for small pages only
+thread called khugepaged scans processes and may merge a 2 MiB stretch of small pages into one huge
+page; with the default `max_ptes_none` of 511, even a stretch with a single page written qualifies
+(adjacent `malloc_test` blocks merge into one mapping, so aligned 2 MiB stretches exist). In this
+project's runs on Debian 12's 6.1 kernel under qemu, a step that had written one page later showed
+2 MiB more RES. So `malloc_test` asks the kernel for small pages only
 (`prctl(PR_SET_THP_DISABLE)`); run `c_programs/bin/malloc_test --thp` in a terminal beside `top` to see
 the jumps for yourself.
 
@@ -240,8 +244,10 @@ glibc `malloc()`에 관한 사실 두 가지가 이 계단을 설명합니다.
 
 `malloc_test`는 커널 기능 하나를 꺼 둡니다. 투명 거대 페이지(THP)입니다. THP가 `always`로 설정된 시스템(데비안
 커널이 그렇습니다. 이 시스템의 설정은 장 맨 위 시스템 표에 있습니다)에서는 khugepaged라는 커널 스레드가 프로세스를
-훑으며 작은 페이지들로 된 2 MiB 구간을 거대 페이지 하나로 합칩니다. 페이지 하나만 쓴 구간도 합칩니다. 데비안
-12의 커널로 시험해 보니, 페이지 하나만 쓴 단계의 RES가 15초쯤 뒤에는 2 MiB로 늘어 있었습니다. 그래서 `malloc_test`는 작은
+훑으며 작은 페이지들로 된 2 MiB 구간을 거대 페이지 하나로 합칠 수 있습니다. 기본값 `max_ptes_none` 511에서는
+페이지 하나만 쓴 구간도 대상이 됩니다(이웃한 `malloc_test` 블록들이 매핑 하나로 합쳐지므로 2 MiB 경계에 맞는
+구간이 생깁니다). 이 프로젝트가 qemu에서 데비안 12의 6.1 커널로 돌려 보니, 페이지 하나만 쓴 단계의 RES가
+나중에 2 MiB 더 늘어 있었습니다. 그래서 `malloc_test`는 작은
 페이지만 쓰겠다고 커널에 요청합니다(`prctl(PR_SET_THP_DISABLE)`). RES가 이렇게 뛰는 모습을 직접 보려면
 `top`을 띄워 둔 채 옆 터미널에서 `c_programs/bin/malloc_test --thp`를 실행해 보세요.
 
@@ -583,7 +589,7 @@ q.check(probe.reservation);
 |---|---|---|---|
 | **0** (default) | heuristic | that **single request** is larger than **total RAM + total swap** | ignores free memory, the page cache and Committed_AS (kernel 5.2 and later) |
 | **1** | always | never | only the address space itself can run out |
-| **2** | never overcommit | Committed_AS + request > **CommitLimit** | CommitLimit = (RAM − HugeTLB pages) × `overcommit_ratio`/100 + swap, or `overcommit_kbytes` + swap when that is set; callers without root also leave `admin_reserve_kbytes` free |
+| **2** | never overcommit | Committed_AS + request would reach **CommitLimit** minus the reserves | CommitLimit = (RAM − HugeTLB pages) × `overcommit_ratio`/100 + swap, or `overcommit_kbytes` + swap when that is set; reserves: min(VIRT/32, `user_reserve_kbytes`) for every caller, plus `admin_reserve_kbytes` for callers without CAP_SYS_ADMIN |
 
 **Where the book is out of date.** The book says the kernel hands out the addresses "if there is space
 available", and calls the default heuristic. That describes the old mode 0: until Linux 5.1 it estimated
@@ -596,8 +602,10 @@ for, and running out of memory shows up later, when pages are written, as the OO
 `malloc()` returning NULL. The next experiments show each of these on this machine.
 
 The book also says the default is "usually 0 or 1". The kernel's default is 0 (`mm/util.c` sets
-`sysctl_overcommit_memory = OVERCOMMIT_GUESS`), and no mainstream distribution changes it; mode 1 is
-something an administrator sets (Redis's documentation, for one, recommends it). The machine table at the
+`sysctl_overcommit_memory = OVERCOMMIT_GUESS`), and the big distributions keep it. But Kubernetes'
+kubelet sets `vm.overcommit_memory=1` on every node it manages (unless it runs with
+`--protect-kernel-defaults`), so on Binder and most hosted JupyterHubs you will likely see 1; Redis's
+documentation recommends 1 as well. So the book's "0 or 1" is not far from what readers meet. The machine table at the
 top of this chapter shows this machine's mode.
 
 Mode 2 also explains a classic surprise: with the default `overcommit_ratio` of 50 and no swap, a
@@ -613,7 +621,7 @@ child's private writable memory is committed again even though copy-on-write wil
 |---|---|---|---|
 | **0** (기본값) | 휴리스틱 | 그 **요청 하나**가 **전체 RAM + 전체 스왑**보다 클 때 | 빈 메모리, 페이지 캐시, Committed_AS는 보지 않음 (커널 5.2 이후) |
 | **1** | 항상 허용 | 거절하지 않음 | 주소 공간 자체가 바닥날 때만 실패 |
-| **2** | 오버커밋 금지 | Committed_AS + 요청 > **CommitLimit**일 때 | CommitLimit = (RAM − HugeTLB 페이지) × `overcommit_ratio`/100 + 스왑, 또는 `overcommit_kbytes`를 설정했다면 `overcommit_kbytes` + 스왑. root가 아닌 호출자는 `admin_reserve_kbytes`만큼을 남겨야 함 |
+| **2** | 오버커밋 금지 | Committed_AS + 요청이 **CommitLimit**에서 예비분을 뺀 값에 닿을 때 | CommitLimit = (RAM − HugeTLB 페이지) × `overcommit_ratio`/100 + 스왑, 또는 `overcommit_kbytes`를 설정했다면 `overcommit_kbytes` + 스왑. 예비분: 모든 호출자에게 min(VIRT/32, `user_reserve_kbytes`), CAP_SYS_ADMIN이 없는 호출자에게는 `admin_reserve_kbytes`도 |
 
 **책이 낡은 부분.** 책은 커널이 "가용한 공간이 있다면" 주소를 내준다고 하고, 기본 동작을 휴리스틱이라고
 부릅니다. 이것은 예전 모드 0의 설명입니다. 리눅스 5.1까지의 모드 0은 확보할 수 있는 메모리(빈 페이지,
@@ -624,9 +632,11 @@ false-positive OVERCOMMIT_GUESS failures" 변경)는 이를 표의 규칙으로 
 보여 줍니다.
 
 책은 기본값이 "보통 0 또는 1"이라고도 합니다. 커널의 기본값은 0이고(`mm/util.c`가
-`sysctl_overcommit_memory = OVERCOMMIT_GUESS`로 정합니다), 주요 배포판 가운데 이를 바꾸는 곳은 없습니다. 모드
-1은 관리자가 직접 설정하는 값입니다(예를 들어 Redis 문서가 이 설정을 권합니다). 이 시스템의 모드는 장 맨 위
-시스템 표에 나옵니다.
+`sysctl_overcommit_memory = OVERCOMMIT_GUESS`로 정합니다), 주요 배포판도 이 값을 그대로 둡니다. 하지만
+쿠버네티스의 kubelet은 자기가 관리하는 모든 노드에서 `vm.overcommit_memory=1`로 설정합니다
+(`--protect-kernel-defaults`로 실행하지 않는 한). 그래서 Binder나 대부분의 호스팅 JupyterHub에서는 1을 보게
+될 가능성이 높고, Redis 문서도 1을 권합니다. 그러니 책의 "0 또는 1"은 독자가 실제로 만나는 값과 크게 다르지
+않습니다. 이 시스템의 모드는 장 맨 위 시스템 표에 나옵니다.
 
 모드 2는 흔히 겪는 놀라운 일 하나도 설명해 줍니다. 기본 `overcommit_ratio` 50에 스왑이 없으면, 모드 2의
 시스템은 RAM의 절반만 약속합니다. 그리고 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
@@ -905,7 +915,8 @@ MemAvailable hardly moves: the cage holds.
    lesson.step_view(p.step_table())
    ```
    VIRT grows by 64 MiB + 4 KiB per step (64 MiB + 24 bytes, rounded up to a page), the exact Rss by 4 KiB,
-   with one minor fault: the header is still the only thing written.
+   with one minor fault: only the first page is written (glibc's header and `malloc_test`'s 16-byte link
+   to the previous block).
    </details>
 
 2. **Half a memset.** `panel.set_touch(50)` writes the first half of each block. Predict RES and minor
@@ -952,7 +963,7 @@ MemAvailable hardly moves: the cage holds.
    s = metrics.process_sample(os.getpid())
    print(s.threads, "threads, VIRT", s.virt >> 20, "MiB, RES", s.res >> 20, "MiB")
    ```
-   Each extra thread that calls `malloc()` gets a glibc arena reserving 64 MiB of address space (mostly
+   Each extra thread that calls `malloc()` gets its own glibc arena (up to 8 per core) reserving 64 MiB of address space (mostly
    `PROT_NONE`, which Committed_AS does not count), and each thread has a stack of up to 8 MiB. VIRT
    adds up reservations, not use. `MALLOC_ARENA_MAX=1` in the environment removes the extra arenas.
    </details>
@@ -967,9 +978,10 @@ MemAvailable hardly moves: the cage holds.
    lesson.trace_malloc(steps=3, step_mib=2);
    ```
    2 MiB + 24 bytes, rounded up to whole pages: with 4 KiB pages, 513 pages, so `mmap(NULL, 2101248, ...)`
-   three times. The `brk()` calls come first because the program's start-up makes small allocations
-   (such as the buffer behind `printf`), which glibc serves from the heap; it grows the heap by more than
-   it needs at once, so later small `malloc()` calls make no system call at all.
+   three times. The `brk()` calls come from the program's first `printf`: stdout needs a buffer, glibc
+   mallocs it from the heap, and creates the heap with `brk()`, growing it by the request plus 128 KiB of
+   padding (`M_TOP_PAD`), so the next small `malloc()` calls need no system call until that is used up.
+   (In a terminal you also see a `brk(NULL)` right after `execve`: that one is the dynamic loader's.)
    </details>
 """, """
 ## 스스로 해 보기
@@ -984,7 +996,8 @@ MemAvailable hardly moves: the cage holds.
    lesson.step_view(p.step_table())
    ```
    VIRT는 단계마다 64 MiB + 4 KiB(64 MiB + 24바이트를 페이지 단위로 올림), 정확한 Rss는 4 KiB 늘고 마이너
-   폴트는 한 번입니다. 여전히 쓴 것은 헤더뿐입니다.
+   폴트는 한 번입니다. 여전히 첫 페이지에만 씁니다(glibc의 헤더와, 앞 블록을 가리키는 `malloc_test`의 16바이트
+   연결 정보).
    </details>
 
 2. **절반만 memset.** `panel.set_touch(50)`은 블록마다 앞쪽 절반만 씁니다. 단계마다 RES와 마이너 폴트를
@@ -1031,7 +1044,7 @@ MemAvailable hardly moves: the cage holds.
    s = metrics.process_sample(os.getpid())
    print(s.threads, "threads, VIRT", s.virt >> 20, "MiB, RES", s.res >> 20, "MiB")
    ```
-   `malloc()`을 부르는 스레드가 늘 때마다 glibc 아레나가 주소 공간 64 MiB를 예약하고(대부분 `PROT_NONE`이며,
+   `malloc()`을 부르는 스레드가 늘 때마다(코어당 8개까지) glibc 아레나가 주소 공간 64 MiB를 예약하고(대부분 `PROT_NONE`이며,
    이 부분은 Committed_AS가 세지 않습니다), 스레드마다 최대 8 MiB의 스택이 있습니다. VIRT는 사용량이 아니라 예약을
    더한 값입니다. 환경 변수 `MALLOC_ARENA_MAX=1`을 주면 추가 아레나가 사라집니다.
    </details>
@@ -1046,9 +1059,10 @@ MemAvailable hardly moves: the cage holds.
    lesson.trace_malloc(steps=3, step_mib=2);
    ```
    2 MiB + 24바이트를 페이지 단위로 올리면, 4 KiB 페이지에서 513페이지입니다. 그래서 `mmap(NULL, 2101248, ...)`이
-   세 번 나옵니다. `brk()`가 먼저 나오는 것은 프로그램이 시작하면서 작은 할당(`printf` 뒤의 버퍼 같은 것)을
-   하고, glibc가 이를 힙에서 내주기 때문입니다. glibc는 힙을 필요보다 넉넉하게 한 번에 늘리므로, 이후의 작은
-   `malloc()`은 시스템 콜을 전혀 부르지 않습니다.
+   세 번 나옵니다. `brk()`는 프로그램의 첫 `printf`에서 나옵니다. stdout에는 버퍼가 필요하고, glibc는 이를
+   힙에서 malloc하는데, 이때 `brk()`로 힙을 만들면서 요청한 크기에 여유분 128 KiB(`M_TOP_PAD`)를 더해 늘립니다.
+   그래서 그 여유분을 다 쓸 때까지는 이후의 작은 `malloc()`이 시스템 콜을 부르지 않습니다. (터미널에서 보면
+   `execve` 바로 뒤에도 `brk(NULL)`이 하나 있는데, 이것은 동적 로더가 부른 것입니다.)
    </details>
 """),
     # ------------------------------------------------------------------ further reading
