@@ -37,10 +37,17 @@ c_programs/bin/%: c_programs/%.c $(wildcard c_programs/*.h)
 
 build: $(PROGRAMS) ## build the C test programs into c_programs/bin/
 
-lab: venv build ## open JupyterLab on the start page (prints the URL)
-	@echo "toplab: starting JupyterLab; open the URL with the token that it prints below"
-	$(VENV)/bin/jupyter lab $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser) --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) \
-	  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/en/00-start-here.ipynb \
+# The start page's language: `make lab LANG=ko` or `LANG=en` chooses; otherwise the locale decides
+# (LC_ALL, then LC_MESSAGES, then LANG, as for any program): ko_KR.UTF-8 and other ko* give ko, anything else en.
+LAB_LOCALE := $(if $(filter command line,$(origin LANG)),$(LANG),$(firstword $(LC_ALL) $(LC_MESSAGES) $(LANG)))
+LAB_LANG   := $(if $(filter ko ko_% ko.% ko@%,$(LAB_LOCALE)),ko,en)
+# LANG=ko or en is a language, not a locale: the lab itself then runs in C.UTF-8
+LAB_ENV    := $(if $(filter command line,$(origin LANG)),$(if $(filter ko en,$(LANG)),LANG=C.UTF-8,),)
+
+lab: venv build ## open JupyterLab on the start page, in Korean if the locale is ko_* (LANG=ko or en chooses)
+	@echo "toplab: starting JupyterLab on the $(LAB_LANG) start page; open the URL with the token that it prints below"
+	$(LAB_ENV) $(VENV)/bin/jupyter lab $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser) --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) \
+	  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/$(LAB_LANG)/00-start-here.ipynb \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: venv build ## build everything, then run the whole test suite
