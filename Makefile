@@ -15,7 +15,7 @@ endif
 CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
 
-.PHONY: help lab test build venv clean lint bench record test-kernels
+.PHONY: help lab test build venv clean lint bench record test-kernels book test-book
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,11 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install the package with its dependencies
+
+BOOK_STAMP := $(VENV)/.installed-book
+$(BOOK_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[book]'
+	@touch $@
 
 c_programs/bin/%: c_programs/%.c $(wildcard c_programs/*.h)
 	@mkdir -p c_programs/bin
@@ -50,8 +55,14 @@ lab: venv build ## open JupyterLab on the start page, in Korean if the locale is
 	  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/$(LAB_LANG)/00-start-here.ipynb \
 	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: venv build ## build everything, then run the whole test suite
-	$(PY) -m pytest -q -rs
+book: venv build $(BOOK_STAMP) ## execute every notebook here (fast mode) and build the static site into build/book/site (BOOK_ARGS=...)
+	$(PY) -m tools.book.build $(BOOK_ARGS)
+
+test: venv build ## build everything, then run the whole test suite (the book's test: make test-book)
+	$(PY) -m pytest -q -rs -m "not book"
+
+test-book: book ## build the book, then check every page of it in Chromium (tests/test_book.py)
+	$(PY) -m pytest -q -rs -m book
 
 test-kernels: venv build ## boot Debian's 6.1 and 6.12 kernels under qemu and run the claim checks in each (about 100 s; MATRIX_ARGS="--only 6.1 --claims ID")
 	$(PY) -m tools.kernels.matrix $(MATRIX_ARGS)
