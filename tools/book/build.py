@@ -106,10 +106,10 @@ def header_cell(stem: str, lang: str, prov: dict, read_only_sysctl: bool) -> str
     """The first cell of each page: the language switch, where the outputs came from, how to run it live."""
     other = OTHER[lang]
     who_en = "as root" if prov["root"] else "as a user without root"
-    who_ko = "root로" if prov["root"] else "root가 아닌 사용자로"
+    who_ko = "root로 실행" if prov["root"] else "root가 아닌 사용자로 실행"
     if read_only_sysctl:
-        who_en += ", with /proc/sys read-only (so vm.overcommit_memory was not switched)"
-        who_ko += ", /proc/sys를 읽기 전용으로 두고(그래서 vm.overcommit_memory는 바꾸지 않음)"
+        who_en += ", with /proc/sys read-only, so vm.overcommit_memory was not switched"
+        who_ko += ", /proc/sys는 읽기 전용으로 두어 vm.overcommit_memory는 바꾸지 않음"
     system = (f"Linux {prov['kernel']} ({prov['distro']}, {prov['machine']}), {prov['cpus']} CPU"
               f"{'s' if prov['cpus'] != 1 else ''}, {prov['mem_gib']} GiB RAM")
     system_ko = (f"리눅스 {prov['kernel']}({prov['distro']}, {prov['machine']}), CPU {prov['cpus']}개, "
@@ -119,18 +119,18 @@ def header_cell(stem: str, lang: str, prov: dict, read_only_sysctl: bool) -> str
     if lang == "en":
         text = (f"**Read this page in:** {switch}\n\n"
                 f'<p class="toplab-provenance">The outputs on this page come from one run of this notebook on '
-                f"{html.escape(system)}, on {prov['date']}, in fast mode, {html.escape(who_en)}. Charts that are "
-                "live in the lab appear here as recordings or snapshots, labelled as such. Your own system will "
-                "show other figures.</p>\n\n"
+                f"{html.escape(system)}, on {prov['date']}, in fast mode ({html.escape(who_en)}). Charts that are "
+                "live in the lab appear here as figures drawn from that same run, labelled as such. Your own "
+                "system will show other figures.</p>\n\n"
                 "**Run it live** on your own Linux system: clone the repository and run `make lab` "
                 "(Python 3.10+, gcc and make; see the README). The lab opens this page with every experiment "
                 "running on your kernel.")
     else:
         text = (f"**다른 언어로 읽기:** {switch}\n\n"
                 f'<p class="toplab-provenance">이 페이지의 출력은 {html.escape(system_ko)} 시스템에서 '
-                f"{prov['date']}에 이 노트북을 빠른 모드로, {html.escape(who_ko)} 한 번 실행한 결과입니다. 랩에서 "
-                "실시간으로 움직이는 차트는 여기서는 기록이나 스냅숏으로 보여 주며, 그렇다고 표시해 두었습니다. "
-                "여러분의 시스템에서는 다른 숫자가 나옵니다.</p>\n\n"
+                f"{prov['date']}에 이 노트북을 빠른 모드로 한 번 실행한 결과입니다({html.escape(who_ko)}). 랩에서 "
+                "실시간으로 움직이는 차트는 여기서는 같은 실행에서 측정한 값으로 그린 그림으로 보여 주며, 그렇다고 "
+                "표시해 두었습니다. 여러분의 시스템에서는 다른 숫자가 나옵니다.</p>\n\n"
                 "**직접 실행하려면** 리눅스 시스템에서 저장소를 내려받고 `make lab`을 실행하세요(Python 3.10 이상, "
                 "gcc, make 필요. 저장소의 `README.ko.md` 참고). 랩이 열리면 모든 실험이 여러분의 커널에서 실시간으로 돌아갑니다.")
     return f'<div class="toplab-book-header">\n\n{text}\n\n</div>'
