@@ -242,8 +242,11 @@ def test_every_page_in_chromium(site, server, browser):
 
             hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
             for h in hrefs:
-                if urllib.parse.urlsplit(h).netloc == host:
+                netloc = urllib.parse.urlsplit(h).netloc
+                if netloc == host:
                     links.setdefault(h, set()).add(where)
+                # a file name in the prose that MyST's linkify took for a web address (README.md, x.py)
+                assert not re.search(r"\.(md|py|sh|so|ipynb|json|txt)$", netloc), f"{where}: a file name became a link: {h}"
             if stem in ("2.3-memory-commit", "00-start-here"):
                 page.screenshot(path=str(ARTIFACTS / f"{lang}-{stem}.png"), full_page=False)
     assert charts >= 2 * 2, f"only {charts} charts in the whole site"
