@@ -12,4 +12,8 @@ from .procfs import IS_LINUX, AccessDenied, NotOnLinux, ProcessGone, have_proc
 __version__ = "0.1.0"
 #: Fast mode (TOPLAB_FAST=1, set by the tests and CI): experiments use short intervals and few steps.
 FAST: bool = os.environ.get("TOPLAB_FAST", "").lower() in ("1", "true", "yes")
+if os.environ.get("TOPLAB_BOOK"):  # make book: figures display as static plotly figures (recordings.py)
+    from .recordings import install_book_display
+
+    install_book_display()
 __all__ = ["FAST", "IS_LINUX", "AccessDenied", "NotOnLinux", "ProcessGone", "__version__", "have_proc"]

@@ -10,6 +10,15 @@ and writes what they measured to small JSON files in ``kernel_helpers/data/``:
 Where /proc is missing, ``widgets.memory_panel()`` and ``widgets.shared_view()`` show these
 instead, always labelled "Recorded on Linux <kernel> on <date>": a recording, never a live
 measurement.  Loading and showing them needs no Linux; recording does.
+
+Book mode (``TOPLAB_BOOK=1``, set by ``make book``): the notebooks run live on Linux, but a static
+site cannot hold a live widget.  There every live view displays what a page can keep instead
+(``book_display``): its chart and text as a self-contained plotly figure and HTML, redrawn after
+every cell while the view is open, so the page holds the chart of this run as it stood when it was
+last used (a chart that drew nothing shows the recording of its experiment, labelled).  Any other
+plotly figure (a FigureWidget included) displays as a self-contained figure too (``figure_html``;
+the page loads plotly.js once).  The experiments run live, so a chart and the tables and
+sentences around it come from the same run.
 """
 
 from __future__ import annotations
@@ -39,7 +48,8 @@ SHARED_MIB = 64
 SHARED_CHILDREN = 2
 
 __all__ = ["DATA_DIR", "NAMES", "Recording", "load", "record", "RecordedPanel", "RecordedSharedView",
-           "malloc_samples", "malloc_steps", "shared_table"]
+           "malloc_samples", "malloc_steps", "shared_table", "BOOK_ENV", "book_mode", "figure_html",
+           "book_display", "install_book_display"]
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -357,6 +367,181 @@ class RecordedSharedView(_Recorded):
 
     def __repr__(self) -> str:
         return f"<RecordedSharedView shared_mem: {self.recording.label('en')}>"
+
+
+# --- book mode: what a static page shows for a live view ---------------------------------------
+
+BOOK_ENV = "TOPLAB_BOOK"
+_RECORDING_OF = {"MemoryPanel": "malloc_test", "SharedView": "shared_mem"}  # view class -> its recording
+
+
+def book_mode() -> bool:
+    """True while ``make book`` executes the notebooks (``TOPLAB_BOOK=1``)."""
+    return os.environ.get(BOOK_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def figure_html(fig) -> str:
+    """A plotly figure (or FigureWidget) as an HTML fragment that draws itself where plotly.js is loaded."""
+    import plotly.graph_objects as go
+
+    static = go.Figure(fig.to_dict())  # a FigureWidget's current state, without its comm
+    height = f"{static.layout.height}px" if static.layout.height else "420px"
+    return static.to_html(include_plotlyjs=False, full_html=False, default_height=height,
+                          config={"displaylogo": False, "responsive": True})
+
+
+def _publish(html_text: str, plain: str) -> None:
+    from IPython.display import publish_display_data
+
+    publish_display_data({"text/html": html_text, "text/plain": plain})
+
+
+def _note_html(text: str, colour: str = "#1f77b4") -> str:
+    import html
+
+    return (f'<div class="toplab-book-note" style="border-left:4px solid {colour};padding:4px 8px;'
+            f'background:#f3f7fb;margin:4px 0">{html.escape(text)}</div>')
+
+
+def _snapshot(widget) -> list[str]:
+    """The text a widget tree shows now: HTML and labels as they are, controls as 'name: value'."""
+    import html
+
+    import ipywidgets as W
+
+    layout = getattr(widget, "layout", None)
+    if layout is not None and getattr(layout, "display", None) == "none":
+        return []
+    if isinstance(widget, W.Box):
+        return [part for child in widget.children for part in _snapshot(child)]
+    if isinstance(widget, (W.HTML, W.HTMLMath)):
+        return [widget.value] if widget.value else []
+    if isinstance(widget, W.Label):
+        return [html.escape(widget.value)] if widget.value else []
+    if hasattr(widget, "to_dict") and hasattr(widget, "data"):  # a plotly FigureWidget
+        return [figure_html(widget)]
+    if isinstance(widget, (W.Button, W.ToggleButton)):
+        return []
+    value = getattr(widget, "value", None)
+    if isinstance(widget, W.FloatLogSlider) and value is not None:
+        value = f"{value:.4g}"
+    desc = getattr(widget, "description", "") or ""
+    if value in (None, "") or isinstance(value, (tuple, list)):
+        return []
+    return [f'<span class="toplab-book-control" style="color:#555;margin-right:1em">'
+            f"{html.escape(desc)}{': ' if desc else ''}<code>{html.escape(str(value))}</code></span>"]
+
+
+def _figures(widget):
+    """The plotly FigureWidgets in a widget tree."""
+    if hasattr(widget, "to_dict") and hasattr(widget, "data"):
+        yield widget
+    for child in getattr(widget, "children", ()) or ():
+        yield from _figures(child)
+
+
+def _has_points(view) -> bool:
+    def n(values) -> int:
+        return 0 if values is None else len(values)
+    return any(n(getattr(t, "x", None)) or n(getattr(t, "y", None)) for fig in _figures(view.widget) for t in fig.data)
+
+
+def _recorded_bundle(view, name: str) -> dict:
+    """A view that never got data on this run: the recording of its experiment, labelled."""
+    lang = getattr(view, "lang", None)
+    rec = load(name)
+    note = pick(
+        f"In the lab this is a live chart with controls. It drew nothing on this run, so this page shows a "
+        f"recording of the same kind of experiment ({rec.label('en')}, {rec.meta.get('machine', '')}: "
+        f"{rec.meta.get('what', '')}).",
+        f"랩에서는 컨트롤이 달린 실시간 차트입니다. 이번 실행에서는 그린 것이 없어서 같은 종류의 실험을 기록한 것을 "
+        f"보여 줍니다({rec.label('ko')}, {rec.meta.get('machine', '')}: {rec.meta.get('what', '').split(';')[0]}).",
+        lang)
+    viewer = RecordedPanel if name == "malloc_test" else RecordedSharedView
+    fig = viewer(lang=lang).figure
+    return {"text/html": _note_html(note, "#ff7f0e") + f'<div class="toplab-recording-figure">{figure_html(fig)}</div>',
+            "text/plain": f"[{rec.label(lang)}] {name}"}
+
+
+def _view_bundle(view) -> dict:
+    """What a static page shows for a live view now: its chart and text as they stand, with a note."""
+    lang = getattr(view, "lang", None)
+    name = _RECORDING_OF.get(type(view).__name__)
+    if name is not None and not _has_points(view):
+        return _recorded_bundle(view, name)
+    lock = getattr(view, "_draw_lock", None)  # the view's own drawing lock, where it has one
+    if lock is not None:
+        with lock:
+            parts = _snapshot(view.widget)
+    else:
+        parts = _snapshot(view.widget)
+    if name is not None:
+        note = pick("In the lab this chart is live, with controls. Here it is drawn from the run that made this page: "
+                    "the measurements as they stood after the cells that use it had run, the same run as the "
+                    "tables and sentences around it.",
+                    "랩에서는 컨트롤이 달린 실시간 차트입니다. 여기서는 이 페이지를 만들 때 실행한 측정값으로 그렸습니다. "
+                    "이 차트를 쓰는 셀들이 끝난 시점까지의 값이며, 주변의 표와 문장도 같은 실행에서 나왔습니다.", lang)
+        cls = "toplab-live-figure"
+    else:
+        note = pick("In the lab this view is live, with controls; here it is a snapshot taken when this page was built.",
+                    "랩에서는 컨트롤이 달린 실시간 화면입니다. 여기서는 이 페이지를 만들 때 찍은 스냅숏을 보여 줍니다.",
+                    lang)
+        cls = "toplab-snapshot"
+    return {"text/html": _note_html(note) + f'<div class="{cls}">' + "\n".join(parts) + "</div>",
+            "text/plain": repr(view)}
+
+
+_BOOK_VIEWS: list[tuple[object, str]] = []  # (view, display id): redrawn after every cell until closed
+
+
+def book_display(view) -> None:
+    """Display a live view as a static page can keep it (book mode); the view itself keeps running.
+
+    The output is redrawn after every cell while the view is open (IPython's post_run_cell), so
+    the executed notebook holds the view as it stood when it was last used on this run.
+    """
+    import uuid
+
+    from IPython.display import display
+
+    did = uuid.uuid4().hex
+    display(_view_bundle(view), raw=True, display_id=did)
+    _BOOK_VIEWS.append((view, did))
+
+
+def _refresh_book_views(*_args) -> None:
+    from IPython.display import update_display
+
+    for entry in list(_BOOK_VIEWS):
+        view, did = entry
+        try:
+            update_display(_view_bundle(view), raw=True, display_id=did)
+        except Exception as e:  # a page with a stale chart is better than a failed build; say so
+            print(f"toplab book mode: could not redraw {view!r}: {type(e).__name__}: {e}")
+        if getattr(view, "closed", False):
+            _BOOK_VIEWS.remove(entry)
+
+
+def install_book_display() -> bool:
+    """In book mode, make every plotly figure (a FigureWidget too) display as a static figure; True if done."""
+    if not book_mode():
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    ip = get_ipython()
+    if ip is None:
+        return False
+
+    def show(fig) -> bool:
+        _publish(figure_html(fig), f"<plotly figure: {fig.layout.title.text or ''}>")
+        return True
+
+    # type printers come before the objects' own _ipython_display_ / _repr_mimebundle_
+    ip.display_formatter.ipython_display_formatter.for_type_by_name("plotly.basedatatypes", "BaseFigure", show)
+    ip.events.register("post_run_cell", _refresh_book_views)
+    return True
 
 
 # --- command line -------------------------------------------------------------------------------

@@ -35,9 +35,13 @@ def test_make_is_the_default_goal_help():
     assert "make lab" in out and "make test" in out
 
 
-def test_make_lab_serves_the_start_page_and_prints_its_url(tmp_path):
+@pytest.mark.parametrize(("locale", "lang"), [({}, "en"), ({"LANG": "ko_KR.UTF-8"}, "ko")], ids=["no-locale", "ko_KR"])
+def test_make_lab_serves_the_start_page_and_prints_its_url(tmp_path, locale, lang):
+    """As README.md and README.ko.md say: a Korean locale gets the Korean start page (tests/test_make_lab_lang.py
+    covers every way of choosing; this one starts the real lab)."""
     port = free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    base = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LC_MESSAGES")}
+    env = {**base, **locale, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
     lab = subprocess.Popen(["make", "-s", "-C", str(REPO), "lab", f"PORT={port}"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -47,7 +51,7 @@ def test_make_lab_serves_the_start_page_and_prints_its_url(tmp_path):
             line = lab.stdout.readline()
             if not line:
                 break
-            m = re.search(rf"(http://127\.0\.0\.1:{port}/lab/tree/en/00-start-here\.ipynb\?token=\w+)", line)
+            m = re.search(rf"(http://127\.0\.0\.1:{port}/lab/tree/{lang}/00-start-here\.ipynb\?token=\w+)", line)
             url = m.group(1) if m else None
         assert url, "make lab printed no URL of the start page"
         for _ in range(50):  # the URL is printed as the server comes up

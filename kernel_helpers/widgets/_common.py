@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .. import columns
+from .. import columns, recordings
 from ._model_common import registry
 
 
@@ -167,6 +167,9 @@ class DisplayMixin:
     def _repr_mimebundle_(self, **kwargs):
         if self._displayed:
             return {"text/plain": repr(self)}
+        if recordings.book_mode():
+            self.show()
+            return {"text/plain": repr(self)}
         self._displayed = True
         return self.widget._repr_mimebundle_(**kwargs)  # type: ignore[attr-defined]
 
@@ -175,6 +178,9 @@ class DisplayMixin:
         from IPython.display import display
 
         self._displayed = True
+        if recordings.book_mode():  # make book: a static page shows a recording or a snapshot instead
+            recordings.book_display(self)
+            return self
         display(self.widget)
         return self
 

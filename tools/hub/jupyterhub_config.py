@@ -16,6 +16,7 @@
 #   TOPLAB_HUB_MEM_LIMIT    each lab's memory limit, default 1G; exported to it as MEM_LIMIT
 #   TOPLAB_HUB_MEM_LIMITS   per-user exceptions: "alice=2G bob=768M"
 #   TOPLAB_HUB_API_TOKEN    optional: a token for an admin service (scripts, the test)
+#   TOPLAB_HUB_LANG         the start page every lab opens on: en (default) or ko
 #   TOPLAB_HUB_SPAWN_ENV    optional: extra variables for every lab, "TOPLAB_FAST=1 TOPLAB_LANG=ko"
 import os
 import pwd
@@ -51,7 +52,8 @@ if os.environ.get("TOPLAB_HUB_PASSWORD"):
 c.JupyterHub.spawner_class = "localprocess"  # runs as the user (the hub must run as root)
 c.Spawner.cmd = [os.path.join(VENV_BIN, "jupyterhub-singleuser")]
 c.Spawner.notebook_dir = "~"
-c.Spawner.default_url = "/lab/tree/toplab/notebooks/en/00-start-here.ipynb"
+_lang = "ko" if os.environ.get("TOPLAB_HUB_LANG", "en").strip().lower().startswith("ko") else "en"
+c.Spawner.default_url = f"/lab/tree/toplab/notebooks/{_lang}/00-start-here.ipynb"
 c.Spawner.mem_limit = os.environ.get("TOPLAB_HUB_MEM_LIMIT", "1G")  # -> MEM_LIMIT, in bytes
 c.Spawner.environment = {"TOPLAB_BIN_DIR": os.path.join(TOPLAB_DIR, "c_programs", "bin"),
                          **_pairs(os.environ.get("TOPLAB_HUB_SPAWN_ENV", ""))}

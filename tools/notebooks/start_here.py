@@ -10,6 +10,8 @@ cells = [
     md("""
 # Start here: how Linux processes use memory, seen through `top`
 
+**한국어:** [이 안내를 한국어로 읽기](../ko/00-start-here.ipynb)
+
 This lab teaches you to read `top` and to know what its memory numbers really mean. You will not
 just read about VIRT, RES and SHR: you will start small C programs on your own machine, watch the
 numbers move live, and check every claim against the kernel.
@@ -22,6 +24,8 @@ numbers move live, and check every claim against the kernel.
 | **Time** | 2 minutes. |
 """, """
 # 여기서 시작하세요: `top`으로 보는 리눅스 프로세스의 메모리
+
+**English:** [Read this page in English](../en/00-start-here.ipynb)
 
 이 실습은 `top`을 읽는 법과, 거기 나오는 메모리 숫자가 실제로 무엇을 뜻하는지 가르칩니다.
 VIRT, RES, SHR에 대해 읽기만 하지 않습니다. 여러분의 시스템에서 작은 C 프로그램을 직접 띄우고,
