@@ -533,7 +533,7 @@ quiz.register(quiz.Question(
     prompt=("One process keeps one busy thread per CPU. In top's default mode, will its %CPU go above 100 here?",
             "프로세스 하나가 CPU마다 바쁜 스레드를 하나씩 돌립니다. top의 기본 모드에서 이 프로세스의 %CPU가 "
             "여기서 100을 넘을까요?"),
-    options=[("no, 100 is the most", "아니요, 100이 최대다"), ("yes, more than 100", "예, 100을 넘는다")],
+    options=[("no, 100 or less", "아니요, 100 이하다"), ("yes, more than 100", "예, 100을 넘는다")],
     judge=_judge_irix, explain=_explain_irix,
 ))
 
