@@ -22,6 +22,7 @@ from .. import FAST, metrics, procfs, programs, quiz, realtop
 from .. import children as demo_children  # 'children' here means shared_mem's
 from ..i18n import pick
 from ..procfs import AccessDenied, ProcessGone
+from ..safety import fmt_bytes
 from ..top import _user_name  # top's USER column: the login name, or the UID without a passwd entry
 
 MiB = 1 << 20
@@ -50,16 +51,13 @@ def _procs(n: int) -> str:
     return f"{n} process" if n == 1 else f"{n} processes"
 
 
-def _fmt_mib(n: float) -> str:
-    return f"{n / MiB:,.1f} MiB"
-
-
-def in_mib(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a table of byte counts in MiB (PID and role columns left alone)."""
+def readable(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table of byte counts with each size in the unit that fits (fmt_bytes: 12 KiB, 1.5 MiB),
+    so a small USS reads 12 KiB rather than 0.0 MiB (PID and role columns left alone)."""
     out = df.copy()
     for c in out.columns:
         if c not in ("PID", "role") and pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].map(_mib)
+            out[c] = out[c].map(lambda x: None if pd.isna(x) else fmt_bytes(x))
     return out
 
 
@@ -507,13 +505,13 @@ def summarize_shared(run: SharedRun) -> None:
     if len(kids):
         c = kids.iloc[0]
         print(pick(
-            f"Each child: RES {_fmt_mib(c.RES)}, SHR {_fmt_mib(c.SHR)} (RssShmem {_fmt_mib(c.RssShmem)}): "
+            f"Each child: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)} (RssShmem {fmt_bytes(c.RssShmem)}): "
             f"the whole region counts in both.",
-            f"자식 하나: RES {_fmt_mib(c.RES)}, SHR {_fmt_mib(c.SHR)} (RssShmem {_fmt_mib(c.RssShmem)}). "
+            f"자식 하나: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)} (RssShmem {fmt_bytes(c.RssShmem)}). "
             f"영역 전체가 두 값 모두에 들어갑니다."))
         print(pick(
-            f"Each child's PSS: {_fmt_mib(c.PSS)}, about N/(K+1) = {_fmt_mib(n / (run.children + 1))}.",
-            f"자식 하나의 PSS: {_fmt_mib(c.PSS)}, 대략 N/(K+1) = {_fmt_mib(n / (run.children + 1))}입니다."))
+            f"Each child's PSS: {fmt_bytes(c.PSS)}, about N/(K+1) = {fmt_bytes(n / (run.children + 1))}.",
+            f"자식 하나의 PSS: {fmt_bytes(c.PSS)}, 대략 N/(K+1) = {fmt_bytes(n / (run.children + 1))}입니다."))
 
 
 def sum_table(*runs: SharedRun) -> pd.DataFrame:
@@ -669,10 +667,10 @@ def report_libc_memory(m: LibcMemory) -> pd.DataFrame:
     """Print the sums and return the top rows in KiB."""
     n = len(m.table)
     print(pick(
-        f"libc mappings in {_procs(n)}: sum of their RSS {_fmt_mib(m.sum_rss)}, "
-        f"sum of their PSS {_fmt_mib(m.sum_pss)} (the file itself is {_fmt_mib(m.file_size)}).",
-        f"프로세스 {n}개의 libc 매핑: RSS 합계 {_fmt_mib(m.sum_rss)}, PSS 합계 {_fmt_mib(m.sum_pss)} "
-        f"(파일 크기는 {_fmt_mib(m.file_size)})."))
+        f"libc mappings in {_procs(n)}: sum of their RSS {fmt_bytes(m.sum_rss)}, "
+        f"sum of their PSS {fmt_bytes(m.sum_pss)} (the file itself is {fmt_bytes(m.file_size)}).",
+        f"프로세스 {n}개의 libc 매핑: RSS 합계 {fmt_bytes(m.sum_rss)}, PSS 합계 {fmt_bytes(m.sum_pss)} "
+        f"(파일 크기는 {fmt_bytes(m.file_size)})."))
     if m.sum_pss and m.denied * 4 <= n:  # with many sharers hidden, PSS is divided among unseen ones too
         print(pick(
             f"Adding up RSS counts libc {m.sum_rss / m.sum_pss:.1f} times; the pages are in RAM once.",
@@ -842,23 +840,23 @@ def virt_breakdown(pid: int | None = None) -> VirtBreakdown:
 def print_virt_res(pid: int | None = None) -> Breakdown:
     """This kernel's VIRT and RES, side by side."""
     b = read_breakdown(pid)
-    print(pick(f"PID {b.pid}: VIRT {_fmt_mib(b.virt)}, RES {_fmt_mib(b.res)}: VIRT is {b.virt / max(b.res, 1):.1f} times RES.",
-               f"PID {b.pid}: VIRT {_fmt_mib(b.virt)}, RES {_fmt_mib(b.res)}. VIRT가 RES의 {b.virt / max(b.res, 1):.1f}배입니다."))
+    print(pick(f"PID {b.pid}: VIRT {fmt_bytes(b.virt)}, RES {fmt_bytes(b.res)}: VIRT is {b.virt / max(b.res, 1):.1f} times RES.",
+               f"PID {b.pid}: VIRT {fmt_bytes(b.virt)}, RES {fmt_bytes(b.res)}. VIRT가 RES의 {b.virt / max(b.res, 1):.1f}배입니다."))
     return b
 
 
 def report_virt(v: VirtBreakdown) -> None:
     a, s = v.count("arena"), v.count("stack")
     print(pick(
-        f"VIRT of this kernel (PID {v.pid}): {_fmt_mib(v.virt)}, {v.threads} threads.",
-        f"이 커널(PID {v.pid})의 VIRT: {_fmt_mib(v.virt)}, 스레드 {v.threads}개."))
+        f"VIRT of this kernel (PID {v.pid}): {fmt_bytes(v.virt)}, {v.threads} threads.",
+        f"이 커널(PID {v.pid})의 VIRT: {fmt_bytes(v.virt)}, 스레드 {v.threads}개."))
     print(pick(
-        f"{a} malloc arena heaps ({_fmt_mib(v.virt_of('arena'))}) and {s} thread stacks "
-        f"({_fmt_mib(v.virt_of('stack'))}) explain {v.arenas_and_stacks / max(v.virt, 1):.0%} of VIRT, "
-        f"yet only {_fmt_mib(v.res_of('arena') + v.res_of('stack'))} of them is resident.",
-        f"malloc 아레나 힙 {a}개({_fmt_mib(v.virt_of('arena'))})와 스레드 스택 {s}개"
-        f"({_fmt_mib(v.virt_of('stack'))})가 VIRT의 {v.arenas_and_stacks / max(v.virt, 1):.0%}를 "
-        f"차지하지만, 그중 상주 메모리는 {_fmt_mib(v.res_of('arena') + v.res_of('stack'))}뿐입니다."))
+        f"{a} malloc arena heaps ({fmt_bytes(v.virt_of('arena'))}) and {s} thread stacks "
+        f"({fmt_bytes(v.virt_of('stack'))}) explain {v.arenas_and_stacks / max(v.virt, 1):.0%} of VIRT, "
+        f"yet only {fmt_bytes(v.res_of('arena') + v.res_of('stack'))} of them is resident.",
+        f"malloc 아레나 힙 {a}개({fmt_bytes(v.virt_of('arena'))})와 스레드 스택 {s}개"
+        f"({fmt_bytes(v.virt_of('stack'))})가 VIRT의 {v.arenas_and_stacks / max(v.virt, 1):.0%}를 "
+        f"차지하지만, 그중 상주 메모리는 {fmt_bytes(v.res_of('arena') + v.res_of('stack'))}뿐입니다."))
 
 
 def arena_demo(threads: int = ARENA_THREADS, arena_max: int | None = None, timeout: float = 20.0) -> dict:
@@ -917,9 +915,9 @@ class Hogs:
         src = self.readable if by in ("PSS", "USS") else self.table
         df = src.sort_values(by, ascending=False).head(n).copy()
         for c in ("RES", "SHR", "PSS", "USS"):
-            df[c] = df[c].map(lambda x: None if pd.isna(x) else _mib(x))
+            df[c] = df[c].map(lambda x: None if pd.isna(x) else fmt_bytes(x))
         df.insert(0, pick("rank", "순위"), range(1, len(df) + 1))
-        return df.rename(columns={c: f"{c} (MiB)" for c in ("RES", "SHR", "PSS", "USS")}).set_index("PID")
+        return df.set_index("PID")
 
     def sums(self) -> pd.DataFrame:
         rows = [
@@ -966,11 +964,11 @@ def memory_hogs() -> Hogs:
 
 def report_hogs(h: Hogs) -> None:
     print(pick(
-        f"Sum of RES over the processes with readable PSS: {_fmt_mib(h.sum_res_readable)}; "
-        f"sum of their PSS: {_fmt_mib(h.sum_pss)}. The RES sum is {h.sum_res_readable / max(h.sum_pss, 1):.1f} "
+        f"Sum of RES over the processes with readable PSS: {fmt_bytes(h.sum_res_readable)}; "
+        f"sum of their PSS: {fmt_bytes(h.sum_pss)}. The RES sum is {h.sum_res_readable / max(h.sum_pss, 1):.1f} "
         f"times the PSS sum.",
-        f"PSS를 읽을 수 있는 프로세스들의 RES 합계: {_fmt_mib(h.sum_res_readable)}, PSS 합계: "
-        f"{_fmt_mib(h.sum_pss)}. RES 합계가 PSS 합계의 {h.sum_res_readable / max(h.sum_pss, 1):.1f}배입니다."))
+        f"PSS를 읽을 수 있는 프로세스들의 RES 합계: {fmt_bytes(h.sum_res_readable)}, PSS 합계: "
+        f"{fmt_bytes(h.sum_pss)}. RES 합계가 PSS 합계의 {h.sum_res_readable / max(h.sum_pss, 1):.1f}배입니다."))
     if h.denied:
         print(pick(f"No PSS for {_procs(h.denied)}: smaps_rollup is not readable (other users' processes need root).",
                    f"{h.denied}개 프로세스는 smaps_rollup을 보여 주지 않아서(다른 사용자의 프로세스는 root 권한이 "
@@ -1005,12 +1003,12 @@ def _children_shr_judge(run: SharedRun) -> int:
 def _children_shr_explain(run: SharedRun) -> tuple[str, str]:
     c = _some_child(run)
     return (
-        f"Each child's SHR is {_fmt_mib(c.SHR)}, of which RssShmem, the region, is {_fmt_mib(c.RssShmem)}: "
+        f"Each child's SHR is {fmt_bytes(c.SHR)}, of which RssShmem, the region, is {fmt_bytes(c.RssShmem)}: "
         f"every process that touches a shared page counts the whole page in its own SHR and RES. "
-        f"Nothing in SHR is divided among the sharers; that is what PSS ({_fmt_mib(c.PSS)}) does.",
-        f"자식마다 SHR이 {_fmt_mib(c.SHR)}이고, 그중 공유 영역인 RssShmem이 {_fmt_mib(c.RssShmem)}입니다. "
+        f"Nothing in SHR is divided among the sharers; that is what PSS ({fmt_bytes(c.PSS)}) does.",
+        f"자식마다 SHR이 {fmt_bytes(c.SHR)}이고, 그중 공유 영역인 RssShmem이 {fmt_bytes(c.RssShmem)}입니다. "
         f"공유 페이지를 건드린 프로세스는 저마다 그 페이지 전체를 자기 SHR과 RES에 셉니다. SHR은 "
-        f"공유하는 프로세스 수로 나누지 않습니다. 나누는 것은 PSS({_fmt_mib(c.PSS)})입니다.",
+        f"공유하는 프로세스 수로 나누지 않습니다. 나누는 것은 PSS({fmt_bytes(c.PSS)})입니다.",
     )
 
 
@@ -1082,14 +1080,14 @@ def _cow_judge(run: SharedRun) -> int:
 def _cow_explain(run: SharedRun) -> tuple[str, str]:
     c, par = _some_child(run), run.parent
     return (
-        f"The child's RES is {_fmt_mib(c.RES)} with RssAnon {_fmt_mib(c.RssAnon)}, but its SHR is only "
-        f"{_fmt_mib(c.SHR)}. The {run.private_mib} MiB are shared with the parent for real (nobody has written "
+        f"The child's RES is {fmt_bytes(c.RES)} with RssAnon {fmt_bytes(c.RssAnon)}, but its SHR is only "
+        f"{fmt_bytes(c.SHR)}. The {run.private_mib} MiB are shared with the parent for real (nobody has written "
         f"them since fork, so there is one copy), yet they are anonymous pages, and SHR counts only file and "
-        f"shmem pages. PSS sees the sharing: parent {_fmt_mib(par.PSS)}, child {_fmt_mib(c.PSS)}, half each.",
-        f"자식의 RES는 {_fmt_mib(c.RES)}이고 RssAnon이 {_fmt_mib(c.RssAnon)}인데, SHR은 {_fmt_mib(c.SHR)}뿐입니다. "
+        f"shmem pages. PSS sees the sharing: parent {fmt_bytes(par.PSS)}, child {fmt_bytes(c.PSS)}, half each.",
+        f"자식의 RES는 {fmt_bytes(c.RES)}이고 RssAnon이 {fmt_bytes(c.RssAnon)}인데, SHR은 {fmt_bytes(c.SHR)}뿐입니다. "
         f"이 {run.private_mib} MiB는 실제로 부모와 공유하고 있습니다(fork 뒤 아무도 쓰지 않았으니 복사본은 "
         f"하나입니다). 하지만 익명 페이지이고, SHR은 파일 페이지와 shmem 페이지만 셉니다. 공유를 알아보는 것은 "
-        f"PSS입니다. 부모 {_fmt_mib(par.PSS)}, 자식 {_fmt_mib(c.PSS)}, 절반씩입니다.",
+        f"PSS입니다. 부모 {fmt_bytes(par.PSS)}, 자식 {fmt_bytes(c.PSS)}, 절반씩입니다.",
     )
 
 
@@ -1119,12 +1117,12 @@ def _sum_res_judge(run: SharedRun) -> int:
 def _sum_res_explain(run: SharedRun) -> tuple[str, str]:
     procs = run.children + 1
     return (
-        f"Sum of RES over the {procs} processes: {_fmt_mib(run.sum_res)}. What the machine really spent on "
-        f"them (AnonPages + Shmem in /proc/meminfo): {_fmt_mib(run.real_delta)}. Sum of PSS: {_fmt_mib(run.sum_pss)}. "
+        f"Sum of RES over the {procs} processes: {fmt_bytes(run.sum_res)}. What the machine really spent on "
+        f"them (AnonPages + Shmem in /proc/meminfo): {fmt_bytes(run.real_delta)}. Sum of PSS: {fmt_bytes(run.sum_pss)}. "
         f"RES counts each shared page once per process that maps it; PSS counts it once in total.",
-        f"프로세스 {procs}개의 RES 합계: {_fmt_mib(run.sum_res)}. 이들에게 실제로 쓰인 메모리(/proc/meminfo의 "
+        f"프로세스 {procs}개의 RES 합계: {fmt_bytes(run.sum_res)}. 이들에게 실제로 쓰인 메모리(/proc/meminfo의 "
         f"AnonPages + Shmem): "
-        f"{_fmt_mib(run.real_delta)}. PSS 합계: {_fmt_mib(run.sum_pss)}. RES는 공유 페이지를 매핑한 프로세스마다 "
+        f"{fmt_bytes(run.real_delta)}. PSS 합계: {fmt_bytes(run.sum_pss)}. RES는 공유 페이지를 매핑한 프로세스마다 "
         f"한 번씩 세고, PSS는 전체에서 한 번만 셉니다.",
     )
 
@@ -1153,12 +1151,12 @@ def _virt_judge(v: VirtBreakdown) -> int:
 
 def _virt_explain(v: VirtBreakdown) -> tuple[str, str]:
     return (
-        f"Arena heaps and thread stacks: {_fmt_mib(v.arenas_and_stacks)} of VIRT; files (libraries): "
-        f"{_fmt_mib(v.virt_of('file'))}; the main heap: {_fmt_mib(v.virt_of('heap'))}. Of the arenas and "
-        f"stacks only {_fmt_mib(v.res_of('arena') + v.res_of('stack'))} is resident: they are reservations.",
-        f"아레나 힙과 스레드 스택: VIRT 중 {_fmt_mib(v.arenas_and_stacks)}, 파일(라이브러리): "
-        f"{_fmt_mib(v.virt_of('file'))}, 주 힙: {_fmt_mib(v.virt_of('heap'))}. 아레나와 스택 가운데 상주 메모리는 "
-        f"{_fmt_mib(v.res_of('arena') + v.res_of('stack'))}뿐입니다. 대부분 예약만 해 둔 공간입니다.",
+        f"Arena heaps and thread stacks: {fmt_bytes(v.arenas_and_stacks)} of VIRT; files (libraries): "
+        f"{fmt_bytes(v.virt_of('file'))}; the main heap: {fmt_bytes(v.virt_of('heap'))}. Of the arenas and "
+        f"stacks only {fmt_bytes(v.res_of('arena') + v.res_of('stack'))} is resident: they are reservations.",
+        f"아레나 힙과 스레드 스택: VIRT 중 {fmt_bytes(v.arenas_and_stacks)}, 파일(라이브러리): "
+        f"{fmt_bytes(v.virt_of('file'))}, 주 힙: {fmt_bytes(v.virt_of('heap'))}. 아레나와 스택 가운데 상주 메모리는 "
+        f"{fmt_bytes(v.res_of('arena') + v.res_of('stack'))}뿐입니다. 대부분 예약만 해 둔 공간입니다.",
     )
 
 
