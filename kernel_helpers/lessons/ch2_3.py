@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
 from ..cgroup import MemoryCage
-from ..i18n import pick
+from ..i18n import pick, say
 from ..metrics import process_sample
 from ..procfs import ProcessGone
 from ..safety import GiB, MiB, fmt_bytes
@@ -161,15 +161,16 @@ def _with(errno: str | None) -> str:
     return f"{errno}으로" if errno == "ENOMEM" else f"{errno}(으)로"
 
 
-def _exit_text(desc: str) -> str:
-    """Program.exit_description() in the notebook's language."""
+def _exit_text(desc: str, lang: str | None = None) -> str:
+    """Program.exit_description() in ``lang`` (the notebook's language by default); the signal keeps its
+    name as written (SIGKILL), so callers start a sentence with it rather than capitalizing it."""
     m = re.match(r"killed by (\S+)$", desc)
     if m:
-        return pick(desc, f"{m.group(1)}로 강제 종료됨")
+        return say(("killed by {sig}", "{sig}(으)로 강제 종료됨"), lang, sig=m.group(1))
     m = re.match(r"exited with status (-?\d+)$", desc)
     if m:
-        return pick(desc, f"종료 코드 {m.group(1)}로 끝남")
-    return pick(desc, {"running": "실행 중", "not started": "시작 전"}.get(desc, desc))
+        return say(("exited with status {code}", "종료 코드 {code}(으)로 끝남"), lang, code=m.group(1))
+    return pick(desc, {"running": "실행 중", "not started": "시작 전"}.get(desc, desc), lang)
 
 
 # --- malloc_test: the step table --------------------------------------------------------
@@ -1276,19 +1277,19 @@ def _register() -> None:
         options=[("malloc returns NULL (ok=0 ENOMEM lines)", "malloc이 NULL을 돌려준다 (ok=0 ENOMEM 줄)"),
                  ("The process is killed with SIGKILL", "프로세스가 SIGKILL로 강제 종료된다"),
                  ("It keeps running, just more slowly", "느려지기만 하고 계속 돈다"),
-                 ("The whole machine runs out of memory", "기계 전체의 메모리가 바닥난다")],
+                 ("The whole machine runs out of memory", "시스템 전체의 메모리가 바닥난다")],
         judge=lambda r: {"killed": 1, "enomem": 0}.get(r.outcome, 2),
         explain=lambda r: (
-            f"{_exit_text(r.exit).capitalize()} after {r.steps_ok} steps ({fmt_bytes(r.touched)} written); "
+            f"After {r.steps_ok} steps ({fmt_bytes(r.touched)} written): {_exit_text(r.exit, 'en')}; "
             "malloc returned NULL "
             f"{r.enomem_steps} times. The reservations were all granted; the limit bites when pages are "
             "written, where there is no error code to return, so the kernel's OOM killer picks a process in "
             f"the cgroup and sends SIGKILL. MemAvailable of the machine: {fmt_bytes(r.avail_before)} before, "
             f"{fmt_bytes(r.avail_after)} after.",
-            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {_exit_text(r.exit)}. malloc이 NULL을 돌려준 횟수는 "
+            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {_exit_text(r.exit, 'ko')}. malloc이 NULL을 돌려준 횟수는 "
             f"{r.enomem_steps}회입니다. 예약은 모두 허락되었고, 한도는 페이지를 쓸 때 걸립니다. 그 순간에는 "
             "돌려줄 오류 코드가 없으므로 커널의 OOM 킬러가 cgroup 안의 프로세스를 골라 SIGKILL을 보냅니다. "
-            f"기계의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
+            f"시스템의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
     ))
 
 
