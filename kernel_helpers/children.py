@@ -1,5 +1,5 @@
-"""Small demo processes the lessons look at: sleeping, stopped, traced, a zombie and its parent,
-niced, busy threads (niced and pinned to CPUs if asked), threads with malloc arenas, and a reader
+"""Small demo processes the lessons look at: sleeping, stopped, traced, in uninterruptible sleep (a
+vfork parent), a zombie and its parent, niced, busy threads (niced and pinned to CPUs if asked), threads with malloc arenas, and a reader
 of an untouched mapping.
 
 Every one follows the contract of ``programs.Program`` (the C programs):
@@ -37,9 +37,9 @@ from . import procfs, programs, validate
 from .procfs import ProcessGone
 
 __all__ = [
-    "Child", "ChildError", "Group", "LIFETIME", "sleeping", "stopped", "traced", "niced", "zombie", "busy",
-    "arenas", "page_reader", "running", "stop_all",
-    "Sleeping", "Stopped", "Traced", "Niced", "ZombieParent", "Busy", "Arenas", "PageReader",
+    "Child", "ChildError", "Group", "LIFETIME", "sleeping", "stopped", "traced", "vfork_parent", "niced", "zombie",
+    "busy", "arenas", "page_reader", "running", "stop_all",
+    "Sleeping", "Stopped", "Traced", "VforkParent", "Niced", "ZombieParent", "Busy", "Arenas", "PageReader",
 ]
 
 #: A child ends by itself after this many seconds, whatever happens to the notebook.
@@ -128,6 +128,33 @@ if not ok:
 print("ready", kid, flush=True)
 while True:
     time.sleep(3600)
+"""
+
+# A parent in uninterruptible sleep (D) without root: clone(CLONE_VFORK) suspends the caller until its
+# child execs or exits (kernel/fork.c wait_for_vfork_done: TASK_KILLABLE, shown as D). Without
+# CLONE_VM the child gets its own copy of memory, as after fork, so it may run Python; it waits for
+# EOF on the stdin it shares with its parent (closed by stop(), or when our side dies) or for the
+# lifetime, then exits, and the parent reaps it and exits too: nothing is left for init.
+_VFORK = r"""
+import platform, select
+SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "i386": 120, "i686": 120, "armv7l": 120,
+             "ppc64le": 120, "s390x": 120}.get(platform.machine())
+if SYS_CLONE is None:
+    print("error no clone syscall number for", platform.machine(), flush=True)
+    sys.exit(1)
+libc.syscall.restype = ctypes.c_long
+print("ready", flush=True)
+kid = libc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(0x4000 | signal.SIGCHLD), 0, 0, 0, 0)  # CLONE_VFORK
+if kid == 0:
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+    name("toplab-vforked")
+    print("child", os.getpid(), flush=True)
+    select.select([sys.stdin], [], [], lifetime)
+    os._exit(0)
+if kid < 0:
+    sys.exit(1)
+os.waitpid(kid, 0)
+sys.exit(0)
 """
 
 # Busy threads, optionally at a nice value and pinned to some CPUs (args: threads seconds nice cpus)
@@ -422,6 +449,35 @@ class Traced(Child):
         return {"tracer": self.pid, "traced": self.traced_pid}
 
 
+class VforkParent(Child):
+    """A process in uninterruptible sleep (D): a vfork parent waiting for its child (``child_pid``, S).
+
+    It counts in the load average while it waits, without using any CPU. Stopping it closes the
+    stdin both share: the child exits, the parent reaps it and exits.
+    """
+
+    role = "vfork"
+    body = _VFORK
+    polite = True
+    stdin_pipe = True
+
+    child_pid: int | None = None
+
+    def _settle(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        words = self.proc.stdout.readline().split()
+        if words[:1] != ["child"] or len(words) < 2 or not words[1].isdigit():
+            raise ChildError(f"the vfork demo's child did not start: {' '.join(words) or self._stderr() or 'no output'}")
+        self.child_pid = int(words[1])
+        state = _wait_state(self.pid, "D")
+        if state != "D":
+            raise ChildError(f"the vfork parent is in state {state}, not D")
+
+    def pids(self) -> dict[str, int]:
+        assert self.child_pid is not None
+        return {"vfork": self.pid, "vforked": self.child_pid}
+
+
 class Busy(Child):
     """``threads`` threads hashing for ``seconds`` (R while they run), then the process exits.
 
@@ -519,6 +575,11 @@ def stopped(lifetime: float = LIFETIME) -> Stopped:
 def traced(lifetime: float = LIFETIME) -> Traced:
     """A tracer and its child in tracing stop (``.pid`` the tracer, ``.traced_pid`` the child, state t)."""
     return Traced(lifetime=lifetime)
+
+
+def vfork_parent(lifetime: float = LIFETIME) -> VforkParent:
+    """A vfork parent in uninterruptible sleep (D, ``.pid``) and its waiting child (``.child_pid``)."""
+    return VforkParent(lifetime=lifetime)
 
 
 def niced(nice: int = 10, lifetime: float = LIFETIME) -> Niced:

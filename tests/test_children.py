@@ -124,6 +124,41 @@ def test_the_traced_child_dies_when_its_tracer_is_killed():
         assert not _gone([traced])
 
 
+def test_the_vfork_parent_is_in_d_without_using_cpu_and_both_go_with_the_block():
+    try:
+        c = children.vfork_parent().start()
+    except children.ChildError as e:
+        pytest.skip(f"no raw clone here: {e}")
+    with c:
+        parent, kid = _ours(c.pid), _ours(c.child_pid)
+        assert _state(c.pid) == "D" and procfs.stat(c.child_pid).ppid == c.pid
+        assert procfs.stat(c.child_pid).comm == "toplab-vforked"
+        before = procfs.stat(c.pid)
+        time.sleep(0.5)
+        after = procfs.stat(c.pid)
+        assert after.state == "D" and (after.utime + after.stime) - (before.utime + before.stime) <= 1
+        assert c.pids() == {"vfork": c.pid, "vforked": c.child_pid}
+    assert c.returncode == 0  # the child saw EOF and exited; the parent reaped it and exited
+    assert not _gone([parent, kid])
+
+
+def test_the_vfork_pair_goes_when_its_python_dies():
+    code = ("from kernel_helpers import children; import time; c = children.vfork_parent(60).start(); "
+            "print(c.pid, c.child_pid, flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in p.stdout.readline().split()]
+        procs = [_ours(x) for x in pids]
+        p.kill()
+        p.wait(timeout=10)
+        assert not _gone(procs)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+
+
 def test_busy_takes_a_nice_value_and_a_cpu_pinning():
     cpu = max(os.sched_getaffinity(0))
     with children.busy(1, seconds=1.0, nice=5, cpus=(cpu,)) as c:

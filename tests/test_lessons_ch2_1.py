@@ -28,7 +28,8 @@ def test_the_real_top_agrees_field_by_field_on_processes_in_every_state():
         table = ch2_1.agreement(quiet.values(), show=False)
     assert list(table.index) == list(quiet.values())
     assert (table["same"] == "yes").all(), table.to_string()
-    want = {"sleeping": "S", "stopped": "T", "tracer": "S", "traced": "t", "parent": "S", "zombie": "Z", "niced": "S"}
+    want = {"sleeping": "S", "vfork": "D", "vforked": "S", "stopped": "T", "tracer": "S", "traced": "t",
+            "parent": "S", "zombie": "Z", "niced": "S"}
     assert list(table["S"]) == [want[r] for r in quiet]
 
 

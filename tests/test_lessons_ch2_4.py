@@ -52,8 +52,11 @@ def test_the_demo_processes_are_in_the_states_their_roles_name():
     states = dict(zip(t.index, t["S"], strict=True))
     assert states["busy"] in "R"  # its main thread hashes: running
     assert states["sleeping"] == "S" and states["stopped"] == "T" and states["zombie"] == "Z"
-    if demos.traced_error is None:
+    if "tracer" not in demos.missing:
         assert states["traced"] == "t" and states["tracer"] in "SR"
+    if "vfork" not in demos.missing:
+        assert states["vfork"] == "D" and states["vforked"] in "SR"
+    assert set(demos.missing) <= {"tracer", "vfork"}
     assert (t.loc["zombie", "VIRT"], t.loc["zombie", "RES"], t.loc["zombie", "SHR"]) == (0, 0, 0)
     assert (t.loc["niced", "NI"], t.loc["niced", "PR"]) == (10, 30)
     deadline = time.monotonic() + 5

@@ -1,5 +1,5 @@
 """Chapter 2.4, process states and priority: the state letters of top's S column shown on small
-demo processes (R, S, T, t, Z) and on the system's own tasks (D, I), PR and NI, nice under
+demo processes (R, S, D, T, t, Z) and on the system's own tasks (I, and D when there is one), PR and NI, nice under
 contention measured against the scheduler's weight table, and %CPU above 100 (Irix and Solaris
 modes).
 
@@ -41,10 +41,10 @@ SHARE_TOLERANCE = 6.0
 TEXT = Texts({
     "none_D": ("No task is in D right now: D is usually brief (a disk read, a page fault waiting for I/O). "
                "To catch one, watch `top -b -d 0.2 | grep ' D '` while something writes a large file with "
-               "`dd if=/dev/zero of=big bs=1M count=500 oflag=direct`, or look at a vfork parent while its child runs.",
+               "`dd if=/dev/zero of=big bs=1M count=500 oflag=direct`. The demo below makes one on purpose: a vfork parent.",
                "지금은 D 상태인 태스크가 없습니다. D는 보통 잠깐입니다(디스크 읽기, I/O를 기다리는 페이지 폴트). "
                "직접 보려면 `dd if=/dev/zero of=big bs=1M count=500 oflag=direct`로 큰 파일을 쓰는 동안 "
-               "`top -b -d 0.2 | grep ' D '`를 지켜보거나, vfork한 부모를 자식이 실행되는 동안 살펴보세요."),
+               "`top -b -d 0.2 | grep ' D '`를 지켜보세요. 아래 실험에서는 vfork한 부모로 일부러 하나 만들어 봅니다."),
     "seen_D": ("{n} task(s) in D right now, for example PID {pid} ({comm}, {kind}): waiting inside the kernel.",
                "지금 D 상태인 태스크 {n}개. 예: PID {pid} ({comm}, {kind}). 커널 안에서 무언가를 기다리는 중입니다."),
     "none_I": ("No idle kernel threads (I) here: kernels before 4.14 show them as S or D, and containers may "
@@ -141,38 +141,46 @@ def system_states(snap: top.Snapshot | None = None, lang: str | None = None, sho
 
 @dataclass
 class StateDemos:
-    """Small processes in the states top shows: busy (R), sleeping (S), stopped (T), traced (t),
-    a zombie (Z) with its parent, and one at nice 10.
+    """Small processes in the states top shows: busy (R), sleeping (S), a vfork parent (D) with its
+    child, stopped (T), traced (t), a zombie (Z) with its parent, and one at nice 10.
 
     Use as ``with state_demos() as demos:``; leaving the block ends and reaps them all (they are
     kernel_helpers.children). The measurements stay in ``demos.measured`` for the questions after
-    the block. Where ptrace is not allowed, the traced pair is left out and ``traced_error`` says why.
+    the block. Where ptrace (or the raw clone for the D demo) is not available, that pair is left
+    out and ``missing`` says why.
     """
 
     procs: children.Group | None = None
     pids: dict[str, int] = field(default_factory=dict)
     measured: pd.DataFrame | None = None
-    traced_error: str | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def traced_error(self) -> str | None:
+        return self.missing.get("tracer")
 
     def start(self) -> StateDemos:
         members: dict[str, children.Child] = {
             "busy": children.busy(1, seconds=min(DEMO_LIFETIME, 60)),
             "sleeping": children.sleeping(DEMO_LIFETIME),
-            "stopped": children.stopped(DEMO_LIFETIME),
         }
-        tracer = children.traced(DEMO_LIFETIME)
+        optional = {"vfork": children.vfork_parent(DEMO_LIFETIME), "tracer": children.traced(DEMO_LIFETIME)}
         try:
-            tracer.start()
-            members["tracer"] = tracer
-        except children.ChildError as e:
-            self.traced_error = str(e)
-        members["parent"] = children.zombie(DEMO_LIFETIME)
-        members["niced"] = children.niced(10, DEMO_LIFETIME)
-        self.procs = children.Group(**members)
-        try:
+            for role, child in optional.items():
+                try:
+                    child.start()
+                    members[role] = child
+                except children.ChildError as e:
+                    self.missing[role] = str(e)
+                if role == "vfork":
+                    members["stopped"] = children.stopped(DEMO_LIFETIME)
+            members["parent"] = children.zombie(DEMO_LIFETIME)
+            members["niced"] = children.niced(10, DEMO_LIFETIME)
+            self.procs = children.Group(**members)
             self.procs.start()
         except BaseException:
-            tracer.stop()
+            for child in reversed(list(members.values())):
+                child.stop()
             raise
         self.pids = self.procs.pids()
         return self
@@ -205,9 +213,10 @@ class StateDemos:
         snap = snapshot(pids=list(self.pids.values()))
         t = self.table(snap)
         print(snap.to_text(width=100, summary=False))
-        if self.traced_error:
-            print(pick(f"(No traced process here: {self.traced_error}.)",
-                       f"(여기서는 추적 중인 프로세스를 만들 수 없습니다: {self.traced_error}.)", lang))
+        for role, why in self.missing.items():
+            what = pick("traced process" if role == "tracer" else "process in D",
+                        "추적 중인 프로세스" if role == "tracer" else "D 상태 프로세스", lang)
+            print(pick(f"(No {what} here: {why}.)", f"(여기서는 {josa(what, '을/를')} 만들 수 없습니다: {why}.)", lang))
         out = t[["PID", "S", "PR", "NI", "VIRT", "RES", "%CPU", "COMMAND"]].copy()
         out["VIRT"] = out["VIRT"].map(fmt_bytes)
         out["RES"] = out["RES"].map(fmt_bytes)

@@ -18,7 +18,7 @@ really buys, and watch a single process use more than 100 % of a CPU.
 
 | | |
 |---|---|
-| **What you'll do** | Find every state letter on this system; start processes that are running, sleeping, stopped, stopped under a tracer and dead but not reaped; pin two busy processes to one CPU at nice 0 and nice 10 and measure their shares; run a process with one busy thread per CPU. |
+| **What you'll do** | Find every state letter on this system; start processes that are running, sleeping, in uninterruptible sleep, stopped, stopped under a tracer and dead but not reaped; pin two busy processes to one CPU at nice 0 and nice 10 and measure their shares; run a process with one busy thread per CPU. |
 | **What you'll learn** | What R, S, D, T, t, Z and I mean and how the `Tasks` line counts them; why a zombie holds no memory; PR = 20 + NI, and `rt`; how the scheduler's weight table turns nice 10 into about a tenth of a CPU; Irix and Solaris modes of `%CPU`. |
 | **What you need** | The [start page](00-start-here.ipynb) check passing. Chapter [2.1](2.1-reading-top.ipynb) helps. No root. |
 | **Time** | 20 minutes. |
@@ -33,7 +33,7 @@ really buys, and watch a single process use more than 100 % of a CPU.
 
 | | |
 |---|---|
-| **할 일** | 이 시스템에 있는 상태 글자를 모두 찾아보기, 실행 중, 대기 중, 정지, 추적기 아래에서 정지, 종료했지만 회수되지 않은 프로세스 만들기, 바쁜 프로세스 두 개를 nice 0과 nice 10으로 CPU 하나에 묶어 각자의 몫 재기, CPU마다 바쁜 스레드를 하나씩 돌리는 프로세스 실행하기. |
+| **할 일** | 이 시스템에 있는 상태 글자를 모두 찾아보기, 실행 중, 대기 중, 중단 불가 대기, 정지, 추적기 아래에서 정지, 종료했지만 회수되지 않은 프로세스 만들기, 바쁜 프로세스 두 개를 nice 0과 nice 10으로 CPU 하나에 묶어 각자의 몫 재기, CPU마다 바쁜 스레드를 하나씩 돌리는 프로세스 실행하기. |
 | **배울 것** | R, S, D, T, t, Z, I의 뜻과 `Tasks` 줄이 이들을 세는 방법, 좀비가 메모리를 차지하지 않는 이유, PR = 20 + NI와 `rt`, 스케줄러의 가중치 표가 nice 10을 CPU의 약 10분의 1로 만드는 방식, `%CPU`의 Irix 모드와 Solaris 모드. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과. [2.1장](2.1-reading-top.ipynb)을 먼저 보면 도움이 됩니다. root 권한은 필요 없습니다. |
 | **걸리는 시간** | 20분. |
@@ -93,8 +93,9 @@ Here is every letter on this system right now, with one example each:
 ch2_4.system_states()
 """),
     md("""
-D and I come from the system itself, not from a demo: I is always there on a modern kernel, while D
-is usually so short that a snapshot catches none. When the cell finds none, it says how to catch one.
+I comes from the system itself: a modern kernel always has idle workers. D is usually so short that a
+snapshot catches none; when the cell finds none, it says how to catch one, and the next demo makes
+one on purpose.
 
 ## Put processes into each state
 
@@ -102,6 +103,9 @@ The next cell starts small processes, each named for its role:
 
 - `toplab-busy` computes hashes (R);
 - `toplab-sleeping` sleeps (S);
+- `toplab-vfork` creates a child, `toplab-vforked`, with `vfork` semantics: the kernel suspends the
+  parent until the child exits or runs another program, and it waits in uninterruptible sleep (D).
+  No disk is involved, yet it would count in the load average;
 - `toplab-stopped` receives SIGSTOP (T);
 - `toplab-tracer` starts a child, `toplab-traced`, that asks to be traced and then stops itself,
   as a program does under a debugger (t);
@@ -110,9 +114,9 @@ The next cell starts small processes, each named for its role:
 
 They live only inside the `with` block. First, three predictions:
 """, """
-D와 I는 실험용 프로세스가 아니라 시스템에서 그대로 가져옵니다. I는 요즘 커널이라면 늘 있지만, D는
-대개 아주 잠깐이라 스냅숏에 잡히지 않을 때가 많습니다. 하나도 없으면 위 셀이 직접 잡아 보는 방법을
-알려 줍니다.
+I는 시스템에서 그대로 가져옵니다. 요즘 커널에는 할 일 없는 작업 스레드가 늘 있습니다. D는 대개 아주
+잠깐이라 스냅숏에 잡히지 않을 때가 많습니다. 하나도 없으면 위 셀이 직접 잡아 보는 방법을 알려 주고,
+다음 실험에서는 일부러 하나 만들어 봅니다.
 
 ## 프로세스를 상태마다 하나씩 만들기
 
@@ -120,6 +124,9 @@ D와 I는 실험용 프로세스가 아니라 시스템에서 그대로 가져�
 
 - `toplab-busy`는 해시를 계산합니다 (R).
 - `toplab-sleeping`은 잠들어 있습니다 (S).
+- `toplab-vfork`는 `vfork` 방식으로 자식 `toplab-vforked`를 만듭니다. 커널은 자식이 종료하거나 다른
+  프로그램을 실행할 때까지 부모를 멈춰 두는데, 이때 부모는 중단 불가 대기(D) 상태로 기다립니다. 디스크와는
+  아무 상관이 없지만 부하 평균에는 들어갑니다.
 - `toplab-stopped`는 SIGSTOP을 받습니다 (T).
 - `toplab-tracer`는 자식 `toplab-traced`를 띄우고, 이 자식은 자신을 추적해 달라고 요청한 뒤 스스로
   멈춥니다. 디버거 아래에서 멈춘 프로그램과 같은 상태입니다 (t).
@@ -158,6 +165,9 @@ Two definitions are often stated wrongly:
   because it is already dead.
 - **T** and **t** both stop a process and both keep its memory, but only T continues on SIGCONT; a
   traced process waits for its tracer (`TracerPid` in `/proc/PID/status` names it).
+- **D** is not "stuck on disk" by definition: it is any wait inside the kernel that ordinary signals
+  cannot interrupt. The vfork parent used no CPU at all, yet while it waits it adds 1 to the load
+  average. `cat /proc/PID/wchan` names the kernel function a D task waits in.
 
 ## Read PR and NI
 
@@ -175,6 +185,9 @@ priority 50). The cell checks the rule on every process here and shows one examp
   재시작해야 합니다. 좀비는 이미 죽었으므로 `kill -9`를 보내도 아무 일도 일어나지 않습니다.
 - **T**와 **t**는 둘 다 프로세스를 멈추고 메모리는 그대로 둡니다. 다만 SIGCONT로 이어서 실행되는 것은
   T뿐이고, 추적 중인 프로세스는 추적기를 기다립니다(`/proc/PID/status`의 `TracerPid`가 추적기를 알려 줍니다).
+- **D**가 곧 "디스크에 걸려 있음"을 뜻하지는 않습니다. 보통의 시그널로는 깨울 수 없는, 커널 안에서의
+  모든 대기를 가리킵니다. vfork한 부모는 CPU를 전혀 쓰지 않았지만 기다리는 동안 부하 평균에 1을 더합니다.
+  D 상태 태스크가 어느 커널 함수에서 기다리는지는 `cat /proc/PID/wchan`으로 볼 수 있습니다.
 
 ## PR과 NI 읽기
 
