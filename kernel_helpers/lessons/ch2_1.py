@@ -262,7 +262,7 @@ def cpu_fields(snap: top.Snapshot, lang: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def cpu_lines(delay: float | None = None, lang: str | None = None) -> tuple[str, str]:
+def cpu_lines(delay: float | None = None, lang: str | None = None) -> None:
     """The %Cpu(s) line of both frames of `top -b -n 2 -d DELAY`, each labelled with the time it covers."""
     lang = _lang(lang)
     delay = FRAME_DELAY if delay is None else delay
@@ -271,7 +271,6 @@ def cpu_lines(delay: float | None = None, lang: str | None = None) -> tuple[str,
     print(f"$ top -b -n 2 -d {delay} | grep Cpu")
     print(first + pick("   <- frame 1: only the moment since top started", "   <- 1번째 화면: top이 시작한 뒤 잠깐", lang))
     print(second + pick(f"   <- frame 2: the {delay} s between the frames", f"   <- 2번째 화면: 두 화면 사이의 {delay}초", lang))
-    return first, second
 
 
 def _mib(n: int) -> float:
@@ -374,7 +373,7 @@ def columns(pid: int | None = None, lang: str | None = None, snap: top.Snapshot 
     rows = []
     for col in top.COLUMNS:
         m = BY_COLUMN[col]
-        rows.append((col, cells[col], m.description(lang), m.source))
+        rows.append((col, cells[col], m.description(lang), m.where(lang)))
     cols = pick(f"column|PID {pid}|meaning|source", f"열|PID {pid}|뜻|출처", lang).split("|")
     return pd.DataFrame(rows, columns=cols)
 
