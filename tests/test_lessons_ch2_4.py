@@ -124,7 +124,7 @@ def test_one_busy_thread_stays_at_or_below_100_and_the_verdict_says_so():
 
 
 @pytest.mark.parametrize("irix,idle,cpus,threads", [(184.6, 0.1, 2, 2), (89.6, 0.2, 2, 2), (99.0, 0.0, 1, 1),
-                                                     (350.0, 0.5, 8, 4), (100.4, 0.0, 4, 4)])
+                                                     (350.0, 0.5, 8, 4), (100.4, 0.0, 4, 4), (99.5, 1.0, 2, 2)])
 def test_the_irix_verdict_and_its_prose_follow_the_measurement(irix, idle, cpus, threads):
     r = ch2_4.BusyResult(1, threads, cpus, irix, idle, "R")
     q = quiz.get("2.4-irix")
@@ -132,6 +132,7 @@ def test_the_irix_verdict_and_its_prose_follow_the_measurement(irix, idle, cpus,
     assert q.judge(r) == (1 if irix > 100 else 0)
     assert ch2_4.verdicts_agree(r)
     assert (" faster than the clock" in en) == (irix > 100)
+    assert ("CPU limit" in en) == (irix <= 100 and threads > 1 and cpus > 1 and idle >= 0.5)
     assert f"{irix:.0f} %" in en and HANGUL.search(ko)
     assert f"{irix / cpus:.0f} % in Solaris mode" in en
 

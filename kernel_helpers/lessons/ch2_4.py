@@ -529,6 +529,13 @@ def _explain_irix(r: BusyResult) -> tuple[str, str]:
         return (base_en + " With one CPU (or one thread) there is no second CPU to run on at the same time, so "
                 "100 is the limit here.",
                 base_ko + " CPU(또는 스레드)가 하나뿐이면 동시에 돌 CPU가 없으므로 여기서는 100이 한계입니다.")
+    if r.idle_cpus >= 0.5:
+        return (base_en + f" It stayed at or below 100 although {r.idle_cpus:.1f} CPU(s)' worth of time sat idle: "
+                "something capped the process, most likely a CPU limit on its container or cgroup (cpu.max, or "
+                "cpu.cfs_quota_us on cgroup v1), which lets it use one CPU's worth at most.",
+                base_ko + f" CPU {r.idle_cpus:.1f}개만큼의 시간이 놀았는데도 100을 넘지 못했습니다. 무언가가 이 "
+                "프로세스를 묶어 두었다는 뜻이고, 가장 흔한 원인은 컨테이너나 cgroup에 걸린 CPU 한도(cpu.max, "
+                "cgroup v1에서는 cpu.cfs_quota_us)입니다.")
     return (base_en + f" It stayed at or below 100 because the CPUs were not free: only {r.idle_cpus:.1f} CPU(s)' "
             "worth of time was idle meanwhile, and the other programs' share was not ours to take. On a quieter "
             "machine the same process shows more than 100.",
