@@ -263,6 +263,8 @@ class Child:
         """Start the child, wait for its 'ready' line, then until it is in its state."""
         if self.proc is not None:
             raise ChildError(f"the {self.role} demo was already started (pid {self.proc.pid}); make a new one")
+        if not procfs.have_proc():
+            raise procfs.NotOnLinux()  # prctl, /proc states: every demo child needs Linux
         self.proc = programs.popen(
             self.argv(), stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
@@ -495,6 +497,8 @@ class Busy(Child):
             raise ValueError(f"seconds must be more than 0 and at most 600, got {seconds}")
         cpu_arg = "-"
         if cpus is not None:
+            if not hasattr(os, "sched_getaffinity"):
+                raise procfs.NotOnLinux()
             cpus = tuple(int(c) for c in cpus)
             allowed = os.sched_getaffinity(0)
             if not cpus or not set(cpus) <= allowed:

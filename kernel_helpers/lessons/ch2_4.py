@@ -91,6 +91,13 @@ def _lang(lang: str | None) -> str:
     return lang or current_lang()
 
 
+def _cpus() -> set[int]:
+    """The CPUs this process may run on (NotOnLinux where there is no /proc to measure with)."""
+    if not procfs.have_proc() or not hasattr(os, "sched_getaffinity"):
+        raise procfs.NotOnLinux()
+    return os.sched_getaffinity(0)
+
+
 def snapshot(interval: float | None = None, pids: Iterable[int] | None = None) -> top.Snapshot:
     """One refresh of kernel_helpers.top (the chapter's interval unless given)."""
     return top.snapshot(INTERVAL if interval is None else interval, pids)
@@ -298,7 +305,7 @@ def nice_contention(nice: int = 10, seconds: float | None = None, show: bool = T
     """Run two busy processes on the same CPU, at nice 0 and at ``nice``, and measure each one's share."""
     lang = _lang(lang)
     seconds = CONTENTION_SECONDS if seconds is None else float(seconds)
-    cpu = max(os.sched_getaffinity(0))
+    cpu = max(_cpus())
     with children.busy(1, seconds + 3, 0, (cpu,)) as a, children.busy(1, seconds + 3, nice, (cpu,)) as b:
         time.sleep(0.2)  # both pinned and running
         snap = snapshot(seconds, [a.pid, b.pid])
@@ -363,7 +370,7 @@ def busy_process(threads: int | None = None, show: bool = True, lang: str | None
     It runs for BUSY_SECONDS at most and ends right after the measurement.
     """
     lang = _lang(lang)
-    cpus = len(os.sched_getaffinity(0))
+    cpus = len(_cpus())
     n = min(cpus, 4) if threads is None else int(threads)
     if not 1 <= n <= 8:
         raise error(ValueError, "threads must be between 1 and 8, not {threads}",
