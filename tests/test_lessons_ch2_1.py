@@ -25,12 +25,12 @@ HANGUL = re.compile("[\uac00-\ud7a3]")
 def test_the_real_top_agrees_field_by_field_on_processes_in_every_state():
     with ch2_4.state_demos() as demos:
         quiet = {r: p for r, p in demos.pids.items() if r != "busy"}  # a busy process moves between readings
-        table = ch2_1.agreement(quiet.values(), show=False)
-    assert list(table.index) == list(quiet.values())
-    assert (table["same"] == "yes").all(), table.to_string()
+        cmp = top.compare_with_top(list(quiet.values()))
+    assert list(cmp.index) == list(quiet.values())
+    assert cmp[("same", "")].all(), cmp.to_string()
     want = {"sleeping": "S", "vfork": "D", "vforked": "S", "stopped": "T", "tracer": "S", "traced": "t",
             "parent": "S", "zombie": "Z", "niced": "S"}
-    assert list(table["S"]) == [want[r] for r in quiet]
+    assert list(cmp[("S", "top")]) == [want[r] for r in quiet]
 
 
 @needs_top
@@ -43,9 +43,16 @@ def test_side_by_side_agrees_for_this_process_and_kthreadd(capsys):
 
 
 @needs_top
-def test_header_agreement_matches_the_real_top_within_a_moment():
-    t = ch2_1.header_agreement()
-    by = {(r.line, r.field): (r.top, r.kernel_helpers) for r in t.itertuples()}
+def test_the_header_matches_the_real_top_within_a_moment():
+    snap = ch2_1.snapshot()
+    theirs = realtop.parse_frame(ch2_1.top_output("-b -n 1"))
+    h, mib = snap.header, 2**20
+    by = {("Tasks", "total"): (theirs.tasks["total"], h.tasks_total),
+          ("Mem", "total"): (float(theirs.mem["total"]), round(h.mem_total / mib, 1)),
+          ("Mem", "free"): (float(theirs.mem["free"]), round(h.mem_free / mib, 1)),
+          ("Mem", "used"): (float(theirs.mem["used"]), round(h.mem_used / mib, 1)),
+          ("Mem", "buff/cache"): (float(theirs.mem["buff/cache"]), round(h.mem_buff_cache / mib, 1)),
+          ("Swap", "total"): (float(theirs.swap["total"]), round(h.swap_total / mib, 1))}
     assert by[("Mem", "total")][0] == by[("Mem", "total")][1]
     assert by[("Swap", "total")][0] == by[("Swap", "total")][1]
     assert abs(by[("Tasks", "total")][0] - by[("Tasks", "total")][1]) <= 5  # top counts itself; tasks come and go
@@ -61,15 +68,6 @@ def test_cpu_lines_shows_the_first_frame_covers_almost_no_time(capsys):
     assert lines[0] == "$ top -b -n 2 -d 0.3 | grep Cpu"
     assert lines[1].startswith("%Cpu(s):") and "frame 1" in lines[1]
     assert lines[2].startswith("%Cpu(s):") and "frame 2" in lines[2]
-
-
-def test_run_cli_prints_what_python_m_kernel_helpers_top_prints(capsys):
-    out = ch2_1.run_cli([os.getpid()])
-    printed = capsys.readouterr().out
-    assert printed.startswith("$ python -m kernel_helpers.top -n 1 -w 100 -p")
-    assert out in printed
-    summary, rows = top.parse_top_batch(out)
-    assert summary["tasks"]["total"] == 1 and int(rows["PID"].iloc[0]) == os.getpid()
 
 
 def test_run_top_without_top_says_how_to_install_it(monkeypatch, capsys):

@@ -22,9 +22,8 @@ from ..procfs import ProcessGone
 from ..safety import fmt_bytes
 
 __all__ = [
-    "INTERVAL", "snapshot", "top_output", "run_top", "run_cli", "side_by_side", "agreement",
-    "header_agreement", "cpu_lines", "explain_uptime", "explain_load", "explain_tasks", "cpu_fields",
-    "mem_fields", "mem_sum", "book_mem_sum", "columns", "biggest", "top_table", "TopUnavailable",
+    "INTERVAL", "snapshot", "top_output", "run_top", "side_by_side", "cpu_lines", "explain_uptime", "explain_load",
+    "explain_tasks", "cpu_fields", "mem_fields", "mem_sum", "book_mem_sum", "columns", "biggest", "top_table", "TopUnavailable",
 ]
 
 #: Seconds between the two samples of a snapshot (top's refresh delay is 3 s; one is enough here).
@@ -67,15 +66,6 @@ def run_top(args: str = "-b -n 1", lines: int | None = 15) -> None:
     text_lines = out.splitlines()
     print(f"$ top {args}" + (f" | head -{lines}" if lines else ""))
     print("\n".join(text_lines[:lines] if lines else text_lines))
-
-
-def run_cli(pids: Iterable[int], args: str = "-n 1 -w 100", show: bool = True) -> str:
-    """Run ``python -m kernel_helpers.top ARGS -p PIDS`` in a fresh Python, print and return its output."""
-    argv, out = realtop.run_cli(pids, shlex.split(args))
-    if show:
-        print("$ " + " ".join(["python", *argv[1:]]))
-        print(out.rstrip("\n"))
-    return out
 
 
 _COMPARED = ("USER", "PR", "NI", "VIRT", "RES", "SHR", "S", "COMMAND")
@@ -127,44 +117,6 @@ def side_by_side(pids: Iterable[int]) -> pd.DataFrame:
 
 def _field_text(before: object, after: object) -> str:
     return str(before) if before == after else f"{before} ≠ {after}"
-
-
-def agreement(pids: Iterable[int], show: bool = True) -> pd.DataFrame:
-    """Run the real top for ``pids`` next to kernel_helpers.top (top.compare_with_top); return the fields.
-
-    A cell reads "x" when both print x, "x ≠ y" (ours, top's) where they differ; VIRT RES SHR in KiB.
-    """
-    cmp = top.compare_with_top([int(p) for p in pids])
-    rows = []
-    for pid in cmp.index:
-        row = {f: _field_text(cmp.loc[pid, (f, "ours")], cmp.loc[pid, (f, "top")]) for f in _COMPARED}
-        row[_same_column()] = yes_no(bool(cmp.loc[pid, ("same", "")]))
-        rows.append(row)
-    table = pd.DataFrame(rows, index=cmp.index)
-    if show:
-        _say_agreement(table)
-    return table
-
-
-def header_agreement(snap: top.Snapshot | None = None) -> pd.DataFrame:
-    """The real top's summary numbers next to a snapshot's, taken a moment apart (MiB as top prints them)."""
-    snap = snap or snapshot()
-    theirs = realtop.parse_frame(top_output("-b -n 1"))
-    h = snap.header
-    mib = 1024 * 1024
-    pairs = [
-        ("Tasks", "total", theirs.tasks["total"], h.tasks_total),
-        ("Mem", "total", theirs.mem["total"], round(h.mem_total / mib, 1)),
-        ("Mem", "free", theirs.mem["free"], round(h.mem_free / mib, 1)),
-        ("Mem", "used", theirs.mem["used"], round(h.mem_used / mib, 1)),
-        ("Mem", "buff/cache", theirs.mem["buff/cache"], round(h.mem_buff_cache / mib, 1)),
-        ("Swap", "total", theirs.swap["total"], round(h.swap_total / mib, 1)),
-        ("Swap", "avail Mem", theirs.swap["avail Mem"], round(h.mem_avail / mib, 1)),
-    ]
-    table = pd.DataFrame(pairs, columns=["line", "field", "top", "kernel_helpers"])
-    table["top"] = table["top"].astype(float)
-    table["kernel_helpers"] = table["kernel_helpers"].astype(float)
-    return table
 
 
 # --- the header, line by line ------------------------------------------------------------------
