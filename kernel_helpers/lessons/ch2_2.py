@@ -848,8 +848,8 @@ def print_virt_res(pid: int | None = None) -> Breakdown:
 def report_virt(v: VirtBreakdown) -> None:
     a, s = v.count("arena"), v.count("stack")
     print(pick(
-        f"VIRT of this kernel (PID {v.pid}): {fmt_bytes(v.virt)}, {v.threads} threads.",
-        f"이 커널(PID {v.pid})의 VIRT: {fmt_bytes(v.virt)}, 스레드 {v.threads}개."))
+        f"VIRT of this Jupyter kernel (PID {v.pid}): {fmt_bytes(v.virt)}, {v.threads} threads.",
+        f"이 주피터 커널(PID {v.pid})의 VIRT: {fmt_bytes(v.virt)}, 스레드 {v.threads}개."))
     print(pick(
         f"{a} malloc arena heaps ({fmt_bytes(v.virt_of('arena'))}) and {s} thread stacks "
         f"({fmt_bytes(v.virt_of('stack'))}) explain {v.arenas_and_stacks / max(v.virt, 1):.0%} of VIRT, "
@@ -1162,8 +1162,8 @@ def _virt_explain(v: VirtBreakdown) -> tuple[str, str]:
 
 quiz.register(quiz.Question(
     id="2.2-virt-kernel",
-    prompt=("The cell above printed this kernel's VIRT and RES: VIRT is far larger. What takes most of that VIRT?",
-            "위 셀이 이 커널의 VIRT와 RES를 보여 줬습니다. VIRT가 훨씬 큽니다. 그 VIRT의 대부분을 차지하는 것은 "
+    prompt=("The cell above printed this Jupyter kernel's VIRT and RES: VIRT is far larger. What takes most of that VIRT?",
+            "위 셀이 이 주피터 커널의 VIRT와 RES를 보여 줬습니다. VIRT가 훨씬 큽니다. 그 VIRT의 대부분을 차지하는 것은 "
             "무엇일까요?"),
     options=[("Python objects on the main heap", "주 힙에 있는 파이썬 객체"),
              ("The loaded libraries (numpy, pandas, libpython ...)", "불러온 라이브러리 (numpy, pandas, libpython ...)"),
