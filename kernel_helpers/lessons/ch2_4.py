@@ -314,17 +314,19 @@ def nice_contention(nice: int = 10, seconds: float | None = None, show: bool = T
     # ticks during the measurement: %CPU x elapsed x ticks per second (what top itself computes from)
     pct = (float(t.loc[pids[0], "%CPU"]), float(t.loc[pids[1], "%CPU"]))
     ticks = tuple(round(p / 100 * snap.header.interval * procfs.CLK_TCK) for p in pct)
-    c = Contention(cpu, (0, nice), pids, pct, ticks, snap.header.interval)  # type: ignore[arg-type]
+    # the nice values as measured: a Jupyter kernel started niced passes its own nice on to both
+    nices = (int(t.loc[pids[0], "NI"]), int(t.loc[pids[1], "NI"]))
+    c = Contention(cpu, nices, pids, pct, ticks, snap.header.interval)  # type: ignore[arg-type]
     if show:
         print(snap.to_text(width=100, summary=False))
-        w0, w1 = weight(0), weight(nice)
+        (n0, n1), (w0, w1) = nices, (weight(nices[0]), weight(nices[1]))
         print(pick(
-            f"Both pinned to CPU {cpu} for {c.seconds:.1f} s. nice 0 got {pct[0]:.1f} % of it, nice {nice} got "
-            f"{pct[1]:.1f} %: a share of {c.share:.1f} % for nice 0. The weight table predicts "
+            f"Both pinned to CPU {cpu} for {c.seconds:.1f} s. nice {n0} got {pct[0]:.1f} % of it, nice {n1} got "
+            f"{pct[1]:.1f} %: a share of {c.share:.1f} % for nice {n0}. The weight table predicts "
             f"{w0} / ({w0} + {w1}) = {c.predicted:.1f} %.",
-            f"둘 다 CPU {cpu}에 묶어 {c.seconds:.1f}초 동안 측정했습니다. nice 0은 {pct[0]:.1f} %, "
-            f"{josa(f'nice {nice}', '은/는')} {pct[1]:.1f} %를 받아, 둘이 받은 시간 가운데 nice 0의 몫은 {c.share:.1f} %입니다. "
-            f"가중치 표의 예측은 {w0} / ({w0} + {w1}) = {c.predicted:.1f} %입니다.", lang))
+            f"둘 다 CPU {cpu}에 묶어 {c.seconds:.1f}초 동안 측정했습니다. {josa(f'nice {n0}', '은/는')} {pct[0]:.1f} %, "
+            f"{josa(f'nice {n1}', '은/는')} {pct[1]:.1f} %를 받아, 둘이 받은 시간 가운데 nice {n0}의 몫은 "
+            f"{c.share:.1f} %입니다. 가중치 표의 예측은 {w0} / ({w0} + {w1}) = {c.predicted:.1f} %입니다.", lang))
         if c.used < 90:
             print(pick(f"Together they got {c.used:.0f} % of CPU {cpu}: other programs ran on it too. That "
                        "changes how much each gets, not the ratio between them.",
@@ -495,14 +497,16 @@ def _explain_share(c: Contention) -> tuple[str, str]:
                 "busy with other work; run the cell again")
         ko_v = (f"예측과 {SHARE_TOLERANCE:.0f}%p 넘게 차이가 납니다. 측정 시간이 짧았거나 CPU가 다른 일로 바빴던 "
                 "것이니 셀을 다시 실행해 보세요")
-    return (f"nice 0 got {c.share:.1f} % of the time the two shared, nice {c.nices[1]} the rest: {en_v}. The "
-            f"scheduler gives runnable tasks time in proportion to their weights, {w0} for nice 0 and {w1} for "
-            f"nice {c.nices[1]}: {w0} / ({w0} + {w1}) = {c.predicted:.1f} %. Each nice step is worth about 1.25x, "
-            "so 10 steps are about 9x.",
-            f"둘이 나눠 쓴 시간 가운데 nice 0이 {c.share:.1f} %를, {josa(f'nice {c.nices[1]}', '이/가')} 나머지를 받았습니다. "
-            f"{ko_v}. 스케줄러는 실행 가능한 태스크에게 가중치에 비례해 시간을 나눠 줍니다. 가중치는 nice 0이 "
-            f"{w0}, {josa(f'nice {c.nices[1]}', '이/가')} {w1}이므로 {w0} / ({w0} + {w1}) = {c.predicted:.1f} %입니다. nice가 "
-            "한 단계 오를 때마다 약 1.25배씩 차이가 나므로, 10단계면 약 9배입니다.")
+    n0, n1 = c.nices
+    return (f"nice {n0} got {c.share:.1f} % of the time the two shared, nice {n1} the rest: {en_v}. The "
+            f"scheduler gives runnable tasks time in proportion to their weights, {w0} for nice {n0} and {w1} for "
+            f"nice {n1}: {w0} / ({w0} + {w1}) = {c.predicted:.1f} %. Each nice step is worth about 1.25x, "
+            f"so {n1 - n0} steps are about {w0 / w1:.0f}x.",
+            f"둘이 나눠 쓴 시간 가운데 {josa(f'nice {n0}', '이/가')} {c.share:.1f} %를, {josa(f'nice {n1}', '이/가')} "
+            f"나머지를 받았습니다. {ko_v}. 스케줄러는 실행 가능한 태스크에게 가중치에 비례해 시간을 나눠 줍니다. "
+            f"가중치는 {josa(f'nice {n0}', '이/가')} {w0}, {josa(f'nice {n1}', '이/가')} {w1}이므로 "
+            f"{w0} / ({w0} + {w1}) = {c.predicted:.1f} %입니다. nice가 한 단계 오를 때마다 약 1.25배씩 차이가 나므로, "
+            f"{n1 - n0}단계면 약 {w0 / w1:.0f}배입니다.")
 
 
 quiz.register(quiz.Question(
