@@ -1,5 +1,6 @@
-"""Small demo processes the lessons look at: sleeping, stopped, a zombie and its parent, niced,
-busy threads, threads with malloc arenas, and a reader of an untouched mapping.
+"""Small demo processes the lessons look at: sleeping, stopped, traced, in uninterruptible sleep (a
+vfork parent), a zombie and its parent, niced, busy threads (niced and pinned to CPUs if asked), threads with malloc arenas, and a reader
+of an untouched mapping.
 
 Every one follows the contract of ``programs.Program`` (the C programs):
 
@@ -36,9 +37,9 @@ from . import procfs, programs, validate
 from .procfs import ProcessGone
 
 __all__ = [
-    "Child", "ChildError", "Group", "LIFETIME", "sleeping", "stopped", "niced", "zombie", "busy",
-    "arenas", "page_reader", "running", "stop_all",
-    "Sleeping", "Stopped", "Niced", "ZombieParent", "Busy", "Arenas", "PageReader",
+    "Child", "ChildError", "Group", "LIFETIME", "sleeping", "stopped", "traced", "vfork_parent", "niced", "zombie",
+    "busy", "arenas", "page_reader", "running", "stop_all",
+    "Sleeping", "Stopped", "Traced", "VforkParent", "Niced", "ZombieParent", "Busy", "Arenas", "PageReader",
 ]
 
 #: A child ends by itself after this many seconds, whatever happens to the notebook.
@@ -96,17 +97,84 @@ while True:
     time.sleep(3600)
 """
 
+# The tracer forks a child that asks to be traced (PTRACE_TRACEME) and stops itself: a stop under
+# a tracer is 't' (tracing stop), not 'T'. The tracer never resumes it. On SIGTERM it kills and
+# reaps the tracee, then exits; if the tracer dies any other way, the tracee's own
+# PR_SET_PDEATHSIG kills it (SIGKILL ends a traced process too).
+_TRACER = r"""
+def end(signum, frame):
+    try:
+        os.kill(kid, signal.SIGKILL)
+        os.waitpid(kid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, end)
+r, w = os.pipe()
+kid = os.fork()
+if kid == 0:
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG is not inherited across fork
+    name("toplab-traced")
+    ok = libc.ptrace(0, 0, None, None) == 0  # PTRACE_TRACEME: our parent becomes our tracer
+    os.write(w, b"1" if ok else b"0")
+    if ok:
+        os.kill(os.getpid(), signal.SIGSTOP)  # signal-delivery-stop under the tracer: state t
+    os._exit(0)
+ok = os.read(r, 1) == b"1"
+if not ok:
+    os.waitpid(kid, 0)
+    print("error ptrace", ctypes.get_errno(), flush=True)
+    sys.exit(1)
+print("ready", kid, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+# A parent in uninterruptible sleep (D) without root: clone(CLONE_VFORK) suspends the caller until its
+# child execs or exits (kernel/fork.c wait_for_vfork_done: TASK_KILLABLE, shown as D). Without
+# CLONE_VM the child gets its own copy of memory, as after fork, so it may run Python; it waits for
+# EOF on the stdin it shares with its parent (closed by stop(), or when our side dies) or for the
+# lifetime, then exits, and the parent reaps it and exits too: nothing is left for init.
+_VFORK = r"""
+import platform, select
+SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "i386": 120, "i686": 120, "armv7l": 120,
+             "ppc64le": 120, "s390x": 120}.get(platform.machine())
+if SYS_CLONE is None:
+    print("error no clone syscall number for", platform.machine(), flush=True)
+    sys.exit(1)
+libc.syscall.restype = ctypes.c_long
+print("ready", flush=True)
+kid = libc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_ulong(0x4000 | signal.SIGCHLD), 0, 0, 0, 0)  # CLONE_VFORK
+if kid == 0:
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+    name("toplab-vforked")
+    print("child", os.getpid(), flush=True)
+    select.select([sys.stdin], [], [], lifetime)
+    os._exit(0)
+if kid < 0:
+    sys.exit(1)
+os.waitpid(kid, 0)
+sys.exit(0)
+"""
+
+# Busy threads, optionally at a nice value and pinned to some CPUs (args: threads seconds nice cpus)
 _BUSY = r"""
 import hashlib, threading
+if int(args[2]):
+    os.nice(int(args[2]))
+if args[3] != "-":
+    os.sched_setaffinity(0, [int(c) for c in args[3].split(",")])
 buf = b"x" * (1 << 20)
 end = time.monotonic() + float(args[1])
 def work():
     while time.monotonic() < end:
         hashlib.sha256(buf).digest()  # releases the GIL: the threads really run in parallel
-threads = [threading.Thread(target=work) for _ in range(int(args[0]))]
+# the main thread is one of the busy ones, so top's S column (the main thread's state) says R
+threads = [threading.Thread(target=work) for _ in range(int(args[0]) - 1)]
 for t in threads:
     t.start()
 print("ready", flush=True)
+work()
 for t in threads:
     t.join()
 sys.exit(0)
@@ -195,6 +263,8 @@ class Child:
         """Start the child, wait for its 'ready' line, then until it is in its state."""
         if self.proc is not None:
             raise ChildError(f"the {self.role} demo was already started (pid {self.proc.pid}); make a new one")
+        if not procfs.have_proc():
+            raise procfs.NotOnLinux()  # prctl, /proc states: every demo child needs Linux
         self.proc = programs.popen(
             self.argv(), stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
@@ -347,19 +417,97 @@ class ZombieParent(Child):
         return {"parent": self.pid, "zombie": self.zombie_pid}
 
 
+class Traced(Child):
+    """A tracer and its child stopped under it (t, tracing stop), as a debugger holds a program.
+
+    ``traced_pid`` is the stopped child. Where ptrace is not allowed (Yama ptrace_scope 3, some
+    seccomp profiles), ``start()`` raises ChildError with the reason.
+    """
+
+    role = "tracer"
+    body = _TRACER
+    polite = True
+
+    traced_pid: int | None = None
+
+    def _settle(self) -> None:
+        if not self.ready_words or not self.ready_words[0].isdigit():
+            raise ChildError("the tracer did not say its child's PID")
+        self.traced_pid = int(self.ready_words[0])
+        state = _wait_state(self.traced_pid, "t")
+        if state != "t":
+            raise ChildError(f"the traced child is in state {state}, not t")
+
+    def start(self) -> Child:
+        try:
+            return super().start()
+        except ChildError as e:
+            if "error ptrace" in str(e) or "did not start" in str(e):
+                raise ChildError(f"ptrace is not allowed here ({e}); see /proc/sys/kernel/yama/ptrace_scope") from e
+            raise
+
+    def pids(self) -> dict[str, int]:
+        assert self.traced_pid is not None
+        return {"tracer": self.pid, "traced": self.traced_pid}
+
+
+class VforkParent(Child):
+    """A process in uninterruptible sleep (D): a vfork parent waiting for its child (``child_pid``, S).
+
+    It counts in the load average while it waits, without using any CPU. Stopping it closes the
+    stdin both share: the child exits, the parent reaps it and exits.
+    """
+
+    role = "vfork"
+    body = _VFORK
+    polite = True
+    stdin_pipe = True
+
+    child_pid: int | None = None
+
+    def _settle(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        words = self.proc.stdout.readline().split()
+        if words[:1] != ["child"] or len(words) < 2 or not words[1].isdigit():
+            raise ChildError(f"the vfork demo's child did not start: {' '.join(words) or self._stderr() or 'no output'}")
+        self.child_pid = int(words[1])
+        state = _wait_state(self.pid, "D")
+        if state != "D":
+            raise ChildError(f"the vfork parent is in state {state}, not D")
+
+    def pids(self) -> dict[str, int]:
+        assert self.child_pid is not None
+        return {"vfork": self.pid, "vforked": self.child_pid}
+
+
 class Busy(Child):
-    """``threads`` threads hashing for ``seconds`` (R while they run), then the process exits."""
+    """``threads`` threads hashing for ``seconds`` (R while they run), then the process exits.
+
+    ``nice`` (0-19) and ``cpus`` (CPU numbers to pin to with sched_setaffinity) are set by the
+    child itself before its threads start.
+    """
 
     role = "busy"
     body = _BUSY
 
-    def __init__(self, threads: int = 1, seconds: float = 4.0):
+    def __init__(self, threads: int = 1, seconds: float = 4.0, nice: int = 0, cpus: tuple[int, ...] | None = None):
         validate.whole("threads", threads, 1, 64)
+        validate.whole("nice", nice, 0, 19, hint="an unprivileged process can only lower its priority")
         if not 0 < seconds <= 600:
             raise ValueError(f"seconds must be more than 0 and at most 600, got {seconds}")
+        cpu_arg = "-"
+        if cpus is not None:
+            if not hasattr(os, "sched_getaffinity"):
+                raise procfs.NotOnLinux()
+            cpus = tuple(int(c) for c in cpus)
+            allowed = os.sched_getaffinity(0)
+            if not cpus or not set(cpus) <= allowed:
+                raise ValueError(f"cpus must be a non-empty subset of the CPUs this process may use, "
+                                 f"{sorted(allowed)}; got {list(cpus)}")
+            cpu_arg = ",".join(map(str, cpus))
         # its lifetime is a safety net a little after the work ends
-        super().__init__(threads, seconds, lifetime=seconds + 5)
-        self.threads, self.seconds = threads, float(seconds)
+        super().__init__(threads, seconds, nice, cpu_arg, lifetime=seconds + 5)
+        self.threads, self.seconds, self.nice, self.cpus = threads, float(seconds), nice, cpus
 
 
 class Arenas(Child):
@@ -428,6 +576,16 @@ def stopped(lifetime: float = LIFETIME) -> Stopped:
     return Stopped(lifetime=lifetime)
 
 
+def traced(lifetime: float = LIFETIME) -> Traced:
+    """A tracer and its child in tracing stop (``.pid`` the tracer, ``.traced_pid`` the child, state t)."""
+    return Traced(lifetime=lifetime)
+
+
+def vfork_parent(lifetime: float = LIFETIME) -> VforkParent:
+    """A vfork parent in uninterruptible sleep (D, ``.pid``) and its waiting child (``.child_pid``)."""
+    return VforkParent(lifetime=lifetime)
+
+
 def niced(nice: int = 10, lifetime: float = LIFETIME) -> Niced:
     """A sleeping process with nice ``nice`` (top: NI nice, PR 20 + nice)."""
     return Niced(nice, lifetime=lifetime)
@@ -438,9 +596,9 @@ def zombie(lifetime: float = LIFETIME) -> ZombieParent:
     return ZombieParent(lifetime=lifetime)
 
 
-def busy(threads: int = 1, seconds: float = 4.0) -> Busy:
-    """``threads`` busy threads for ``seconds``, in one process."""
-    return Busy(threads, seconds)
+def busy(threads: int = 1, seconds: float = 4.0, nice: int = 0, cpus: tuple[int, ...] | None = None) -> Busy:
+    """``threads`` busy threads for ``seconds``, in one process, at ``nice``, pinned to ``cpus`` if given."""
+    return Busy(threads, seconds, nice, cpus)
 
 
 def arenas(threads: int = 8, arena_max: int | None = None) -> Arenas:

@@ -9,6 +9,7 @@ lessons their column tables; a metric added here appears in all of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = ["Metric", "METRICS", "BY_COLUMN", "lookup", "describe", "help_text"]
@@ -27,6 +28,13 @@ class Metric:
 
     def description(self, lang: str = "en") -> str:
         return self.ko if _lang(lang) == "ko" else self.en
+
+    def where(self, lang: str = "en") -> str:
+        """``source`` in the reader's language: '/proc/PID/stat field 18' -> '/proc/PID/stat 18번 필드'."""
+        if _lang(lang) != "ko":
+            return self.source
+        text = re.sub(r"^delta of (.+)$", r"\1의 변화량", self.source)
+        return re.sub(r"\bfields? ([\d+]+)", r"\1번 필드", text)
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -180,4 +188,4 @@ def help_text(key: str, lang: str = "en") -> str:
         m = lookup(key)
     except KeyError:
         return key
-    return f"{m.column}: {m.description(lang)} ({m.source})"
+    return f"{m.column}: {m.description(lang)} ({m.where(lang)})"

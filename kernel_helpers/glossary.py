@@ -177,6 +177,17 @@ _GENERAL: tuple[tuple[str, str, str, str, str], ...] = (
     ("batch_mode", "batch mode", "배치 모드",
      "top -b: plain text output with no screen control, for pipes, files and scripts.",
      "top -b. 화면 제어 없이 일반 텍스트로 출력하는 모드로, 파이프, 파일, 스크립트에 쓴다."),
+    ("solaris_mode", "Solaris mode", "Solaris 모드",
+     "top's other %CPU mode (Shift+I): CPU time divided by the number of CPUs, so no process passes 100.",
+     "top의 또 다른 %CPU 모드(Shift+I). CPU 시간을 CPU 수로 나누므로 어떤 프로세스도 100을 넘지 않는다."),
+    ("sched_weight", "scheduler weight", "스케줄러 가중치",
+     "The number the scheduler gives a normal task for its nice value (1024 at nice 0, about 1.25x less per "
+     "step); tasks competing for a CPU get time in proportion to it.",
+     "스케줄러가 nice 값에 따라 일반 태스크에게 매기는 수(nice 0이 1024, 한 단계마다 약 1.25배씩 줄어듦). "
+     "CPU를 두고 경쟁하는 태스크는 이 값에 비례해 시간을 받는다."),
+    ("jupyter_kernel", "Jupyter kernel", "주피터 커널",
+     "The process that runs a notebook's code; not the Linux kernel, which 'kernel' alone means in this lab.",
+     "노트북의 코드를 실행하는 프로세스. 이 실습에서 그냥 '커널'이라고 하면 리눅스 커널을 가리킨다."),
 )
 
 # the ideas first, then top's columns and the /proc fields

@@ -83,7 +83,7 @@ def test_the_zombie_is_z_with_its_parent_and_both_go_with_the_block():
 def test_busy_threads_use_cpu_then_the_process_ends_by_itself():
     with children.busy(threads=2, seconds=1.5) as c:
         p = _ours(c.pid)
-        assert p.num_threads() == 3
+        assert p.num_threads() == 2  # the main thread is one of the two busy ones
         running, used = set(), 0.0
         while c.running:  # until its work is done, after 1.5 s
             with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
@@ -94,6 +94,82 @@ def test_busy_threads_use_cpu_then_the_process_ends_by_itself():
         assert "R" in running and used > 0.1, (running, used)
         assert c.returncode == 0
     assert not _gone([p])
+
+
+def test_the_traced_child_is_t_under_its_tracer_and_both_go_with_the_block():
+    try:
+        c = children.traced().start()
+    except children.ChildError as e:
+        pytest.skip(f"ptrace not allowed here: {e}")
+    with c:
+        tracer, traced = _ours(c.pid), _ours(c.traced_pid)
+        st = procfs.stat(c.traced_pid)
+        assert st.state == "t" and st.ppid == c.pid and st.comm == "toplab-traced"
+        with open(f"/proc/{c.traced_pid}/status") as f:
+            assert f"TracerPid:\t{c.pid}" in f.read()
+        assert c.pids() == {"tracer": c.pid, "traced": c.traced_pid}
+    assert c.returncode == 0  # the tracer killed and reaped its child on SIGTERM
+    assert not _gone([tracer, traced])
+
+
+def test_the_traced_child_dies_when_its_tracer_is_killed():
+    try:
+        c = children.traced().start()
+    except children.ChildError as e:
+        pytest.skip(f"ptrace not allowed here: {e}")
+    with c:
+        traced = _ours(c.traced_pid)
+        c.proc.kill()  # no cleanup runs in the tracer: PR_SET_PDEATHSIG must end the child
+        c.proc.wait(timeout=10)
+        assert not _gone([traced])
+
+
+def test_the_vfork_parent_is_in_d_without_using_cpu_and_both_go_with_the_block():
+    try:
+        c = children.vfork_parent().start()
+    except children.ChildError as e:
+        pytest.skip(f"no raw clone here: {e}")
+    with c:
+        parent, kid = _ours(c.pid), _ours(c.child_pid)
+        assert _state(c.pid) == "D" and procfs.stat(c.child_pid).ppid == c.pid
+        assert procfs.stat(c.child_pid).comm == "toplab-vforked"
+        before = procfs.stat(c.pid)
+        time.sleep(0.5)
+        after = procfs.stat(c.pid)
+        assert after.state == "D" and (after.utime + after.stime) - (before.utime + before.stime) <= 1
+        assert c.pids() == {"vfork": c.pid, "vforked": c.child_pid}
+    assert c.returncode == 0  # the child saw EOF and exited; the parent reaped it and exited
+    assert not _gone([parent, kid])
+
+
+def test_the_vfork_pair_goes_when_its_python_dies():
+    code = ("from kernel_helpers import children; import time; c = children.vfork_parent(60).start(); "
+            "print(c.pid, c.child_pid, flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in p.stdout.readline().split()]
+        procs = [_ours(x) for x in pids]
+        p.kill()
+        p.wait(timeout=10)
+        assert not _gone(procs)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+
+
+def test_busy_takes_a_nice_value_and_a_cpu_pinning():
+    cpu = max(os.sched_getaffinity(0))
+    with children.busy(1, seconds=1.0, nice=5, cpus=(cpu,)) as c:
+        p = _ours(c.pid)
+        assert p.nice() == 5 and os.sched_getaffinity(c.pid) == {cpu}
+        assert procfs.stat(c.pid).priority == 25
+    assert not _gone([p])
+    with pytest.raises(ValueError, match="subset"):
+        children.busy(1, cpus=(10_000,))
+    with pytest.raises(ValueError, match="between 0 and 19"):
+        children.busy(1, nice=-1)
 
 
 def _state_of_task(pid: int, tid: int) -> str:

@@ -15,6 +15,7 @@ import pytest
 from kernel_helpers import procfs, quiz
 from kernel_helpers.lessons import ch2_2
 from kernel_helpers.procfs import AccessDenied
+from kernel_helpers.safety import fmt_bytes
 
 MiB = 1 << 20
 PAGE = procfs.PAGE_SIZE
@@ -224,7 +225,8 @@ def test_memory_hogs_rank_by_res_and_pss_and_sum_them():
     assert h.sum_pss <= h.sum_res_readable <= h.sum_res
     assert 0 < h.used < h.mem_total
     top = h.top("PSS")
-    assert list(top["PSS (MiB)"]) == sorted(top["PSS (MiB)"], reverse=True)
+    raw = h.readable.sort_values("PSS", ascending=False).head(len(top))
+    assert list(top.index) == list(raw["PID"]) and list(top["PSS"]) == [fmt_bytes(x) for x in raw["PSS"]]
     assert len(h.sums()) == 4
 
 

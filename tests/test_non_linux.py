@@ -82,7 +82,7 @@ SIMULATION = textwrap.dedent(r'''
 
     # what needs /proc: a clear error that says why and what to do, or the recording
     from kernel_helpers import metrics, overcommit, top
-    from kernel_helpers.lessons import ch2_1, ch2_2, ch2_3
+    from kernel_helpers.lessons import ch2_1, ch2_2, ch2_3, ch2_4
     from kernel_helpers.widgets import overcommit_whatif, top_table
     calls = {
         "metrics.system_sample()": lambda: metrics.system_sample(),
@@ -94,6 +94,10 @@ SIMULATION = textwrap.dedent(r'''
         "ch2_2.read_breakdown(pid)": lambda: ch2_2.read_breakdown(os.getpid()),
         "ch2_3.machine()": lambda: ch2_3.machine(),
         "ch2_3.commit_now()": lambda: ch2_3.commit_now(),
+        "ch2_4.system_states()": lambda: ch2_4.system_states(show=False),
+        "ch2_4.state_demos()": lambda: ch2_4.state_demos().stop(),
+        "ch2_4.nice_contention()": lambda: ch2_4.nice_contention(show=False),
+        "ch2_4.busy_process()": lambda: ch2_4.busy_process(show=False),
         "widgets.top_table()": lambda: top_table(),
         "widgets.overcommit_whatif()": lambda: overcommit_whatif(1 << 30),
     }

@@ -1,6 +1,7 @@
-"""Chapter 2.1, reading the system's state with top: live explanations of every header line and
-column, small processes in the states top shows (stopped, zombie, niced, busy), the real top
-next to kernel_helpers.top, and the chapter's prediction questions.
+"""Chapter 2.1, reading the system's state with top: the real top's first frame and why its CPU
+figures need a second one, kernel_helpers.top beside the real top (once), live explanations of each
+header line and process column, and finding the biggest memory user. Process states and priority
+are chapter 2.4's.
 
 Every sentence a cell prints is built here from a measurement, in the notebook's language.
 """
@@ -10,29 +11,25 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import FAST, children, glossary, procfs, quiz, realtop, top
+from .. import FAST, glossary, procfs, quiz, realtop, top
 from ..columns import BY_COLUMN
-from ..i18n import current_lang, pick
+from ..i18n import current_lang, error, pick, say, yes_no
 from ..procfs import ProcessGone
+from ..safety import fmt_bytes
 
 __all__ = [
-    "INTERVAL", "snapshot", "top_output", "run_top", "run_cli", "side_by_side", "agreement",
-    "header_agreement", "cpu_lines", "explain_uptime", "explain_load", "explain_tasks", "cpu_fields", "mem_fields", "mem_sum",
-    "book_mem_sum", "columns", "priority_check", "time_plus", "StateDemos", "state_demos",
-    "busy_process", "biggest", "top_table", "TopUnavailable",
+    "INTERVAL", "snapshot", "top_output", "run_top", "side_by_side", "cpu_lines", "explain_uptime", "explain_load",
+    "explain_tasks", "cpu_fields", "mem_fields", "mem_sum", "book_mem_sum", "columns", "biggest", "top_table", "TopUnavailable",
 ]
 
 #: Seconds between the two samples of a snapshot (top's refresh delay is 3 s; one is enough here).
 INTERVAL = 0.3 if FAST else 1.0
-#: The demo processes end by themselves after this many seconds, whatever happens to the notebook.
-DEMO_LIFETIME = 120 if FAST else 1800
-#: How long the busy process keeps its threads busy (enough for one snapshot and one real top).
-BUSY_SECONDS = 2.5 if FAST else 4.0
-BUSY_INTERVAL = 0.5 if FAST else 1.0
+#: Seconds between the two frames of `top -b -n 2` when the first frame's CPU figures are compared.
+FRAME_DELAY = 0.5 if FAST else 1.0
 MiB = 1024 * 1024
 
 
@@ -64,27 +61,22 @@ def run_top(args: str = "-b -n 1", lines: int | None = 15) -> None:
         out = top_output(args)
     except top.TopNotFound as e:
         print(pick("The real top is not installed here, so there is nothing to show. ",
-                   "이 컴퓨터에는 top이 설치되어 있지 않아 보여 줄 출력이 없습니다. ") + str(e))
+                   "이 시스템에는 top이 설치되어 있지 않아 보여 줄 출력이 없습니다. ") + str(e))
         return
     text_lines = out.splitlines()
     print(f"$ top {args}" + (f" | head -{lines}" if lines else ""))
     print("\n".join(text_lines[:lines] if lines else text_lines))
 
 
-def run_cli(pids: Iterable[int], args: str = "-n 1 -w 100", show: bool = True) -> str:
-    """Run ``python -m kernel_helpers.top ARGS -p PIDS`` in a fresh Python, print and return its output."""
-    argv, out = realtop.run_cli(pids, shlex.split(args))
-    if show:
-        print("$ " + " ".join(["python", *argv[1:]]))
-        print(out.rstrip("\n"))
-    return out
-
-
 _COMPARED = ("USER", "PR", "NI", "VIRT", "RES", "SHR", "S", "COMMAND")
 
 
+def _same_column(lang: str | None = None) -> str:
+    return pick("same", "일치", lang)
+
+
 def _say_agreement(table: pd.DataFrame) -> None:
-    same = int(table["same"].sum())
+    same = int((table[_same_column()] == yes_no(True)).sum())
     print(pick(f"top and kernel_helpers.top printed identical fields for {same} of {len(table)} processes.",
                f"프로세스 {len(table)}개 가운데 {same}개에서 top과 kernel_helpers.top이 똑같은 값을 출력했습니다."))
     if same < len(table):
@@ -98,7 +90,7 @@ def _say_agreement(table: pd.DataFrame) -> None:
 def side_by_side(pids: Iterable[int]) -> pd.DataFrame:
     """Run `python -m kernel_helpers.top -n 1 -p PIDS` and `top -b -n 1 -p PIDS`; print both, return the comparison.
 
-    Both run as separate programs at the same time, while this kernel only waits for them: its
+    Both run as separate programs at the same time, while this Jupyter kernel only waits for them: its
     own row is not disturbed by the reading.
     """
     pids = [int(p) for p in pids]
@@ -115,7 +107,7 @@ def side_by_side(pids: Iterable[int]) -> pd.DataFrame:
     for pid in pids:
         if pid in a and pid in b:
             row = {f: _field_text(a[pid][f], b[pid][f]) for f in _COMPARED}
-            row["same"] = all(a[pid][f] == b[pid][f] for f in _COMPARED)
+            row[_same_column()] = yes_no(all(a[pid][f] == b[pid][f] for f in _COMPARED))
             rows[pid] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "PID"
@@ -125,44 +117,6 @@ def side_by_side(pids: Iterable[int]) -> pd.DataFrame:
 
 def _field_text(before: object, after: object) -> str:
     return str(before) if before == after else f"{before} ≠ {after}"
-
-
-def agreement(pids: Iterable[int], show: bool = True) -> pd.DataFrame:
-    """Run the real top for ``pids`` next to kernel_helpers.top (top.compare_with_top); return the fields.
-
-    A cell reads "x" when both print x, "x ≠ y" (ours, top's) where they differ; VIRT RES SHR in KiB.
-    """
-    cmp = top.compare_with_top([int(p) for p in pids])
-    rows = []
-    for pid in cmp.index:
-        row = {f: _field_text(cmp.loc[pid, (f, "ours")], cmp.loc[pid, (f, "top")]) for f in _COMPARED}
-        row["same"] = bool(cmp.loc[pid, ("same", "")])
-        rows.append(row)
-    table = pd.DataFrame(rows, index=cmp.index)
-    if show:
-        _say_agreement(table)
-    return table
-
-
-def header_agreement(snap: top.Snapshot | None = None) -> pd.DataFrame:
-    """The real top's summary numbers next to a snapshot's, taken a moment apart (MiB as top prints them)."""
-    snap = snap or snapshot()
-    theirs = realtop.parse_frame(top_output("-b -n 1"))
-    h = snap.header
-    mib = 1024 * 1024
-    pairs = [
-        ("Tasks", "total", theirs.tasks["total"], h.tasks_total),
-        ("Mem", "total", theirs.mem["total"], round(h.mem_total / mib, 1)),
-        ("Mem", "free", theirs.mem["free"], round(h.mem_free / mib, 1)),
-        ("Mem", "used", theirs.mem["used"], round(h.mem_used / mib, 1)),
-        ("Mem", "buff/cache", theirs.mem["buff/cache"], round(h.mem_buff_cache / mib, 1)),
-        ("Swap", "total", theirs.swap["total"], round(h.swap_total / mib, 1)),
-        ("Swap", "avail Mem", theirs.swap["avail Mem"], round(h.mem_avail / mib, 1)),
-    ]
-    table = pd.DataFrame(pairs, columns=["line", "field", "top", "kernel_helpers"])
-    table["top"] = table["top"].astype(float)
-    table["kernel_helpers"] = table["kernel_helpers"].astype(float)
-    return table
 
 
 # --- the header, line by line ------------------------------------------------------------------
@@ -261,13 +215,13 @@ def cpu_fields(snap: top.Snapshot, lang: str | None = None) -> pd.DataFrame:
 
 
 def cpu_lines(delay: float | None = None, lang: str | None = None) -> None:
-    """The %Cpu(s) line of both frames of `top -b -n 2 -d DELAY`: the first covers only a few milliseconds."""
+    """The %Cpu(s) line of both frames of `top -b -n 2 -d DELAY`, each labelled with the time it covers."""
     lang = _lang(lang)
-    delay = BUSY_INTERVAL if delay is None else delay
+    delay = FRAME_DELAY if delay is None else delay
     out = top_output(f"-b -n 2 -d {delay}")
     first, second = [ln for ln in out.splitlines() if ln.startswith("%Cpu(s)")][:2]
     print(f"$ top -b -n 2 -d {delay} | grep Cpu")
-    print(first + pick("   <- frame 1: a few milliseconds after start", "   <- 1번째 화면: 시작 후 몇 밀리초", lang))
+    print(first + pick("   <- frame 1: only the moment since top started", "   <- 1번째 화면: top이 시작한 뒤 잠깐", lang))
     print(second + pick(f"   <- frame 2: the {delay} s between the frames", f"   <- 2번째 화면: 두 화면 사이의 {delay}초", lang))
 
 
@@ -330,7 +284,7 @@ def mem_sum(snap: top.Snapshot, lang: str | None = None, show: bool = True) -> M
     h = snap.header
     m = MemSum(_mib(h.mem_total), _mib(h.mem_free), _mib(h.mem_used), _mib(h.mem_buff_cache), _mib(h.mem_avail))
     if show:
-        for label, x in ((pick("this machine", "이 컴퓨터", lang), m), (pick("the book", "책의 화면", lang), book_mem_sum())):
+        for label, x in ((pick("this machine", "이 시스템", lang), m), (pick("the book", "책의 화면", lang), book_mem_sum())):
             sign = ">" if x.gap > 0.1 else "<" if x.gap < -0.1 else "="
             print(f"{label:>12}: free {x.free} + used {x.used} + buff/cache {x.buff_cache} = {x.sum} "
                   f"{sign} total {x.total}  ({x.gap:+.1f} MiB)")
@@ -361,7 +315,7 @@ def _row_cells(snap: top.Snapshot, pid: int) -> dict[str, str]:
 
 
 def columns(pid: int | None = None, lang: str | None = None, snap: top.Snapshot | None = None) -> pd.DataFrame:
-    """Every process column: its value for ``pid`` (this kernel by default) as top prints it, meaning, source."""
+    """Every process column: its value for ``pid`` (this Jupyter kernel by default) as top prints it, meaning, source."""
     lang = _lang(lang)
     pid = os.getpid() if pid is None else int(pid)
     snap = snap or snapshot(pids=[pid])
@@ -371,169 +325,22 @@ def columns(pid: int | None = None, lang: str | None = None, snap: top.Snapshot 
     rows = []
     for col in top.COLUMNS:
         m = BY_COLUMN[col]
-        rows.append((col, cells[col], m.description(lang), m.source))
+        rows.append((col, cells[col], m.description(lang), m.where(lang)))
     cols = pick(f"column|PID {pid}|meaning|source", f"열|PID {pid}|뜻|출처", lang).split("|")
     return pd.DataFrame(rows, columns=cols)
-
-
-def priority_check(snap: top.Snapshot, lang: str | None = None) -> pd.DataFrame:
-    """Check PR = 20 + NI on every normal task; return one example row per kind of priority."""
-    lang = _lang(lang)
-    t = snap.table
-    normal = t[t["PR"] >= 0]
-    ok = int((normal["PR"] == 20 + normal["NI"]).sum())
-    rt = t[t["PR"] < 0]
-    print(pick(f"Normal tasks (PR >= 0): {ok} of {len(normal)} have PR = 20 + NI.",
-               f"일반 태스크(PR >= 0): {len(normal)}개 가운데 {ok}개가 PR = 20 + NI입니다.", lang))
-    print(pick(f"Real-time tasks (PR < 0, printed as a negative number or 'rt' at PR -100): {len(rt)}.",
-               f"실시간 태스크(PR < 0, 음수로 출력하고 PR -100이면 'rt'로 출력): {len(rt)}개.", lang))
-    kinds = [
-        (pick("nice 0", "nice 0", lang), t[(t["PR"] >= 0) & (t["NI"] == 0)]),
-        (pick("negative nice (more CPU)", "음수 nice (CPU 더 받음)", lang), t[(t["PR"] >= 0) & (t["NI"] < 0)]),
-        (pick("positive nice (yields)", "양수 nice (양보함)", lang), t[(t["PR"] >= 0) & (t["NI"] > 0)]),
-        (pick("real-time", "실시간", lang), rt[rt["PR"] > -100]),
-        (pick("real-time, top priority ('rt')", "실시간 최고 우선순위 ('rt')", lang), rt[rt["PR"] <= -100]),
-    ]
-    rows = []
-    for label, part in kinds:
-        if len(part):
-            r = part.sort_values("PID").iloc[0]
-            pr = "rt" if r["PR"] <= -100 else str(r["PR"])
-            rows.append((label, int(r["PID"]), r["COMMAND"], pr, int(r["NI"]), len(part)))
-    cols = pick("kind|PID|COMMAND|PR|NI|how many", "종류|PID|COMMAND|PR|NI|개수", lang).split("|")
-    return pd.DataFrame(rows, columns=cols)
-
-
-def time_plus(ticks: int) -> str:
-    """TIME+ as top prints it below 6 hours: minutes:seconds.hundredths (e.g. 6397 ticks -> '1:03.97')."""
-    hundredths = int(ticks) * 100 // procfs.CLK_TCK
-    minutes, rest = divmod(hundredths, 6000)
-    return f"{minutes}:{rest // 100:02d}.{rest % 100:02d}"
-
-
-def explain_time_plus(snap: top.Snapshot, lang: str | None = None) -> None:
-    """The busiest process by CPU time: its ticks and how they become TIME+."""
-    lang = _lang(lang)
-    r = snap.table.sort_values("TICKS", ascending=False).iloc[0]
-    ticks = int(r["TICKS"])
-    print(pick(f"Most CPU time so far: PID {r['PID']} ({r['COMMAND']}), utime + stime = {ticks} ticks "
-               f"of 1/{procfs.CLK_TCK} s = {ticks / procfs.CLK_TCK:.2f} s -> TIME+ {time_plus(ticks)}",
-               f"지금까지 CPU 시간을 가장 많이 쓴 프로세스: PID {r['PID']} ({r['COMMAND']}), utime + stime = "
-               f"{ticks}틱 (1틱 = 1/{procfs.CLK_TCK}초) = {ticks / procfs.CLK_TCK:.2f}초 -> TIME+ {time_plus(ticks)}",
-               lang))
-
-
-# --- processes in the states top shows -----------------------------------------------------------
-
-@dataclass
-class StateDemos:
-    """Small processes in the states top shows: stopped (T), a zombie (Z) with its parent, niced (NI 10).
-
-    Use as ``with state_demos() as demos:``; leaving the block kills and reaps them all (they are
-    kernel_helpers.children). The measurements stay in ``demos.measured`` for the prediction
-    checks after the block.
-    """
-
-    procs: children.Group | None = None
-    pids: dict[str, int] = field(default_factory=dict)
-    measured: pd.DataFrame | None = None
-
-    def start(self) -> StateDemos:
-        self.procs = children.Group(stopped=children.stopped(DEMO_LIFETIME), parent=children.zombie(DEMO_LIFETIME),
-                                    niced=children.niced(10, DEMO_LIFETIME)).start()
-        self.pids = self.procs.pids()  # stopped, parent, zombie, niced
-        return self
-
-    def stop(self) -> None:
-        """End every demo process (the zombie goes when its parent does) and reap them."""
-        if self.procs is not None:
-            self.procs.stop()
-        self.procs = None
-
-    def __enter__(self) -> StateDemos:
-        return self.start() if self.procs is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def table(self, snap: top.Snapshot | None = None) -> pd.DataFrame:
-        """The demo processes' rows from a snapshot, with a 'role' column; also kept in ``measured``."""
-        snap = snap or snapshot(pids=list(self.pids.values()))
-        t = snap.table[snap.table["PID"].isin(self.pids.values())].copy()
-        role_of = {pid: role for role, pid in self.pids.items()}
-        t.insert(0, "role", t["PID"].map(role_of))
-        t = t.set_index("role").loc[[r for r in self.pids if self.pids[r] in set(t["PID"])]]
-        self.measured = t
-        return t
-
-    def show(self) -> None:
-        """Print the demo processes as kernel_helpers.top shows them, then as the real top does."""
-        pids = list(self.pids.values())
-        snap = snapshot(pids=pids)
-        self.table(snap)
-        print(pick("kernel_helpers.top, these PIDs only:", "kernel_helpers.top, 이 PID들만:"))
-        print(snap.to_text(width=100, summary=False))
-        print()
-        run_top("-b -n 1 -p " + ",".join(map(str, pids)), lines=None)
-
-
-def state_demos() -> StateDemos:
-    """Start the stopped, zombie and niced demo processes (use in a ``with`` block)."""
-    return StateDemos().start()
-
-
-@dataclass(frozen=True)
-class BusyResult:
-    pid: int
-    threads: int
-    cpus: int
-    ours: float  # %CPU from kernel_helpers.top
-    top: float  # %CPU from the real top's second frame
-    state: str
-    virt: int
-
-
-def busy_process(threads: int | None = None, show: bool = True) -> BusyResult:
-    """Run a process with ``threads`` busy threads (default: one per CPU, at most 4) and measure its %CPU.
-
-    It runs for BUSY_SECONDS at most and is killed right after the measurement.
-    """
-    cpus = os.cpu_count() or 1
-    n = min(cpus, 4) if threads is None else int(threads)
-    if not 1 <= n <= 8:
-        raise ValueError(f"threads must be between 1 and 8, got {threads}")
-    with children.busy(n, seconds=BUSY_SECONDS) as p:
-        snap = snapshot(BUSY_INTERVAL, [p.pid])
-        frames = top_output(f"-b -n 2 -d {BUSY_INTERVAL} -p {p.pid}")
-    row = snap.table.iloc[0]
-    second = realtop.parse(frames)[-1]  # the first frame covers only a few milliseconds
-    res = BusyResult(p.pid, n, cpus, float(row["%CPU"]), float(second.rows[0]["%CPU"]), str(row["S"]),
-                     int(row["VIRT"]))
-    if show:
-        print(snap.to_text(width=100, summary=False))
-        print(pick(f"{n} busy thread(s) on {cpus} CPU(s): kernel_helpers.top says %CPU {res.ours:.1f}, "
-                   f"the real top (second frame of -n 2 -d {BUSY_INTERVAL}) says {res.top:.1f}.",
-                   f"CPU {cpus}개에서 바쁜 스레드 {n}개. kernel_helpers.top의 %CPU: {res.ours:.1f}, "
-                   f"실제 top(-n 2 -d {BUSY_INTERVAL}의 두 번째 화면)의 %CPU: {res.top:.1f}."))
-        if res.state != "R":
-            print(pick(f"Its S column says {res.state}, not R: for a process, top shows the state of the main "
-                       "thread, which here just waits for the busy ones (top -H lists every thread).",
-                       f"S 열은 R이 아니라 {res.state}입니다. top은 프로세스의 상태로 메인 스레드의 상태를 보여 주는데, "
-                       "여기서 메인 스레드는 바쁜 스레드들이 끝나기를 기다리고 있을 뿐입니다 (top -H는 스레드를 하나씩 보여 줍니다)."))
-    return res
 
 
 # --- who uses the memory --------------------------------------------------------------------------
 
 def biggest(snap: top.Snapshot, by: str = "RES", n: int = 5) -> pd.DataFrame:
-    """The ``n`` processes with the most ``by`` (RES or VIRT), memory in MiB."""
+    """The ``n`` processes with the most ``by`` (RES, VIRT or SHR), sizes in the unit that fits (KiB ... TiB)."""
     if by not in ("RES", "VIRT", "SHR"):
-        raise ValueError(f"by must be RES, VIRT or SHR, not {by!r}")
+        raise error(ValueError, "by must be RES, VIRT or SHR, not {by!r}",
+                    "by는 RES, VIRT, SHR 가운데 하나여야 합니다 ({by!r}은(는) 쓸 수 없습니다)", by=by)
     t = top.sort_table(snap.table, by).head(n)
     out = t[["PID", "USER", "COMMAND", "VIRT", "RES", "SHR", "%MEM"]].copy()
     for col in ("VIRT", "RES", "SHR"):
-        out[col] = (out[col] / MiB).round(1)
-    out = out.rename(columns={"VIRT": "VIRT MiB", "RES": "RES MiB", "SHR": "SHR MiB"})
+        out[col] = out[col].map(fmt_bytes)
     out["%MEM"] = out["%MEM"].round(1)
     return out.reset_index(drop=True)
 
@@ -554,9 +361,9 @@ def top_table(sort: str = "%CPU", highlight: Iterable[int] = (), max_rows: int =
         from ..widgets.toptable import TopTable
     except ImportError as e:
         raise TopUnavailable(pick("the live table needs kernel_helpers.widgets and ipywidgets: "
-                                  "run `make venv` (or `pip install -e .`) and restart the kernel",
+                                  "run `make venv` (or `pip install -e .`) and restart the Jupyter kernel",
                                   "실시간 표에는 kernel_helpers.widgets와 ipywidgets가 필요합니다. "
-                                  "`make venv`(또는 `pip install -e .`)를 실행하고 커널을 다시 시작하세요")) from e
+                                  "`make venv`(또는 `pip install -e .`)를 실행하고 주피터 커널을 다시 시작하세요")) from e
     return TopTable(LIVE_INTERVAL, sort, max_rows=max_rows, key="ch2_1", highlight=tuple(highlight)).show()
 
 
@@ -589,124 +396,6 @@ quiz.register(quiz.Question(
 ))
 
 
-def _role(t: pd.DataFrame, role: str) -> pd.Series:
-    return t.loc[role]
-
-
-def _judge_nice(t: pd.DataFrame) -> int:
-    pr = int(_role(t, "niced")["PR"])
-    return {10: 0, 20: 1, 30: 2}.get(pr, 3)
-
-
-def _explain_nice(t: pd.DataFrame) -> tuple[str, str]:
-    r = _role(t, "niced")
-    return (f"The niced process shows NI {r['NI']} and PR {r['PR']}: for normal tasks top prints "
-            "PR = 20 + NI. A higher PR means a lower priority; it only costs the process CPU time when "
-            "other processes want the same CPUs.",
-            f"nice를 준 프로세스는 NI {r['NI']}, PR {r['PR']}입니다. 일반 태스크라면 top은 PR = 20 + NI를 "
-            "출력합니다. PR이 클수록 우선순위는 낮으며, 다른 프로세스와 같은 CPU를 두고 경쟁할 때만 "
-            "CPU 시간을 덜 받습니다.")
-
-
-quiz.register(quiz.Question(
-    id="2.1-nice-pr",
-    prompt=("A process is started with nice 10. What will top print in its PR column?",
-            "nice 10으로 시작한 프로세스가 있습니다. top의 PR 열에는 무엇이 나올까요?"),
-    options=[("10", "10"), ("20", "20"), ("30", "30"), ("something else", "그 밖의 값")],
-    judge=_judge_nice, explain=_explain_nice,
-))
-
-
-def _judge_stopped(t: pd.DataFrame) -> int:
-    return {"running": 0, "sleeping": 1, "stopped": 2, "zombie": 3}[_STATE_BUCKET[_role(t, "stopped")["S"]]]
-
-
-def _explain_stopped(t: pd.DataFrame) -> tuple[str, str]:
-    s = _role(t, "stopped")["S"]
-    return (f"After SIGSTOP the process is in state {s}: a job-control stop, the same as Ctrl+Z in a shell. "
-            "top counts T (and t, a stop by a debugger) as 'stopped'. It holds its memory and continues "
-            "after SIGCONT.",
-            f"SIGSTOP을 받은 프로세스는 {s} 상태입니다. 셸에서 Ctrl+Z를 누른 것과 같은 작업 제어 정지입니다. "
-            "top은 T(그리고 디버거가 멈춘 t)를 'stopped'로 셉니다. 메모리는 그대로 갖고 있다가 SIGCONT를 "
-            "받으면 이어서 실행합니다.")
-
-
-quiz.register(quiz.Question(
-    id="2.1-stopped",
-    prompt=("We send SIGSTOP to a sleeping process. Where will top count it on the Tasks line?",
-            "잠들어 있는 프로세스에 SIGSTOP을 보냅니다. top은 Tasks 줄에서 이 프로세스를 어디에 셀까요?"),
-    options=[("running", "running"), ("sleeping", "sleeping"), ("stopped", "stopped"), ("zombie", "zombie")],
-    judge=_judge_stopped, explain=_explain_stopped,
-))
-
-
-def _judge_zombie(t: pd.DataFrame) -> int:
-    r = _role(t, "zombie")
-    parent = _role(t, "parent")
-    if r["RES"] == 0:
-        return 0
-    return 1 if abs(int(r["RES"]) - int(parent["RES"])) <= 2 * MiB else 2
-
-
-def _explain_zombie(t: pd.DataFrame) -> tuple[str, str]:
-    r, p = _role(t, "zombie"), _role(t, "parent")
-    return (f"The zombie (PID {r['PID']}, state {r['S']}) shows VIRT {r['VIRT'] // 1024} KiB and RES "
-            f"{r['RES'] // 1024} KiB. It has exited and its memory is already freed; all that is left is its "
-            f"entry in the process table with the exit status, which its living parent (PID {p['PID']}) has "
-            "not collected with wait(). A zombie is not 'a child whose parent died': a child whose parent dies "
-            "is adopted by init (or a subreaper), which reaps it.",
-            f"좀비(PID {r['PID']}, 상태 {r['S']})의 VIRT는 {r['VIRT'] // 1024} KiB, RES는 {r['RES'] // 1024} KiB"
-            "입니다. 이미 종료해서 메모리도 다 반납했고, 남은 것은 종료 상태를 담은 프로세스 테이블 항목뿐입니다. "
-            f"살아 있는 부모(PID {p['PID']})가 아직 wait()로 이를 거둬 가지 않았을 뿐입니다. 좀비는 '부모가 죽은 "
-            "자식'이 아닙니다. 부모가 죽은 자식은 init(또는 서브리퍼)이 입양해서 곧바로 회수합니다.")
-
-
-quiz.register(quiz.Question(
-    id="2.1-zombie-res",
-    prompt=("A child process has exited, but its parent has not called wait(). What RES will top show for it?",
-            "자식 프로세스가 종료했지만 부모가 아직 wait()를 부르지 않았습니다. top은 이 자식의 RES를 얼마로 보여 줄까요?"),
-    options=[("0", "0"), ("about the same as its parent", "부모와 비슷한 값"), ("something else", "그 밖의 값")],
-    judge=_judge_zombie, explain=_explain_zombie,
-))
-
-
-def _judge_busy(r: BusyResult) -> int:
-    return 1 if r.ours > 110 else 0
-
-
-def _explain_busy(r: BusyResult) -> tuple[str, str]:
-    if r.cpus == 1:
-        return ("This machine has one CPU, so a process can use at most 100% of it, however many threads it has. "
-                "On a machine with more CPUs, top's default Irix mode would show more than 100.",
-                "이 컴퓨터는 CPU가 하나뿐이라 스레드가 몇 개든 100%를 넘을 수 없습니다. CPU가 여럿인 컴퓨터라면 "
-                "top의 기본 Irix 모드에서 100을 넘는 값이 나옵니다.")
-    if r.ours <= 110:
-        return (f"%CPU was {r.ours:.0f} (top: {r.top:.0f}), although {r.threads} threads were busy on {r.cpus} CPUs: "
-                "other programs were using the CPUs at the same time (look at the load average), so the threads "
-                "did not get a whole CPU each. On a quiet machine the same process shows close to "
-                f"{100 * min(r.threads, r.cpus)}%: top's default Irix mode counts one CPU as 100%.",
-                f"바쁜 스레드 {r.threads}개가 CPU {r.cpus}개에서 돌았는데도 측정된 %CPU는 {r.ours:.0f}(top: {r.top:.0f})에 "
-                "그쳤습니다. "
-                "같은 시간에 다른 프로그램들도 CPU를 쓰고 있어서(부하 평균을 보세요) 스레드마다 CPU 하나를 통째로 "
-                f"받지 못했기 때문입니다. 한가한 컴퓨터라면 같은 프로세스가 {100 * min(r.threads, r.cpus)}% 가까이 "
-                "나옵니다. top의 기본 Irix 모드는 CPU 하나를 100%로 세기 때문입니다.")
-    return (f"%CPU was {r.ours:.0f} (top: {r.top:.0f}). top's default Irix mode counts one CPU as 100%, and "
-            f"{r.threads} threads can keep {min(r.threads, r.cpus)} CPUs busy at once, so a process can show up to "
-            f"{100 * r.cpus}% here. Press Shift+I in top (Solaris mode) to divide by the number of CPUs instead.",
-            f"측정된 %CPU: {r.ours:.0f} (top: {r.top:.0f}). top의 기본 Irix 모드는 CPU 하나를 100%로 세는데, "
-            f"스레드 {r.threads}개가 CPU {min(r.threads, r.cpus)}개를 동시에 쓸 수 있으므로 이 컴퓨터에서는 최대 "
-            f"{100 * r.cpus}%까지 나올 수 있습니다. top에서 Shift+I(Solaris 모드)를 누르면 CPU 수로 나눈 값을 보여 줍니다.")
-
-
-quiz.register(quiz.Question(
-    id="2.1-irix",
-    prompt=("One process keeps several threads busy at once (one per CPU). What %CPU will top show for it?",
-            "프로세스 하나가 여러 스레드(CPU마다 하나)를 동시에 바쁘게 돌립니다. top은 이 프로세스의 %CPU를 얼마로 보여 줄까요?"),
-    options=[("at most 100", "최대 100"), ("more than 100", "100보다 큰 값")],
-    judge=_judge_busy, explain=_explain_busy,
-))
-
-
 def _judge_virt_res(snap: top.Snapshot) -> int:
     t = snap.table
     return 0 if int(top.sort_table(t, "VIRT").iloc[0]["PID"]) == int(top.sort_table(t, "RES").iloc[0]["PID"]) else 1
@@ -714,22 +403,34 @@ def _judge_virt_res(snap: top.Snapshot) -> int:
 
 def _explain_virt_res(snap: top.Snapshot) -> tuple[str, str]:
     v, r = top.sort_table(snap.table, "VIRT").iloc[0], top.sort_table(snap.table, "RES").iloc[0]
-    en = (f"Largest VIRT: PID {v['PID']} ({v['COMMAND']}), {v['VIRT'] / MiB:.0f} MiB of address space, of which "
-          f"{v['RES'] / MiB:.0f} MiB is in RAM. Largest RES: PID {r['PID']} ({r['COMMAND']}), "
-          f"{r['RES'] / MiB:.0f} MiB in RAM. VIRT counts every address range a process has mapped, used or "
-          "not (thread stacks, malloc arenas, mapped files), so it says little about RAM; RES is what sits in RAM.")
-    ko = (f"VIRT가 가장 큰 프로세스: PID {v['PID']} ({v['COMMAND']}), 주소 공간 {v['VIRT'] / MiB:.0f} MiB 가운데 "
-          f"RAM에 있는 것은 {v['RES'] / MiB:.0f} MiB. RES가 가장 큰 프로세스: PID {r['PID']} ({r['COMMAND']}), "
-          f"RAM {r['RES'] / MiB:.0f} MiB. VIRT는 실제로 썼든 안 썼든 매핑한 주소 범위(스레드 스택, malloc 아레나, "
-          "매핑한 파일)를 모두 세므로 RAM 사용량을 거의 알려 주지 않습니다. RAM에 있는 것은 RES입니다.")
-    return en, ko
+    kw = dict(vpid=int(v["PID"]), vcmd=v["COMMAND"], vvirt=fmt_bytes(v["VIRT"]), vres=fmt_bytes(v["RES"]),
+              rpid=int(r["PID"]), rcmd=r["COMMAND"], rres=fmt_bytes(r["RES"]), rvirt=fmt_bytes(r["VIRT"]))
+    if _judge_virt_res(snap) == 0:
+        en, ko = (
+            "Here one process leads both lists: PID {vpid} ({vcmd}), VIRT {vvirt}, RES {vres}. That is this "
+            "machine's situation, not a rule: its address space is still {vvirt} against {vres} in RAM, and on "
+            "most machines a process with a big reservation (a browser, a JVM) tops VIRT while another holds "
+            "more RAM. Sort by RES to find the memory user.",
+            "여기서는 한 프로세스가 두 목록 모두 1위입니다. PID {vpid} ({vcmd}), VIRT {vvirt}, RES {vres}. "
+            "규칙이 아니라 이 시스템의 사정일 뿐입니다. 이 프로세스도 주소 공간은 {vvirt}, RAM에 있는 것은 "
+            "{vres}뿐입니다. 대부분의 시스템에서는 주소 공간을 크게 예약하는 프로세스(브라우저, JVM)가 VIRT 1위를 "
+            "차지하고, RAM은 다른 프로세스가 더 많이 씁니다. 메모리를 쓰는 프로세스는 RES로 정렬해서 찾습니다.")
+    else:
+        en, ko = (
+            "Two different processes. Largest VIRT: PID {vpid} ({vcmd}), {vvirt} of address space, of which "
+            "{vres} is in RAM. Largest RES: PID {rpid} ({rcmd}), {rres} in RAM (VIRT {rvirt}). VIRT counts every "
+            "address range a process has mapped, used or not, so it says little about RAM; RES is what sits in RAM.",
+            "서로 다른 프로세스입니다. VIRT 1위: PID {vpid} ({vcmd}), 주소 공간 {vvirt} 가운데 RAM에 있는 것은 "
+            "{vres}. RES 1위: PID {rpid} ({rcmd}), RAM {rres} (VIRT {rvirt}). VIRT는 실제로 썼든 "
+            "안 썼든 매핑한 주소 범위를 모두 세므로 RAM 사용량을 거의 알려 주지 않습니다. RAM에 있는 것은 RES입니다.")
+    return say((en, ko), "en", **kw), say((en, ko), "ko", **kw)
 
 
 quiz.register(quiz.Question(
     id="2.1-virt-res",
     prompt=("On this machine, is the process with the largest VIRT also the one with the largest RES?",
-            "이 컴퓨터에서 VIRT가 가장 큰 프로세스가 RES도 가장 클까요?"),
-    options=[("yes, the same process", "그렇다, 같은 프로세스다"), ("no, two different processes", "아니다, 서로 다른 프로세스다")],
+            "이 시스템에서 VIRT가 가장 큰 프로세스가 RES도 가장 클까요?"),
+    options=[("yes, one process leads both", "예, 한 프로세스가 둘 다 1위다"),
+             ("no, two different processes", "아니요, 서로 다른 프로세스다")],
     judge=_judge_virt_res, explain=_explain_virt_res,
 ))
-

@@ -51,13 +51,13 @@ def _procs(n: int) -> str:
     return f"{n} process" if n == 1 else f"{n} processes"
 
 
-def sizes(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a table of byte counts, each as a readable size in the unit that fits it (384 KiB,
-    64.0 MiB): a small USS stays visible instead of rounding to 0.0 MiB. PID and role are left alone."""
+def readable(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table of byte counts with each size in the unit that fits (fmt_bytes: 12 KiB, 1.5 MiB),
+    so a small USS reads 12 KiB rather than 0.0 MiB (PID and role columns left alone)."""
     out = df.copy()
     for c in out.columns:
         if c not in ("PID", "role") and pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "-" if pd.isna(v) else fmt_bytes(v))
+            out[c] = out[c].map(lambda x: None if pd.isna(x) else fmt_bytes(x))
     return out
 
 
@@ -915,9 +915,9 @@ class Hogs:
         src = self.readable if by in ("PSS", "USS") else self.table
         df = src.sort_values(by, ascending=False).head(n).copy()
         for c in ("RES", "SHR", "PSS", "USS"):
-            df[c] = df[c].map(lambda x: None if pd.isna(x) else _mib(x))
+            df[c] = df[c].map(lambda x: None if pd.isna(x) else fmt_bytes(x))
         df.insert(0, pick("rank", "순위"), range(1, len(df) + 1))
-        return df.rename(columns={c: f"{c} (MiB)" for c in ("RES", "SHR", "PSS", "USS")}).set_index("PID")
+        return df.set_index("PID")
 
     def sums(self) -> pd.DataFrame:
         rows = [
@@ -1166,8 +1166,8 @@ def _virt_explain(v: VirtBreakdown) -> tuple[str, str]:
 
 quiz.register(quiz.Question(
     id="2.2-virt-kernel",
-    prompt=("The cell above printed this kernel's VIRT and RES: VIRT is far larger. What takes most of that VIRT?",
-            "위 셀이 이 커널의 VIRT와 RES를 보여 줬습니다. VIRT가 훨씬 큽니다. 그 VIRT의 대부분을 차지하는 것은 "
+    prompt=("The cell above printed this Jupyter kernel's VIRT and RES: VIRT is far larger. What takes most of that VIRT?",
+            "위 셀이 이 주피터 커널의 VIRT와 RES를 보여 줬습니다. VIRT가 훨씬 큽니다. 그 VIRT의 대부분을 차지하는 것은 "
             "무엇일까요?"),
     options=[("Python objects on the main heap", "주 힙에 있는 파이썬 객체"),
              ("The loaded libraries (numpy, pandas, libpython ...)", "불러온 라이브러리 (numpy, pandas, libpython ...)"),

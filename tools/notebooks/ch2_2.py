@@ -653,7 +653,7 @@ path = os.path.join(tempfile.gettempdir(), "toplab-shared.bin")
 with programs.shared_mem(ch2_2.SHARED_MIB, children=2, file=path) as p:
     p.wait_for("holding", timeout=30)
     table = ch2_2.measure_pids(ch2_2.program_pids(p))
-ch2_2.sizes(table)
+ch2_2.readable(table)
 ```
 
 On a disk file system the region is page cache: quadrant 4, RssFile. On tmpfs (`df /tmp` says
@@ -668,7 +668,7 @@ removes the file when it exits.
 ```python
 h = ch2_2.memory_hogs()
 t = h.readable.assign(gap=h.readable.RES - h.readable.PSS).sort_values("gap", ascending=False)
-ch2_2.sizes(t.head())
+ch2_2.readable(t.head())
 ```
 
 Usually a process that maps big shared libraries or shares memory with its children: its RES charges
@@ -716,7 +716,7 @@ path = os.path.join(tempfile.gettempdir(), "toplab-shared.bin")
 with programs.shared_mem(ch2_2.SHARED_MIB, children=2, file=path) as p:
     p.wait_for("holding", timeout=30)
     table = ch2_2.measure_pids(ch2_2.program_pids(p))
-ch2_2.sizes(table)
+ch2_2.readable(table)
 ```
 
 디스크 파일 시스템이면 영역은 페이지 캐시입니다. 4번 칸이고 RssFile에 잡힙니다. tmpfs라면(`df /tmp`에
@@ -731,7 +731,7 @@ shared_mem은 끝날 때 파일을 지웁니다.
 ```python
 h = ch2_2.memory_hogs()
 t = h.readable.assign(gap=h.readable.RES - h.readable.PSS).sort_values("gap", ascending=False)
-ch2_2.sizes(t.head())
+ch2_2.readable(t.head())
 ```
 
 대개 큰 공유 라이브러리를 매핑했거나 자식과 메모리를 공유하는 프로세스입니다. RES는 그 전부를 물리고,

@@ -70,12 +70,14 @@ glossary.show_terminology()
 In your own code, `glossary.term("page_fault")` returns the term in the notebook's language.
 
 The chapters: [2.1 Reading the system's state with `top`](2.1-reading-top.ipynb) ·
-[2.2 VIRT, RES and SHR](2.2-virt-res-shr.ipynb) · [2.3 VIRT, RES and memory commit](2.3-memory-commit.ipynb).
+[2.2 VIRT, RES and SHR](2.2-virt-res-shr.ipynb) · [2.3 VIRT, RES and memory commit](2.3-memory-commit.ipynb) ·
+[2.4 Process states and priority](2.4-process-states-priority.ipynb).
 """, """
 코드에서는 `glossary.term("page_fault")`가 노트북의 언어에 맞는 용어를 돌려줍니다.
 
 각 장: [2.1 `top`으로 시스템 상태 살펴보기](2.1-reading-top.ipynb) ·
-[2.2 VIRT, RES, SHR](2.2-virt-res-shr.ipynb) · [2.3 VIRT, RES와 메모리 커밋](2.3-memory-commit.ipynb).
+[2.2 VIRT, RES, SHR](2.2-virt-res-shr.ipynb) · [2.3 VIRT, RES와 메모리 커밋](2.3-memory-commit.ipynb) ·
+[2.4 프로세스 상태와 우선순위](2.4-process-states-priority.ipynb).
 """),
 ]
 

@@ -60,7 +60,7 @@ Two lines deserve a word:
 - **vm.overcommit_memory** is a machine-wide kernel setting, and only root can change it. On Binder
   and on most JupyterHubs you are not root, and that is fine: chapter 2.3 then shows what each mode
   *would* do, and uses `ulimit -v` (a per-process limit anyone may set) to make `malloc()` fail for real.
-  Where the setting can be changed, the lab always restores it, even if the kernel crashes.
+  Where the setting can be changed, the lab always restores it, even if the Jupyter kernel crashes.
 - **The demo memory budget** caps how much memory any experiment may touch. It is the smallest of
   1 GiB, half of the memory available now, and half of what is left under your container's or
   JupyterHub's limit, so a room full of readers on one server cannot starve each other.
@@ -70,7 +70,7 @@ Two lines deserve a word:
 - **vm.overcommit_memory**는 시스템 전체에 걸리는 커널 설정이고 root만 바꿀 수 있습니다.
   Binder나 대부분의 JupyterHub에서는 root가 아니지만 괜찮습니다. 그때 2.3장은 각 모드라면 *어떻게
   될지*를 예측해서 보여 주고, 누구나 걸 수 있는 프로세스 단위 제한인 `ulimit -v`로 `malloc()`을
-  실제로 실패시켜 봅니다. 설정을 바꿀 수 있는 곳에서도 실습은 커널이 죽더라도 설정을 반드시 원래대로 돌려놓습니다.
+  실제로 실패시켜 봅니다. 설정을 바꿀 수 있는 곳에서도 실습은 주피터 커널이 죽더라도 설정을 반드시 원래대로 돌려놓습니다.
 - **실험 메모리 예산**은 실험 하나가 건드릴 수 있는 메모리의 상한입니다. 1 GiB, 지금 쓸 수 있는
   메모리의 절반, 컨테이너나 JupyterHub 한도까지 남은 양의 절반 가운데 가장 작은 값이라서, 서버
   하나를 여러 사람이 함께 써도 서로의 메모리를 빼앗지 않습니다.
@@ -99,12 +99,15 @@ Linux VM, in WSL2 on Windows, in a container, or on Binder (see the README).
     md("""
 ## The chapters
 
-1. [2.1 Reading the system's state with `top`](2.1-reading-top.ipynb): every line of the header and
-   every process column, checked against the real `top`.
+1. [2.1 Reading the system's state with `top`](2.1-reading-top.ipynb): the header lines, the process
+   columns, batch mode and the interactive keys, and how to find the biggest memory user.
 2. [2.2 VIRT, RES and SHR](2.2-virt-res-shr.ipynb): where the three numbers come from, why SHR is part
    of RES, and why adding up RES overstates memory use.
 3. [2.3 VIRT, RES and memory commit](2.3-memory-commit.ipynb): `malloc()` reserves, writing makes it
    real, page faults in between, and what `vm.overcommit_memory` promises.
+4. [2.4 Process states and priority](2.4-process-states-priority.ipynb): R, S, D, T, t, Z and I on
+   processes you start, PR and NI, what nice 10 costs when two processes share a CPU, and `%CPU`
+   above 100. Beyond the book.
 
 The [glossary](glossary.ipynb) lists every term the chapters use, in English and Korean side by side.
 
@@ -114,7 +117,7 @@ checks your answer against the measurement, and ends with exercises.
 ## What the lab does to your machine
 
 - It starts small C programs from `c_programs/` and stops every one of them when the experiment
-  ends, when you run the cell again, or when the kernel stops (they also ask the kernel to kill them
+  ends, when you run the cell again, or when the Jupyter kernel stops (they also ask the Linux kernel to kill them
   if their parent dies).
 - It never touches more memory than the budget above, and a watchdog stops an experiment if the
   machine runs low.
@@ -126,13 +129,16 @@ book has aged (newer `top` versions and kernels behave differently), the chapter
 """, """
 ## 장 목록
 
-1. [2.1 `top`으로 시스템 상태 살펴보기](2.1-reading-top.ipynb): 헤더의 모든 줄과 프로세스의 모든
-   열을 실제 `top`과 맞춰 보며 읽습니다.
+1. [2.1 `top`으로 시스템 상태 살펴보기](2.1-reading-top.ipynb): 헤더의 각 줄과 프로세스 열, 배치
+   모드와 대화형 키, 그리고 메모리를 가장 많이 쓰는 프로세스를 찾는 법.
 2. [2.2 VIRT, RES, SHR](2.2-virt-res-shr.ipynb): 세 숫자가 어디서 오는지, 왜 SHR이 RES의
    일부인지, 왜 RES를 모두 더하면 메모리 사용량이 부풀려지는지 알아봅니다.
 3. [2.3 VIRT, RES와 메모리 커밋](2.3-memory-commit.ipynb): `malloc()`은 예약만 하고, 쓰기를 해야
    실제 메모리가 되며, 그 사이에 페이지 폴트가 있습니다. 그리고 `vm.overcommit_memory`가 무엇을
    약속하는지 봅니다.
+4. [2.4 프로세스 상태와 우선순위](2.4-process-states-priority.ipynb): 직접 띄운 프로세스로 보는 R, S,
+   D, T, t, Z, I, PR과 NI, 두 프로세스가 CPU 하나를 나눠 쓸 때 nice 10의 대가, 그리고 100을 넘는
+   `%CPU`. 책의 범위를 넘어서는 장입니다.
 
 [용어집](glossary.ipynb)에는 각 장에서 쓰는 용어가 영어와 한국어로 나란히 정리되어 있습니다.
 
@@ -141,9 +147,9 @@ book has aged (newer `top` versions and kernels behave differently), the chapter
 
 ## 실습이 시스템에 하는 일
 
-- `c_programs/`의 작은 C 프로그램을 띄우고, 실험이 끝나거나 셀을 다시 실행하거나 커널이
-  멈추면 하나도 남김없이 종료합니다. 프로그램 스스로도 부모가 죽으면 함께 종료되도록 커널에
-  부탁해 둡니다.
+- `c_programs/`의 작은 C 프로그램을 띄우고, 실험이 끝나거나 셀을 다시 실행하거나 주피터
+  커널이 멈추면 하나도 남김없이 종료합니다. 프로그램 스스로도 부모가 죽으면 함께 종료되도록 리눅스
+  커널에 부탁해 둡니다.
 - 위의 예산보다 많은 메모리는 절대 건드리지 않고, 시스템 메모리가 부족해지면 감시 스레드가
   실험을 멈춥니다.
 - `vm.overcommit_memory`는 root일 때만, 실험하는 동안만 바꾸고, 끝나면 원래대로 돌려놓습니다.
