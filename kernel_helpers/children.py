@@ -34,6 +34,7 @@ import weakref
 from collections.abc import Iterator
 
 from . import procfs, programs, validate
+from .i18n import error, pick
 from .procfs import ProcessGone
 
 __all__ = [
@@ -247,7 +248,8 @@ class Child:
 
     def __init__(self, *args: object, lifetime: float = LIFETIME, env: dict[str, str] | None = None):
         if not 0 < lifetime <= 86400:
-            raise ValueError(f"lifetime must be more than 0 and at most 86400 seconds, got {lifetime}")
+            raise error(ValueError, "lifetime must be more than 0 and at most 86400 seconds, got {lifetime}",
+                        "lifetime은 0보다 크고 86400초 이하여야 합니다({lifetime}은(는) 쓸 수 없습니다)", lifetime=lifetime)
         self.args = [str(a) for a in args]
         self.lifetime = float(lifetime)
         self.env = env
@@ -262,7 +264,9 @@ class Child:
     def start(self) -> Child:
         """Start the child, wait for its 'ready' line, then until it is in its state."""
         if self.proc is not None:
-            raise ChildError(f"the {self.role} demo was already started (pid {self.proc.pid}); make a new one")
+            raise error(ChildError, "the {role} demo was already started (pid {pid}); make a new one",
+                        "{role} 실험 프로세스는 이미 시작했습니다(PID {pid}). 새로 하나 만드세요", role=self.role,
+                        pid=self.proc.pid)
         if not procfs.have_proc():
             raise procfs.NotOnLinux()  # prctl, /proc states: every demo child needs Linux
         self.proc = programs.popen(
@@ -274,7 +278,9 @@ class Child:
             line = self.proc.stdout.readline() if self.proc.stdout else ""
             words = line.split()
             if words[:1] != ["ready"]:
-                raise ChildError(f"the {self.role} demo process did not start: {self._stderr() or 'no output'}")
+                raise error(ChildError, "the {role} demo process did not start: {why}",
+                            "{role} 실험 프로세스가 시작하지 못했습니다: {why}", role=self.role,
+                            why=self._stderr() or pick("no output", "출력 없음"))
             self.ready_words = words[1:]
             self._settle()
         except BaseException:
@@ -287,7 +293,9 @@ class Child:
         if self.state is not None:
             seen = _wait_state(self.pid, self.state)
             if seen != self.state:
-                raise ChildError(f"the {self.role} demo is in state {seen}, not {self.state}")
+                raise error(ChildError, "the {role} demo is in state {seen}, not {want}; run the cell again",
+                            "{role} 실험 프로세스의 상태가 {want}이(가) 아니라 {seen}입니다. 셀을 다시 실행하세요",
+                            role=self.role, seen=seen, want=self.state)
 
     def _stderr(self) -> str:
         p = self.proc
@@ -338,7 +346,8 @@ class Child:
     @property
     def pid(self) -> int:
         if self.proc is None:
-            raise ChildError(f"the {self.role} demo is not started yet; use `with` or .start()")
+            raise error(ChildError, "the {role} demo is not started yet; use `with` or .start()",
+                        "{role} 실험 프로세스를 아직 시작하지 않았습니다. `with`나 .start()를 쓰세요", role=self.role)
         return self.proc.pid
 
     @property
@@ -375,7 +384,9 @@ class Stopped(Child):
         self.proc.send_signal(signal.SIGSTOP)  # by our own child's PID
         state = _wait_state(self.pid, "T")
         if state != "T":
-            raise ChildError(f"the stopped demo is in state {state}, not T, after SIGSTOP")
+            raise error(ChildError, "the stopped demo is in state {state}, not T, after SIGSTOP; run the cell again",
+                        "SIGSTOP을 보낸 뒤에도 실험 프로세스의 상태가 T가 아니라 {state}입니다. 셀을 다시 실행하세요",
+                        state=state)
 
 
 class Niced(Child):
@@ -386,7 +397,8 @@ class Niced(Child):
     state = "S"
 
     def __init__(self, nice: int = 10, lifetime: float = LIFETIME):
-        validate.whole("nice", nice, 1, 19, hint="an unprivileged process can only lower its priority")
+        validate.whole("nice", nice, 1, 19, hint=("an unprivileged process can only lower its priority",
+                                                 "권한 없는 프로세스는 우선순위를 낮출 수만 있습니다"))
         super().__init__(nice, lifetime=lifetime)
         self.nice = nice
 
@@ -406,11 +418,13 @@ class ZombieParent(Child):
 
     def _settle(self) -> None:
         if not self.ready_words or not self.ready_words[0].isdigit():
-            raise ChildError("the zombie's parent did not say its child's PID")
+            raise error(ChildError, "the zombie's parent did not say its child's PID; run the cell again",
+                        "좀비의 부모가 자식의 PID를 알려 주지 않았습니다. 셀을 다시 실행하세요")
         self.zombie_pid = int(self.ready_words[0])
         state = _wait_state(self.zombie_pid, "Z")
         if state != "Z":
-            raise ChildError(f"the zombie is in state {state}, not Z")
+            raise error(ChildError, "the zombie is in state {state}, not Z; run the cell again",
+                        "좀비 프로세스의 상태가 Z가 아니라 {state}입니다. 셀을 다시 실행하세요", state=state)
 
     def pids(self) -> dict[str, int]:
         assert self.zombie_pid is not None
@@ -432,18 +446,22 @@ class Traced(Child):
 
     def _settle(self) -> None:
         if not self.ready_words or not self.ready_words[0].isdigit():
-            raise ChildError("the tracer did not say its child's PID")
+            raise error(ChildError, "the tracer did not say its child's PID; run the cell again",
+                        "추적하는 프로세스가 자식의 PID를 알려 주지 않았습니다. 셀을 다시 실행하세요")
         self.traced_pid = int(self.ready_words[0])
         state = _wait_state(self.traced_pid, "t")
         if state != "t":
-            raise ChildError(f"the traced child is in state {state}, not t")
+            raise error(ChildError, "the traced child is in state {state}, not t; run the cell again",
+                        "추적당하는 자식의 상태가 t가 아니라 {state}입니다. 셀을 다시 실행하세요", state=state)
 
     def start(self) -> Child:
         try:
             return super().start()
         except ChildError as e:
             if "error ptrace" in str(e) or "did not start" in str(e):
-                raise ChildError(f"ptrace is not allowed here ({e}); see /proc/sys/kernel/yama/ptrace_scope") from e
+                raise error(ChildError, "ptrace is not allowed here ({e}); see /proc/sys/kernel/yama/ptrace_scope",
+                            "여기서는 ptrace가 허용되지 않습니다({e}). /proc/sys/kernel/yama/ptrace_scope를 확인하세요",
+                            e=e) from e
             raise
 
     def pids(self) -> dict[str, int]:
@@ -469,11 +487,14 @@ class VforkParent(Child):
         assert self.proc is not None and self.proc.stdout is not None
         words = self.proc.stdout.readline().split()
         if words[:1] != ["child"] or len(words) < 2 or not words[1].isdigit():
-            raise ChildError(f"the vfork demo's child did not start: {' '.join(words) or self._stderr() or 'no output'}")
+            raise error(ChildError, "the vfork demo's child did not start: {why}",
+                        "vfork 실험의 자식이 시작하지 못했습니다: {why}",
+                        why=" ".join(words) or self._stderr() or pick("no output", "출력 없음"))
         self.child_pid = int(words[1])
         state = _wait_state(self.pid, "D")
         if state != "D":
-            raise ChildError(f"the vfork parent is in state {state}, not D")
+            raise error(ChildError, "the vfork parent is in state {state}, not D; run the cell again",
+                        "vfork 부모의 상태가 D가 아니라 {state}입니다. 셀을 다시 실행하세요", state=state)
 
     def pids(self) -> dict[str, int]:
         assert self.child_pid is not None
@@ -492,9 +513,11 @@ class Busy(Child):
 
     def __init__(self, threads: int = 1, seconds: float = 4.0, nice: int = 0, cpus: tuple[int, ...] | None = None):
         validate.whole("threads", threads, 1, 64)
-        validate.whole("nice", nice, 0, 19, hint="an unprivileged process can only lower its priority")
+        validate.whole("nice", nice, 0, 19, hint=("an unprivileged process can only lower its priority",
+                                                 "권한 없는 프로세스는 우선순위를 낮출 수만 있습니다"))
         if not 0 < seconds <= 600:
-            raise ValueError(f"seconds must be more than 0 and at most 600, got {seconds}")
+            raise error(ValueError, "seconds must be more than 0 and at most 600, got {seconds}",
+                        "seconds는 0보다 크고 600 이하여야 합니다({seconds}은(는) 쓸 수 없습니다)", seconds=seconds)
         cpu_arg = "-"
         if cpus is not None:
             if not hasattr(os, "sched_getaffinity"):
@@ -502,8 +525,10 @@ class Busy(Child):
             cpus = tuple(int(c) for c in cpus)
             allowed = os.sched_getaffinity(0)
             if not cpus or not set(cpus) <= allowed:
-                raise ValueError(f"cpus must be a non-empty subset of the CPUs this process may use, "
-                                 f"{sorted(allowed)}; got {list(cpus)}")
+                raise error(ValueError, "cpus must be a non-empty subset of the CPUs this process may use, "
+                            "{allowed}; got {cpus}",
+                            "cpus는 이 프로세스가 쓸 수 있는 CPU {allowed} 가운데 하나 이상이어야 합니다({cpus}은(는) "
+                            "쓸 수 없습니다)", allowed=sorted(allowed), cpus=list(cpus))
             cpu_arg = ",".join(map(str, cpus))
         # its lifetime is a safety net a little after the work ends
         super().__init__(threads, seconds, nice, cpu_arg, lifetime=seconds + 5)
@@ -524,7 +549,8 @@ class Arenas(Child):
     def __init__(self, threads: int = 8, arena_max: int | None = None, lifetime: float = LIFETIME):
         validate.whole("threads", threads, 1, 256)
         if arena_max is not None:
-            validate.whole("arena_max", arena_max, 1, hint="or None for glibc's default")
+            validate.whole("arena_max", arena_max, 1, hint=("or None for glibc's default",
+                                                         "glibc 기본값을 쓰려면 None"))
         env = dict(os.environ)
         env.pop("MALLOC_ARENA_MAX", None)
         if arena_max is not None:
@@ -546,21 +572,25 @@ class PageReader(Child):
     stdin_pipe = True
 
     def __init__(self, nbytes: int, lifetime: float = LIFETIME):
-        validate.whole("nbytes", nbytes, 1, what="a whole number of bytes")
+        validate.whole("nbytes", nbytes, 1, what=("a whole number of bytes", "바이트 단위의 정수"))
         super().__init__(nbytes, lifetime=lifetime)
         self.nbytes = nbytes
 
     def do(self, cmd: str) -> str:
         answer = {"read": "read", "write": "written"}.get(cmd)
         if answer is None:
-            raise ValueError(f"cmd must be 'read' or 'write', not {cmd!r}")
+            raise error(ValueError, "cmd must be 'read' or 'write', not {cmd!r}",
+                        "cmd는 'read'나 'write'여야 합니다({cmd!r}은(는) 쓸 수 없습니다)", cmd=cmd)
         if not self.running or self.proc is None or self.proc.stdin is None or self.proc.stdout is None:
-            raise ChildError("the page reader is not running")
+            raise error(ChildError, "the page reader is not running; start it with `with` or .start()",
+                        "페이지 읽기 프로세스가 실행 중이 아닙니다. `with`나 .start()로 시작하세요")
         self.proc.stdin.write(cmd + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line.startswith(answer):
-            raise ChildError(f"the page reader answered {line!r} instead of {answer!r}")
+            raise error(ChildError, "the page reader answered {line!r} instead of {answer!r}; run the cell again",
+                        "페이지 읽기 프로세스가 {answer!r} 대신 {line!r}(이)라고 답했습니다. 셀을 다시 실행하세요",
+                        line=line, answer=answer)
         return line
 
 

@@ -52,7 +52,9 @@ def top_output(args: str = "-b -n 1") -> str:
         return realtop.run(shlex.split(args), width=100).rstrip("\n")
     except realtop.TopFailed as e:
         what = " ".join(e.argv)
-        raise RuntimeError(pick(f"{what} failed: {e.stderr}", f"{what} 실행 실패: {e.stderr}")) from e
+        raise error(RuntimeError, "{what} failed: {err}; check that procps' top runs in a terminal",
+                    "{what} 실행에 실패했습니다: {err}. 터미널에서 procps의 top이 실행되는지 확인하세요",
+                    what=what, err=e.stderr) from e
 
 
 def run_top(args: str = "-b -n 1", lines: int | None = 15) -> None:
