@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import string
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -85,7 +86,7 @@ _WORDS = {
     "binder": _OPEN, "jupyterhub": _CLOSED, "swap": _CLOSED, "ratio": _OPEN, "memory": _OPEN,
     "kernel": _RIEUL, "test": _OPEN, "bin": _CLOSED, "always": _OPEN, "madvise": _OPEN,
     "never": _OPEN, "on": _CLOSED, "off": _OPEN, "yes": _OPEN, "no": _OPEN, "true": _OPEN,
-    "false": _OPEN, "none": _OPEN,
+    "false": _OPEN, "none": _CLOSED,  # None: 논
 }
 _SOFT_END = {"a": _OPEN, "i": _OPEN, "o": _OPEN, "u": _OPEN, "y": _OPEN, "r": _OPEN, "w": _OPEN,
              "l": _RIEUL, "m": _CLOSED, "n": _CLOSED, "s": _OPEN, "x": _OPEN, "h": _OPEN, "f": _OPEN,
@@ -98,7 +99,7 @@ def _latin_word_end(word: str) -> int:
         return _WORDS[low]
     if low in _UNITS:
         return _OPEN
-    if word.isupper() and len(word) <= 5:  # an acronym, read letter by letter: RES, SHR, OOM, THP
+    if len(word) == 1 or (word.isupper() and len(word) <= 5):  # a letter (state t) or an acronym: RES, OOM
         return _LETTER_END[low[-1]]
     if low.endswith("ng"):
         return _CLOSED
@@ -122,7 +123,7 @@ _STRIP = " \t\n)]}>'\"`’”»」』.,:;!?"
 
 def _ending(word: str) -> int:
     """How ``word`` ends when read aloud in Korean: _OPEN, _CLOSED or _RIEUL."""
-    w = str(word).rstrip(_STRIP)
+    w = re.sub(r"\(\w{0,2}\)$", "", str(word).rstrip(" \t\n`'\"")).rstrip(_STRIP)  # malloc(), top(1): malloc, top
     if not w:
         return _OPEN
     last = w[-1]
@@ -133,8 +134,8 @@ def _ending(word: str) -> int:
     m = re.search(r"(\d)\s*([A-Za-zµ%]+)$", w)
     if m and m.group(2).lower() in _UNITS:
         return _OPEN
-    if last.isdigit():
-        return _DIGIT_END[last]
+    if last.isdigit():  # any script's digit, read as the digit it stands for
+        return _DIGIT_END.get(str(unicodedata.digit(last, 0)), _OPEN)
     m = re.search(r"([A-Za-z]+)$", w)
     if m:
         token = m.group(1)
@@ -194,15 +195,17 @@ _FORMATTER = string.Formatter()
 def _format_ko(template: str, kw: dict[str, object]) -> str:
     out: list[str] = []
     carry = ""  # the value just written, whose particle the next literal may hold
+    field_seen = False  # a placeholder came right before this literal
     for literal, field, spec, conv in _FORMATTER.parse(template):
-        if carry and literal:
-            particle, literal = _resolve(carry, literal)
+        if literal and (carry or field_seen):
+            particle, literal = _resolve(carry, literal)  # an empty value reads as ending in a vowel
             out.append(particle)
         out.append(literal)
         if literal:
-            carry = ""
+            carry, field_seen = "", False
         if field is None:
             continue
+        field_seen = True
         value, _ = _FORMATTER.get_field(field, (), kw)
         value = _FORMATTER.convert_field(value, conv)
         text = _FORMATTER.format_field(value, _FORMATTER.vformat(spec or "", (), kw))

@@ -436,30 +436,33 @@ def strace_malloc_test(steps: int = 3, step_mib: int = 1, syscalls: tuple[str, .
     """The system calls malloc_test makes for ``steps`` mallocs of ``step_mib``, as strace prints them.
 
     Runs ``strace -qq -e trace=brk,mmap,munmap malloc_test --max-steps N`` (nothing is written, so
-    it costs no RAM) and returns strace's lines; malloc_test's own step lines are interleaved in
-    order, prefixed with '# ', so a reader sees which calls each step made.
+    it costs no RAM) and returns strace's lines. strace writes them to a pipe of their own, apart
+    from the program's stdout; whatever happens (an error, a timeout, Ctrl-C), both processes are
+    gone when this returns.
     """
-    from .i18n import error
-
     steps = validate.whole("steps", steps, 1, 16)
     step_mib = validate.whole("step_mib", step_mib, 1, 64)
     bad = [s for s in syscalls if not re.fullmatch(r"[a-z_0-9]+", s)]
     if bad or not syscalls:
         raise error(ValueError, "syscalls must be system call names such as 'mmap', not {bad!r}",
-                    "syscalls에는 'mmap' 같은 시스템 콜 이름을 주세요 ({bad!r}은(는) 쓸 수 없습니다)", bad=bad)
+                    "syscalls에는 'mmap' 같은 시스템 콜 이름을 주세요({bad!r}은(는) 쓸 수 없습니다)", bad=bad)
     exe = shutil.which("strace")
     if exe is None:
         raise error(StraceUnavailable, "strace is not installed here: on Debian or Ubuntu run "
                     "`sudo apt-get install strace`, then run this cell again",
                     "이 시스템에는 strace가 없습니다. Debian이나 Ubuntu에서는 `sudo apt-get install strace`로 "
                     "설치한 다음 이 셀을 다시 실행하세요")
-    rfd, wfd = os.pipe()  # strace writes its lines here (-o /dev/fd/N), apart from the program's stdout
-    cmd = [exe, "-qq", "-e", "trace=" + ",".join(syscalls), "-o", f"/dev/fd/{wfd}",
-           str(binary("malloc_test")), "--step-mib", str(step_mib), "--interval-ms", "1",
-           "--max-steps", str(steps), "--max-mib", str(steps * step_mib)]
+    program = str(binary("malloc_test"))  # before any descriptor is opened: a clear error if not built
+    rfd, wfd = os.pipe()  # strace writes its lines here (-o /dev/fd/N)
+    cmd = [exe, "-qq", "-e", "trace=" + ",".join(syscalls), "-o", f"/dev/fd/{wfd}", program,
+           "--step-mib", str(step_mib), "--interval-ms", "1", "--max-steps", str(steps),
+           "--max-mib", str(steps * step_mib)]
     try:
         proc = popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                      text=True, pass_fds=(wfd,))
+    except BaseException:
+        os.close(rfd)
+        raise
     finally:
         os.close(wfd)
     trace: list[str] = []
@@ -467,30 +470,35 @@ def strace_malloc_test(steps: int = 3, step_mib: int = 1, syscalls: tuple[str, .
                               name="toplab-strace", daemon=True)
     reader.start()
     own: list[str] = []
-    deadline = time.monotonic() + timeout
+    timer = threading.Timer(timeout, proc.kill)  # a program that goes silent cannot hold the loop
+    timer.daemon = True
+    timer.start()
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
             own.append(line.strip())
-            if line.startswith("done") or time.monotonic() > deadline:
+            if line.startswith("done"):
                 break
         proc.stdin.close()  # type: ignore[union-attr]  # EOF: malloc_test exits
-        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        proc.wait(timeout=max(1.0, timeout))
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        pass
     finally:
-        reader.join(timeout=5)
+        timer.cancel()
+        if proc.poll() is None:  # an error, a timeout or Ctrl-C on the way: end both now
+            proc.kill()
+        proc.wait()
         err = proc.stderr.read() if proc.stderr else ""  # type: ignore[union-attr]
-        for f in (proc.stdout, proc.stderr):
-            if f:
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            if f and not f.closed:
                 f.close()
+        reader.join(timeout=5)  # strace is gone, so the pipe's writer is closed
     if not any(ln.startswith("done") for ln in own):
         raise error(StraceUnavailable, "strace could not run malloc_test here ({err}); in a container "
                     "tracing needs the ptrace system call (docker run --cap-add SYS_PTRACE)",
-                    "여기서는 strace로 malloc_test를 실행할 수 없었습니다 ({err}). 컨테이너라면 ptrace "
-                    "시스템 콜이 허용되어야 합니다 (docker run --cap-add SYS_PTRACE)",
+                    "여기서는 strace로 malloc_test를 실행할 수 없었습니다({err}). 컨테이너라면 ptrace "
+                    "시스템 콜이 허용되어야 합니다(docker run --cap-add SYS_PTRACE)",
                     err=(err.strip().splitlines() or [proc.returncode])[-1])
-    return trace
+    return list(trace)
 
 
 # --- cleanup ---------------------------------------------------------------------------

@@ -29,9 +29,10 @@ def _vm() -> dict[str, str]:
 # machine-wide settings (vm.overcommit_*), create memory cgroups, start a hub or a browser, or measure
 # time, CPU or machine-wide memory figures that tests running beside them would disturb. Everything
 # else runs in parallel (pytest-xdist). The notebooks run in parallel too: the lab is built for
-# several kernels at once (overcommit changes hold a machine-wide lock, cages a per-base lock; the
-# JupyterHub test runs chapter 2.3 in five kernels together, and runs beside the others as well), and
-# they assert on what they print, not on quiet figures.
+# several kernels at once (cages hold a per-base lock; the JupyterHub test runs chapter 2.3 in five
+# non-root kernels together, and runs beside the others as well), and they assert on what they print,
+# not on quiet figures. Chapter 2.3 run as root is the exception: it switches vm.overcommit_memory,
+# so it runs alone (SERIAL_TESTS). Nothing in the parallel part changes a machine-wide setting.
 SERIAL_MODULES = {
     "test_overcommit.py": "changes vm.overcommit_* as root",
     "test_overcommit_concurrency.py": "changes vm.overcommit_* from many processes at once, on purpose",
@@ -49,9 +50,23 @@ SERIAL_MODULES = {
 }
 
 
+# Single tests elsewhere that must run alone too: (module, test name or its start, why).
+SERIAL_TESTS = (
+    ("test_widgets.py", "test_as_root_the_mode_", "sets vm.overcommit_memory for real, for seconds"),
+    ("test_widgets.py", "test_whatif_as_root_runs_mode_1_for_real", "sets vm.overcommit_memory for real"),
+    ("test_widgets.py", "test_whatif_prediction_matches_the_kernel_in_the_current_mode",
+     "reads the mode, then asks the kernel: another test must not switch it in between"),
+    ("test_notebooks.py", "test_notebook_runs_top_to_bottom_without_errors[en/2.3",
+     "chapter 2.3 as root switches vm.overcommit_memory for its modes table"),
+    ("test_notebooks.py", "test_notebook_runs_top_to_bottom_without_errors[ko/2.3",
+     "chapter 2.3 as root switches vm.overcommit_memory for its modes table"),
+)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SERIAL_MODULES:
+        if item.path.name in SERIAL_MODULES or any(
+                item.path.name == mod and item.name.startswith(name) for mod, name, _ in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)
 
 
@@ -63,7 +78,7 @@ def _settled_vm() -> dict[str, str]:
     try:
         with overcommit._machine_lock(wait=60):
             return _vm()
-    except (OSError, overcommit.OvercommitBusyError, PermissionError):
+    except (OSError, overcommit.OvercommitBusyError):
         return _vm()
 
 
@@ -101,7 +116,7 @@ def _our_leftovers(since: float) -> list[str]:
 @pytest.fixture(autouse=True, scope="session")
 def _machine_left_as_found():
     """Fail the session if vm.overcommit_* changed or a C program it started is still running."""
-    before, since = _vm(), time.time() - 1
+    before, since = _settled_vm(), time.time() - 1
     yield
     after = _settled_vm()
     leftovers = []

@@ -88,3 +88,19 @@ def test_yes_no_never_prints_true_or_false():
 def test_an_unknown_language_is_refused_in_words():
     with pytest.raises(ValueError, match="'en' or 'ko'"):
         i18n.pick("a", "b", "fr")
+
+
+@pytest.mark.parametrize("word, particle, expected", [
+    ("t", "(으)로", "t로"),              # the state letter, read 티
+    ("Z", "이(가)", "Z가"),
+    ("malloc()", "을(를)", "malloc()을"),  # read as malloc
+    ("top(1)", "은(는)", "top(1)은"),
+    ("٣", "을(를)", "٣을"),              # another script's 3 (삼) does not crash
+    ("None", "을(를)", "None을"),         # 논
+])
+def test_josa_reads_letters_calls_and_other_digits(word, particle, expected):
+    assert josa(word, particle) == expected
+
+
+def test_an_empty_value_leaves_no_both_forms_behind():
+    assert say(("x", "{a}을(를) 봅니다"), "ko", a="") == "를 봅니다"

@@ -15,6 +15,7 @@ from tools.langcheck import english, output_texts
     "mmap(NULL, 1052672, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f590d194000",
     "`the kernel says this in code` 그리고 'a quoted string of words'",
     quote("A subset of the virtual address space (VIRT) representing the non-swapped physical memory"),
+    "   1234 root      20   0   12.3m   4.5m   1.2m S   0.0   0.1   0:00.01 the program in a top row",
 ])
 def test_names_code_and_quotes_are_not_english_sentences(text):
     assert english(text) == []
@@ -25,6 +26,9 @@ def test_names_code_and_quotes_are_not_english_sentences(text):
     ("중지: exited with status 0", ["exited with status"]),
     ("예측: the kernel says ENOMEM", ["the kernel says ENOMEM"]),
     ("값: True", ["True"]),
+    ("값이 True이면", ["True"]),
+    ("3 of the 5 children were killed by the kernel", ["children were killed by the kernel"]),  # not a top row
+    ("It doesn't matter, it's the kernel that decides", ["It doesn't matter it's the kernel that decides"]),
 ])
 def test_english_sentences_and_booleans_are_found(text, found):
     assert english(text) == found

@@ -25,10 +25,11 @@ before only if then there here your you we our they their what why how do does d
 """.split())
 # A "word": letters only (identifiers with _ . / = digits or inner capitals are not words).
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]+")
-_CODE = re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\"|https?://\S+|(?<!\w)/[\w./-]+|[\w.]*[_=][\w.=]*|\w+\.\w[\w.]*")
+_CODE = re.compile(r"`[^`]*`|(?<![A-Za-z])'[^'\n]*'(?![A-Za-z])|\"[^\"\n]*\"|https?://\S+|(?<!\w)/[\w./-]+|[\w.]*[_=][\w.=]*|\w+\.\w[\w.]*")
 # Lines that are another program's own output, shown on purpose.
 _FOREIGN_LINE = re.compile(
-    r"^\s*(top - |Tasks:|%Cpu|MiB Mem|KiB Mem|GiB Mem|MiB Swap|KiB Swap|GiB Swap|\s*PID\s+USER|\d+\s+\S+\s+-?\w+\s+-?\d+\s)"
+    r"^\s*(top - |Tasks:|%Cpu|MiB Mem|KiB Mem|GiB Mem|MiB Swap|KiB Swap|GiB Swap|\s*PID\s+USER"
+    r"|\d+\s+\S+\s+(-?\d+|rt)\s+-?\d+\s+[\d.]+[kmgtp]?\s+[\d.]+[kmgtp]?\s+[\d.]+[kmgtp]?\s+[RSDTtZIPX]\s)"  # a top row
     r"|^\s*\[\s*\d+\.\d+\]"        # the kernel log (dmesg)
     r"|^\s*\u2502 "                 # a verbatim quote (i18n.quote): a man page, another program's output
     r"|^\s*(mmap|brk|munmap|\+\+\+|---)\("  # strace lines
@@ -65,7 +66,7 @@ def english(text: str) -> list[str]:
                     and any(w.lower() not in FUNCTION_WORDS for w in words)):
                 found.append(" ".join(run))
             run = []
-        found += re.findall(r"(?<![\w'\"`])(True|False)(?![\w'\"`])", line)
+        found += re.findall(r"(?<![A-Za-z0-9_'\"`])(True|False)(?![A-Za-z0-9_'\"`])", line)
     return found
 
 

@@ -610,7 +610,7 @@ def page_tables(*pids: int) -> pd.DataFrame:
     and the kernel points the CPU at it (CR3 on x86) when it switches to that process.
     """
     rows = []
-    for pid in (*pids, os.getpid(), 1):
+    for pid in dict.fromkeys((*pids, os.getpid(), 1)):  # each process once, in order
         try:
             st = procfs.status(pid)
             name = procfs.stat(pid).comm
@@ -622,7 +622,7 @@ def page_tables(*pids: int) -> pd.DataFrame:
         rows.append({"PID": pid, pick("process", "프로세스"): who,
                      pick("page tables (VmPTE)", "페이지 테이블 (VmPTE)"): fmt_bytes(st["VmPTE"]),
                      "VIRT": fmt_bytes(st.get("VmSize", 0)), "RES": fmt_bytes(st.get("VmRSS", 0))})
-    return pd.DataFrame(rows).set_index("PID")
+    return pd.DataFrame(rows, columns=None if rows else ["PID"]).set_index("PID")
 
 
 #: The book's machine, from its top screenshot in 2.1: 957.3 MiB of RAM and no swap.
