@@ -99,7 +99,6 @@ def machine():
         "committed_as": st.committed_as, "can_change": method is not None, "change_why": why,
         "cage": cage_ok, "cage_why": cage_why, "budget": budget.bytes,
     }
-    yes, no = pick("yes", "예"), pick("no", "아니요")
     thp = kernelcase.thp_mode()
     lag = kernelcase.res_counter()
     info.update(kernel=os.uname().release, thp=thp, res_lags=lag.lags)
@@ -114,12 +113,18 @@ def machine():
         ("vm.overcommit_memory", f"{s.mode}: {overcommit.MODE_NAMES[s.mode][pick('en', 'ko') == 'ko']}"),
         ("vm.overcommit_ratio", f"{s.ratio}" + (f" (overcommit_kbytes={s.kbytes})" if s.kbytes else "")),
         ("CommitLimit / Committed_AS", f"{fmt_bytes(st.commit_limit)} / {fmt_bytes(st.committed_as)}"),
-        (pick("Can change the mode here", "여기서 모드 변경 가능"), f"{yes if method else no} ({_why_change(method, why)})"),
+        (pick("Can change the mode here", "여기서 모드 변경 가능"), _yes_because(bool(method), _why_change(method, why))),
         (pick("Memory cgroup for the OOM demo", "OOM 실험용 메모리 cgroup"),
-         f"{yes if cage_ok else no}: {cage_why}"),
+         _yes_because(bool(cage_ok), cage_why)),
         (pick("Demo memory budget", "실험 메모리 예산"), str(budget)),
     ]
     return _table(rows, info)
+
+
+def _yes_because(flag: bool, why: str) -> str:
+    """'yes (why)' / '예(why)': not '예: …', which a Korean reader takes for 'for example'."""
+    answer = pick("yes", "예") if flag else pick("no", "아니요")
+    return pick(f"{answer} ({why})", f"{answer}({why})") if why else answer
 
 
 def _why_change(method: str | None, why: str) -> str:
