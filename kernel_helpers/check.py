@@ -52,9 +52,9 @@ def _programs() -> Check:
     missing = [n for n in NAMES if not os.access(BIN_DIR / n, os.X_OK)]
     if not missing:
         return Check(pick("C programs built", "C 프로그램 빌드"), True, pick(f"{', '.join(NAMES)} in {BIN_DIR}",
-                                                                   f"{BIN_DIR}에 {', '.join(NAMES)}"))
+                                                                   f"{BIN_DIR}에 있음: {', '.join(NAMES)}"))
     fix = pick(f"Run `make build` in {REPO}" + ("" if shutil.which("gcc") else " (install gcc first)") + ".",
-               f"{REPO}에서 `make build`를 실행하세요" + ("" if shutil.which("gcc") else " (먼저 gcc 설치)") + ".")
+               ("" if shutil.which("gcc") else "먼저 gcc를 설치한 뒤 ") + f"{REPO}에서 `make build`를 실행하세요.")
     return Check(pick("C programs built", "C 프로그램 빌드"), False,
                  pick("missing: ", "없음: ") + ", ".join(missing), fix)
 
@@ -123,14 +123,14 @@ def _works_here() -> Check:
 
         label = load("malloc_test").label()
     except (OSError, ValueError, KeyError) as e:
-        return Check(name, False, pick(f"the recordings are missing ({e})", f"기록 파일이 없습니다 ({e})"),
+        return Check(name, False, pick(f"the recordings are missing ({e})", f"기록 파일이 없습니다({e})"),
                      pick("Reinstall the package (`pip install -e .`), or on Linux run `make record`.",
                           "패키지를 다시 설치하거나(`pip install -e .`), 리눅스에서 `make record`를 실행하세요."))
     return Check(name, True, pick(
         f"the chapters' text, the glossary, and recordings: widgets.memory_panel() and widgets.shared_view() "
         f"show what malloc_test and shared_mem did on Linux ({label}). The live experiments need Linux.",
         f"각 장의 본문, 용어집, 그리고 기록: widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 "
-        f"malloc_test와 shared_mem이 보인 결과를 보여 줍니다 ({label}). 실시간 실험에는 리눅스가 필요합니다."))
+        f"malloc_test와 shared_mem이 보인 결과를 보여 줍니다({label}). 실시간 실험에는 리눅스가 필요합니다."))
 
 
 def run_checks() -> list[Check]:
