@@ -164,7 +164,7 @@ def show_man_definitions(fields: Iterable[str] = MAN_FIELDS) -> dict[str, str]:
                    "그래서 위에 인용한 procps-ng 4.0.2의 문장이 전부입니다."))
         return defs
     print(pick(f"From `man top` on this machine (top from {version or 'procps'}):",
-               f"이 시스템의 `man top`에서(top 버전: {version or 'procps'}):"))
+               f"이 시스템의 `man top`에 나오는 정의입니다(top 버전: {version or 'procps'})."))
     for name in fields:
         if name in defs:
             print()
@@ -507,7 +507,7 @@ def summarize_shared(run: SharedRun) -> None:
         print(pick(
             f"Each child: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)} (RssShmem {fmt_bytes(c.RssShmem)}): "
             f"the whole region counts in both.",
-            f"자식 하나: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)} (RssShmem {fmt_bytes(c.RssShmem)}). "
+            f"자식 하나: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)}(RssShmem {fmt_bytes(c.RssShmem)}). "
             f"영역 전체가 두 값 모두에 들어갑니다."))
         print(pick(
             f"Each child's PSS: {fmt_bytes(c.PSS)}, about N/(K+1) = {fmt_bytes(n / (run.children + 1))}.",
@@ -669,7 +669,7 @@ def report_libc_memory(m: LibcMemory) -> pd.DataFrame:
     print(pick(
         f"libc mappings in {_procs(n)}: sum of their RSS {fmt_bytes(m.sum_rss)}, "
         f"sum of their PSS {fmt_bytes(m.sum_pss)} (the file itself is {fmt_bytes(m.file_size)}).",
-        f"프로세스 {n}개의 libc 매핑: RSS 합계 {fmt_bytes(m.sum_rss)}, PSS 합계 {fmt_bytes(m.sum_pss)} "
+        f"프로세스 {n}개의 libc 매핑: RSS 합계 {fmt_bytes(m.sum_rss)}, PSS 합계 {fmt_bytes(m.sum_pss)}"
         f"(파일 크기는 {fmt_bytes(m.file_size)})."))
     if m.sum_pss and m.denied * 4 <= n:  # with many sharers hidden, PSS is divided among unseen ones too
         print(pick(
@@ -977,8 +977,9 @@ def report_hogs(h: Hogs) -> None:
     moved = set(h.top("PSS").index) ^ set(by_res)
     if moved:
         print(pick(f"Among the processes with readable PSS, in the top {HOGS} by one measure but not the other: ",
-                   f"PSS를 읽을 수 있는 프로세스 가운데, 한 기준으로만 상위 {HOGS}에 드는 프로세스: ")
-              + ", ".join(f"{h.table.set_index('PID').loc[p, 'COMMAND']} ({p})" for p in sorted(moved)))
+                   f"PSS를 읽을 수 있는 프로세스 가운데, 한 기준으로만 상위 {HOGS}개에 드는 프로세스: ")
+              + ", ".join(pick("{c} ({p})", "{c}({p})").format(c=h.table.set_index('PID').loc[p, 'COMMAND'], p=p)
+                             for p in sorted(moved)))
 
 
 # --- predict, then observe ---------------------------------------------------------------
