@@ -647,7 +647,7 @@ def book_10gb(nbytes: int = 10 * GiB) -> pd.DataFrame:
     r = try_alloc(nbytes, quiet=True)
     ok, refused = pick("granted", "성공"), "ENOMEM"
     rows = [
-        {pick("machine", "시스템"): pick("the book's VM (957 MiB RAM, no swap)", "책의 VM (RAM 957 MiB, 스왑 없음)"),
+        {pick("machine", "시스템"): pick("the book's VM (957 MiB RAM, no swap)", "책의 VM(RAM 957 MiB, 스왑 없음)"),
          pick("mode", "모드"): 0, pick("RAM + swap", "RAM + 스왑"): fmt_bytes(BOOK_RAM),
          pick("malloc of " + fmt_bytes(nbytes), fmt_bytes(nbytes) + " malloc"): ok if pred_book.allowed else refused,
          pick("how we know", "근거"): pick("today's mode-0 rule (a prediction)", "지금의 모드 0 규칙(예측)")},
@@ -931,7 +931,8 @@ def mode0_boundary() -> pd.DataFrame:
 
 
 def _mode_label(mode: int, ratio: int | None) -> str:
-    return pick(f"mode {mode}", f"모드 {mode}") + (f" (ratio {ratio})" if mode == 2 and ratio is not None else "")
+    return pick(f"mode {mode}", f"모드 {mode}") + (pick(f" (ratio {ratio})", f"(ratio {ratio})")
+                                                    if mode == 2 and ratio is not None else "")
 
 
 def _sizes_for_modes(st: overcommit.CommitState, ratio: int) -> list[int]:
@@ -1187,10 +1188,10 @@ class OomResult:
         yes, no = pick("yes", "예"), pick("no", "아니요")
         shell = 128 + signal.SIGKILL if self.killed else self.returncode
         rows = [
-            ("cgroup", f"{self.cgroup} ({pick('limit', '한도')} {fmt_bytes(self.limit)})"),
+            ("cgroup", pick(f"{self.cgroup} (limit {fmt_bytes(self.limit)})", f"{self.cgroup}(한도 {fmt_bytes(self.limit)})")),
             (pick("how malloc_test ended", "malloc_test의 끝"),
              pick(f"{self.exit_text()} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
-                  f"{self.exit_text()} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
+                  f"{self.exit_text()}(Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
             (pick("what the sampler recorded", "샘플러가 기록한 것"), self.sampler_text()),
             (pick("steps that succeeded", "성공한 단계"),
              pick(f"{self.steps_ok} ({fmt_bytes(self.touched)} written)",
