@@ -95,13 +95,13 @@ def _overcommit() -> Check:
         return Check("vm.overcommit_memory", True, pick(
             f"mode {mode}; it can be changed here, so chapter 2.3 tries modes 1 and 2 for real "
             "(and always puts the setting back)",
-            f"모드 {mode}. 여기서는 바꿀 수 있으므로 2.3장에서 모드 1과 2를 실제로 시험합니다 "
-            "(설정은 언제나 원래대로 돌려놓습니다)"))
+            f"모드 {mode}. 여기서는 바꿀 수 있으므로 2.3장에서 모드 1과 2를 실제로 시험합니다"
+            "(설정은 언제나 원래대로 돌려놓습니다)."))
     return Check("vm.overcommit_memory", True, pick(
         f"mode {mode}; it cannot be changed here (no root, or a container), so chapter 2.3 shows "
         "predictions for the other modes and uses `ulimit -v` (RLIMIT_AS), which needs no root",
         f"모드 {mode}. 여기서는 바꿀 수 없으므로(root가 아니거나 컨테이너) 2.3장은 다른 모드의 예측을 "
-        "보여 주고, root 없이도 되는 `ulimit -v`(RLIMIT_AS)로 실험합니다"))
+        "보여 주고, root 권한 없이도 쓸 수 있는 `ulimit -v`(RLIMIT_AS)로 실험합니다."))
 
 
 def _budget() -> Check:

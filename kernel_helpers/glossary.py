@@ -125,7 +125,7 @@ _GENERAL: tuple[tuple[str, str, str, str, str], ...] = (
      "자기 주소 공간을 가진 실행 중인 프로그램. top은 프로세스 하나를 한 줄로 보여 준다(커널 용어로는 태스크)."),
     ("thread", "thread", "스레드",
      "A line of execution inside a process; threads share the address space, so they share VIRT and RES.",
-     "프로세스 안의 실행 흐름. 스레드끼리 주소 공간을 공유하므로 VIRT와 RES도 함께 쓴다."),
+     "프로세스 안의 실행 흐름. 스레드끼리 주소 공간을 공유하므로 VIRT와 RES도 공유한다."),
     ("kernel_thread", "kernel thread", "커널 스레드",
      "A task that runs only kernel code and has no user memory: VIRT, RES and SHR are 0.",
      "커널 코드만 실행하고 사용자 메모리가 없는 태스크. VIRT, RES, SHR이 0이다."),

@@ -111,7 +111,7 @@ class Budget:
         """'512 MiB (limited by the fixed cap)', in ``lang`` or the notebook's language."""
         if not self.limit:  # a reason of its own (a test's, a recording's): as it is
             return f"{fmt_bytes(self.bytes)} ({self.reason})"
-        return say(("{size} (limited by the {why})", "{size} ({why} 기준)"), lang,
+        return say(("{size} (limited by the {why})", "{size}({why} 기준)"), lang,
                    size=fmt_bytes(self.bytes), why=say(_PART[self.limit], lang))
 
     @property
