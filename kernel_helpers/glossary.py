@@ -272,8 +272,8 @@ class Usage:
 
 
 USAGE: tuple[Usage, ...] = (
-    Usage("machine (the computer the lab runs on)", "시스템", ("기계", "컴퓨터"),
-          note_en="one word for the reader's machine, VM or container",
+    Usage("machine", "시스템", ("기계", "컴퓨터"),
+          note_en="the computer the lab runs on: one word for the reader's machine, VM or container",
           note_ko="독자의 시스템, VM, 컨테이너를 모두 이 말로 부릅니다"),
     Usage("kernel", "커널", (),
           note_en="always the Linux kernel", note_ko="언제나 리눅스 커널"),
