@@ -82,7 +82,7 @@ def _top() -> Check:
                  pick("`top` is not installed: chapter 2.1 compares with it",
                       "`top`이 설치되어 있지 않습니다. 2.1장에서 비교에 씁니다"),
                  pick("apt-get install procps (Debian/Ubuntu) or dnf install procps-ng (Fedora).",
-                      "apt-get install procps (Debian/Ubuntu) 또는 dnf install procps-ng (Fedora)."))
+                      "procps를 설치하세요. 데비안/우분투: apt-get install procps, 페도라: dnf install procps-ng."))
 
 
 def _overcommit() -> Check:

@@ -765,7 +765,7 @@ ch2_2.arena_demo(threads=8, arena_max=2)
 """, """
 ## 더 읽을거리
 
-- `man top`: OVERVIEW의 "Linux Memory Types"와 3a의 필드 설명 (procps-ng 4.0.2).
+- `man top`: OVERVIEW의 "Linux Memory Types"와 3a의 필드 설명(procps-ng 4.0.2).
 - `man 5 proc`: `/proc/PID/statm`, `status`, `smaps`, `smaps_rollup`.
 - 리눅스 커널 문서 [Documentation/filesystems/proc.rst](https://docs.kernel.org/filesystems/proc.html):
   smaps의 Rss, Pss, Shared/Private, Clean/Dirty의 뜻.

@@ -619,7 +619,7 @@ child's private writable memory is committed again even though copy-on-write wil
 
 | 모드 | 이름 | 요청을 거절하는 때 | 참고 |
 |---|---|---|---|
-| **0** (기본값) | 휴리스틱 | 그 **요청 하나**가 **전체 RAM + 전체 스왑**보다 클 때 | 빈 메모리, 페이지 캐시, Committed_AS는 보지 않음 (커널 5.2 이후) |
+| **0**(기본값) | 휴리스틱 | 그 **요청 하나**가 **전체 RAM + 전체 스왑**보다 클 때 | 빈 메모리, 페이지 캐시, Committed_AS는 보지 않음(커널 5.2 이후) |
 | **1** | 항상 허용 | 거절하지 않음 | 주소 공간 자체가 바닥날 때만 실패 |
 | **2** | 오버커밋 금지 | Committed_AS + 요청이 **CommitLimit**에서 예비분을 뺀 값에 닿을 때 | CommitLimit = (RAM − HugeTLB 페이지) × `overcommit_ratio`/100 + 스왑, 또는 `overcommit_kbytes`를 설정했다면 `overcommit_kbytes` + 스왑. 예비분: 모든 호출자에게 min(VIRT/32, `user_reserve_kbytes`), CAP_SYS_ADMIN이 없는 호출자에게는 `admin_reserve_kbytes`도 |
 
