@@ -269,7 +269,7 @@ def _move_all(src: str, dst: str) -> None:
     if _procs(src):
         raise error(RuntimeError, "processes keep appearing in {src}; could not move them all to {dst}. "
                     "Stop the demos of other notebooks, then try again",
-                    "{src}에 프로세스가 계속 새로 생겨 {dst}(으)로 모두 옮기지 못했습니다. 다른 노트북의 데모를 "
+                    "{src}에 프로세스가 계속 새로 생겨 {dst}(으)로 모두 옮기지 못했습니다. 다른 노트북의 실험을 "
                     "멈춘 뒤 다시 해 보세요.", src=src, dst=dst)
 
 
@@ -490,7 +490,7 @@ class MemoryCage:
                     raise PermissionError(again.why())
         raise error(RuntimeError, "where the cage can go kept changing while it was being made (other kernels "
                     "starting or ending their demos?); try again",
-                    "cgroup을 만드는 동안 만들 수 있는 위치가 계속 바뀌었습니다(다른 주피터 커널이 데모를 시작하거나 "
+                    "cgroup을 만드는 동안 만들 수 있는 위치가 계속 바뀌었습니다(다른 주피터 커널이 실험을 시작하거나 "
                     "끝내는 중일 수 있습니다). 다시 해 보세요.")
 
     def _make(self, site: _Site) -> None:
@@ -522,7 +522,7 @@ class MemoryCage:
                     raise error(RuntimeError, "{base} stopped giving the memory controller to its children "
                                 "(another kernel's demo ended meanwhile?); try again",
                                 "{base}이(가) 자식 cgroup에 메모리 컨트롤러를 더 이상 주지 않습니다(그사이 다른 주피터 "
-                                "커널의 데모가 끝났을 수 있습니다). 다시 해 보세요.", base=base)
+                                "커널의 실험이 끝났을 수 있습니다). 다시 해 보세요.", base=base)
                 _write(self._f("memory.max"), str(self.limit))
                 if os.path.exists(self._f("memory.swap.max")):
                     _write(self._f("memory.swap.max"), "0")
@@ -552,7 +552,7 @@ class MemoryCage:
                 raise error(RuntimeError, "could not enable memory for the children of {base}: it keeps holding "
                             "processes; stop the demos of other notebooks, then try again",
                             "{base}의 자식 cgroup에 메모리 컨트롤러를 켤 수 없습니다. 그 안에 프로세스가 계속 "
-                            "있습니다. 다른 노트북의 데모를 멈춘 뒤 다시 해 보세요.", base=base)
+                            "있습니다. 다른 노트북의 실험을 멈춘 뒤 다시 해 보세요.", base=base)
         except BaseException:
             self._leave_leaf_mode()
             raise

@@ -52,9 +52,9 @@ def _programs() -> Check:
     missing = [n for n in NAMES if not os.access(BIN_DIR / n, os.X_OK)]
     if not missing:
         return Check(pick("C programs built", "C 프로그램 빌드"), True, pick(f"{', '.join(NAMES)} in {BIN_DIR}",
-                                                                   f"{BIN_DIR}에 {', '.join(NAMES)}"))
+                                                                   f"{BIN_DIR}에 있음: {', '.join(NAMES)}"))
     fix = pick(f"Run `make build` in {REPO}" + ("" if shutil.which("gcc") else " (install gcc first)") + ".",
-               f"{REPO}에서 `make build`를 실행하세요" + ("" if shutil.which("gcc") else " (먼저 gcc 설치)") + ".")
+               ("" if shutil.which("gcc") else "먼저 gcc를 설치한 뒤 ") + f"{REPO}에서 `make build`를 실행하세요.")
     return Check(pick("C programs built", "C 프로그램 빌드"), False,
                  pick("missing: ", "없음: ") + ", ".join(missing), fix)
 
@@ -82,7 +82,7 @@ def _top() -> Check:
                  pick("`top` is not installed: chapter 2.1 compares with it",
                       "`top`이 설치되어 있지 않습니다. 2.1장에서 비교에 씁니다"),
                  pick("apt-get install procps (Debian/Ubuntu) or dnf install procps-ng (Fedora).",
-                      "apt-get install procps (Debian/Ubuntu) 또는 dnf install procps-ng (Fedora)."))
+                      "procps를 설치하세요. 데비안/우분투: apt-get install procps, 페도라: dnf install procps-ng."))
 
 
 def _overcommit() -> Check:
@@ -95,13 +95,13 @@ def _overcommit() -> Check:
         return Check("vm.overcommit_memory", True, pick(
             f"mode {mode}; it can be changed here, so chapter 2.3 tries modes 1 and 2 for real "
             "(and always puts the setting back)",
-            f"모드 {mode}. 여기서는 바꿀 수 있으므로 2.3장에서 모드 1과 2를 실제로 시험합니다 "
-            "(설정은 언제나 원래대로 돌려놓습니다)"))
+            f"모드 {mode}. 여기서는 바꿀 수 있으므로 2.3장에서 모드 1과 2를 실제로 시험합니다"
+            "(설정은 언제나 원래대로 돌려놓습니다)."))
     return Check("vm.overcommit_memory", True, pick(
         f"mode {mode}; it cannot be changed here (no root, or a container), so chapter 2.3 shows "
         "predictions for the other modes and uses `ulimit -v` (RLIMIT_AS), which needs no root",
         f"모드 {mode}. 여기서는 바꿀 수 없으므로(root가 아니거나 컨테이너) 2.3장은 다른 모드의 예측을 "
-        "보여 주고, root 없이도 되는 `ulimit -v`(RLIMIT_AS)로 실험합니다"))
+        "보여 주고, root 권한 없이도 쓸 수 있는 `ulimit -v`(RLIMIT_AS)로 실험합니다."))
 
 
 def _budget() -> Check:
@@ -123,14 +123,14 @@ def _works_here() -> Check:
 
         label = load("malloc_test").label()
     except (OSError, ValueError, KeyError) as e:
-        return Check(name, False, pick(f"the recordings are missing ({e})", f"기록 파일이 없습니다 ({e})"),
+        return Check(name, False, pick(f"the recordings are missing ({e})", f"기록 파일이 없습니다({e})"),
                      pick("Reinstall the package (`pip install -e .`), or on Linux run `make record`.",
                           "패키지를 다시 설치하거나(`pip install -e .`), 리눅스에서 `make record`를 실행하세요."))
     return Check(name, True, pick(
         f"the chapters' text, the glossary, and recordings: widgets.memory_panel() and widgets.shared_view() "
         f"show what malloc_test and shared_mem did on Linux ({label}). The live experiments need Linux.",
         f"각 장의 본문, 용어집, 그리고 기록: widgets.memory_panel()과 widgets.shared_view()가 리눅스에서 "
-        f"malloc_test와 shared_mem이 보인 결과를 보여 줍니다 ({label}). 실시간 실험에는 리눅스가 필요합니다."))
+        f"malloc_test와 shared_mem이 보인 결과를 보여 줍니다({label}). 실시간 실험에는 리눅스가 필요합니다."))
 
 
 def run_checks() -> list[Check]:

@@ -327,15 +327,15 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
             f"{what} is larger than a process's whole address space ({space}): mmap refuses it "
             "with ENOMEM in every overcommit mode.",
             f"요청 크기({what})는 프로세스 주소 공간 전체({space})보다 커서, 어떤 오버커밋 모드에서도 "
-            "mmap이 ENOMEM으로 거절한다.")
+            "mmap이 ENOMEM으로 거절합니다.")
 
     if m == 1:
         return Prediction(
             n, method, pages, m, True, None,
             f"mode 1 never refuses: {what} is allowed. If the memory runs out, that shows up "
             "later, when pages are written, as the OOM killer (SIGKILL).",
-            f"모드 1은 절대 거절하지 않는다: {what}도 허용된다. 메모리가 모자라면 나중에 페이지를 "
-            "쓸 때 OOM 킬러(SIGKILL)로 드러난다.")
+            f"모드 1은 절대 거절하지 않습니다. {what}도 허용됩니다. 메모리가 모자라면 나중에 페이지를 "
+            "쓸 때 OOM 킬러(SIGKILL)로 드러납니다.")
 
     if m == 0:
         # __vm_enough_memory: if (pages > totalram_pages() + total_swap_pages) goto error;
@@ -348,13 +348,13 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
         elif not req.endswith("bytes"):
             req = what
         head = f"mode 0 refuses only a single request larger than RAM + swap ({lim}); "
-        head_ko = f"모드 0은 RAM + 스왑({lim})보다 큰 단일 요청만 거절한다. "
+        head_ko = f"모드 0은 RAM + 스왑({lim})보다 큰 단일 요청만 거절합니다. "
         if ok:
             reason = head + f"{req} is not larger, so it is allowed, however little memory is free."
-            reason_ko = head_ko + f"요청({req})은 그보다 크지 않으므로, 빈 메모리가 아무리 적어도 허용된다."
+            reason_ko = head_ko + f"요청({req})은 그보다 크지 않으므로, 빈 메모리가 아무리 적어도 허용됩니다."
         else:
             reason = head + f"{req} is larger, so the kernel refuses it with ENOMEM."
-            reason_ko = head_ko + f"요청({req})은 그보다 크므로 커널이 ENOMEM으로 거절한다."
+            reason_ko = head_ko + f"요청({req})은 그보다 크므로 커널이 ENOMEM으로 거절합니다."
         return Prediction(n, method, pages, m, ok, _largest_request(max_pages, method, page),
                           reason, reason_ko)
 
@@ -396,22 +396,22 @@ def predict(nbytes: int, mode: int | None = None, ratio: int | None = None,
         left = fmt_bytes((allowed_pages - total_pages - 1) * page)
         reason = (f"mode 2 allows it: {parts} + {what} requested = {total}, "
                   f"below the {allow} allowed ({src}); {left} more could still be promised.")
-        reason_ko = (f"모드 2에서 허용된다: {parts_ko} + 요청 {what} = {josa(total, '(으)로')}, "
-                     f"허용량 {allow}({src_ko})보다 작다. 앞으로 {josa(left, '을')} 더 커밋할 수 있다.")
+        reason_ko = (f"모드 2에서 허용됩니다. {parts_ko} + 요청 {what} = {josa(total, '(으)로')}, "
+                     f"허용량 {allow}({src_ko})보다 작습니다. 앞으로 {josa(left, '을')} 더 커밋할 수 있습니다.")
     else:
         reason = (f"mode 2 refuses it: {parts} + {what} requested = {total}, "
                   f"not below the {allow} allowed ({src}); the kernel says ENOMEM.")
-        reason_ko = (f"모드 2에서 거절된다: {parts_ko} + 요청 {what} = {josa(total, '(으)로')}, "
-                     f"허용량 {allow}({src_ko})보다 작지 않아 커널이 ENOMEM을 돌려준다.")
+        reason_ko = (f"모드 2에서 거절됩니다. {parts_ko} + 요청 {what} = {josa(total, '(으)로')}, "
+                     f"허용량 {allow}({src_ko})보다 작지 않아 커널이 ENOMEM을 돌려줍니다.")
     slack = counter_slack(st)
     if abs(max_pages - pages) * page < slack:
         near = fmt_bytes(slack)
         reason += (f" That is within {near} of the limit, though, and the kernel checks a "
                    "per-CPU-batched copy of Committed_AS that can be off by that much: it could "
                    "go either way (resync_committed() makes the copy exact for a moment).")
-        reason_ko += (f" 다만 한도와의 차이가 {near} 이내다. 커널은 CPU별로 모았다가 반영하는 "
+        reason_ko += (f" 다만 한도와의 차이가 {near} 이내입니다. 커널은 CPU별로 모았다가 반영하는 "
                       "Committed_AS 사본으로 검사하고, 그 사본은 그만큼 어긋날 수 있어 결과가 "
-                      "달라질 수 있다 (resync_committed()로 잠시 정확히 맞출 수 있다).")
+                      "달라질 수 있습니다(resync_committed()로 잠시 정확히 맞출 수 있습니다).")
     return Prediction(n, method, pages, m, ok, _largest_request(max_pages, method, page),
                       reason, reason_ko, commit_limit=limit_pages * page,
                       committed_as=st.committed_as, slack_bytes=slack)
@@ -430,7 +430,7 @@ class OvercommitPermissionError(PermissionError):
              "{cmd} in a terminal, and put it back afterwards. Containers (Binder, most "
              "JupyterHubs) cannot change it at all, even as root: the per-process analogue, "
              "RLIMIT_AS (`ulimit -v`, rlimit_as_preexec()), needs no privilege.",
-             "vm.overcommit_memory를 바꾸려면 root 권한이 필요합니다({why}). 본인의 시스템이라면 터미널에서 "
+             "vm.overcommit_memory를 바꾸려면 root 권한이 필요합니다({why}). 직접 관리하는 시스템이라면 터미널에서 "
              "{cmd}을(를) 실행하고, 끝나면 되돌려 놓으세요. 컨테이너(Binder, 대부분의 JupyterHub)에서는 "
              "root여도 바꿀 수 없습니다. 프로세스 단위로 비슷한 일을 하는 RLIMIT_AS(`ulimit -v`, "
              "rlimit_as_preexec())는 권한 없이 쓸 수 있습니다."),
@@ -951,7 +951,7 @@ _BUSY = ("vm.overcommit_* is held changed by another process, so nothing was cha
          "temporarily() block is already active ({who}). Waited {waited:.1f} s for it. If that "
          "is another notebook (chapter 2.3's memory panel keeps its mode while it runs), stop that "
          "notebook's panel or wait, then run this again.",
-         "다른 프로세스가 vm.overcommit_*를 바꿔 둔 상태라 여기서는 아무것도 바꾸지 않았습니다: 그 "
+         "다른 프로세스가 vm.overcommit_*를 바꿔 둔 상태라 여기서는 아무것도 바꾸지 않았습니다. 그 "
          "프로세스의 temporarily() 블록이 이미 실행 중입니다({who}). {waited:.1f}초 기다렸습니다. "
          "다른 노트북이라면(2.3장의 메모리 패널은 실행되는 동안 모드를 유지합니다) 그 노트북의 패널을 "
          "멈추거나 기다린 뒤 다시 실행하세요.")

@@ -111,7 +111,7 @@ class Budget:
         """'512 MiB (limited by the fixed cap)', in ``lang`` or the notebook's language."""
         if not self.limit:  # a reason of its own (a test's, a recording's): as it is
             return f"{fmt_bytes(self.bytes)} ({self.reason})"
-        return say(("{size} (limited by the {why})", "{size} ({why} 기준)"), lang,
+        return say(("{size} (limited by the {why})", "{size}({why} 기준)"), lang,
                    size=fmt_bytes(self.bytes), why=say(_PART[self.limit], lang))
 
     @property
@@ -186,7 +186,7 @@ def _user_rss() -> int:
     return total
 
 
-def check_request(nbytes: int, what: str | tuple[str, str] = ("this demo", "이 데모"),
+def check_request(nbytes: int, what: str | tuple[str, str] = ("this demo", "이 실험"),
                   cap: int | None = None) -> Budget:
     """Raise BudgetExceeded, saying the budget and why, when ``nbytes`` does not fit.
 
@@ -199,8 +199,8 @@ def check_request(nbytes: int, what: str | tuple[str, str] = ("this demo", "이 
                     "{what} would use up to {size}, over the demo budget of {budget}. "
                     "Choose a smaller size, or raise the fixed cap with TOPLAB_MAX_DEMO_MIB if this "
                     "machine is yours and has the memory to spare.",
-                    "{what}은(는) 최대 {size}까지 쓸 수 있어 데모 예산 {budget}을(를) 넘습니다. "
-                    "더 작은 크기를 고르세요. 이 시스템이 본인 것이고 메모리가 넉넉하다면 "
+                    "{what}은(는) 최대 {size}까지 쓸 수 있어 실험 예산 {budget}을(를) 넘습니다. "
+                    "더 작은 크기를 고르세요. 직접 관리하는 시스템이고 메모리가 넉넉하다면 "
                     "TOPLAB_MAX_DEMO_MIB로 고정 상한을 올릴 수도 있습니다.",
                     what=say(what) if isinstance(what, tuple) else what, size=fmt_bytes(nbytes),
                     budget=b.describe())
@@ -257,7 +257,7 @@ class Watchdog:
                      "programs, then start the demo again.",
                      "중지됨: MemAvailable이 {avail}(으)로 떨어져 안전 하한 {floor}보다 낮아졌습니다. "
                      "이 시스템의 다른 무언가가 메모리를 필요로 합니다. 다른 노트북이나 프로그램을 "
-                     "닫은 뒤 데모를 다시 시작하세요."),
+                     "닫은 뒤 실험을 다시 시작하세요."),
                     None, avail=fmt_bytes(avail), floor=fmt_bytes(self.floor))
                 try:
                     self.on_low(self.fired)

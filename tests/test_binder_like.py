@@ -252,7 +252,7 @@ def _common(out: dict) -> None:
     # in Korean too
     ok_ko, why_ko = out["cage_ko"]
     assert ok_ko is False and "쓸 수 없습니다(여기서는 읽기 전용으로 마운트됨)" in why_ko
-    assert out["machine_ko"]["값"]["여기서 모드 변경 가능"].startswith("아니오: ")
+    assert out["machine_ko"]["값"]["여기서 모드 변경 가능"].startswith("아니요(")
 
 
 @pytest.mark.root

@@ -207,9 +207,9 @@ def test_the_budget_says_what_limits_it_in_both_languages(monkeypatch):
     b = safety.budget(cap=1 * MiB)
     assert b.limit == "fixed cap" and b.reason == "limited by the fixed cap"  # English, for code
     assert b.describe("en") == "1 MiB (limited by the fixed cap)"
-    assert b.describe("ko") == "1 MiB (고정 상한 기준)" and b.reason_ko == "고정 상한 기준"
+    assert b.describe("ko") == "1 MiB(고정 상한 기준)" and b.reason_ko == "고정 상한 기준"
     monkeypatch.setenv("TOPLAB_LANG", "ko")
-    assert str(b) == "1 MiB (고정 상한 기준)"
+    assert str(b) == "1 MiB(고정 상한 기준)"
 
 
 def test_a_warning_speaks_the_notebooks_language(monkeypatch):

@@ -164,7 +164,7 @@ def show_man_definitions(fields: Iterable[str] = MAN_FIELDS) -> dict[str, str]:
                    "그래서 위에 인용한 procps-ng 4.0.2의 문장이 전부입니다."))
         return defs
     print(pick(f"From `man top` on this machine (top from {version or 'procps'}):",
-               f"이 시스템의 `man top`에서 (top 버전: {version or 'procps'}):"))
+               f"이 시스템의 `man top`에 나오는 정의입니다(top 버전: {version or 'procps'})."))
     for name in fields:
         if name in defs:
             print()
@@ -234,7 +234,7 @@ def breakdown_table(b: Breakdown) -> pd.DataFrame:
         ("RssShmem", "/proc/PID/status", pick("shmem: MAP_SHARED anonymous, tmpfs", "shmem: MAP_SHARED 익명, tmpfs"),
          b.rss_shmem),
     ]
-    cols = [pick("number", "값"), pick("file", "파일"), pick("what", "내용"), "KiB"]
+    cols = [pick("number", "항목"), pick("file", "파일"), pick("what", "내용"), "KiB"]
     return pd.DataFrame([(a, f, w, v // KiB) for a, f, w, v in rows], columns=cols)
 
 
@@ -252,8 +252,8 @@ def check_breakdown(b: Breakdown) -> tuple[bool, bool]:
     if not (res_ok and shr_ok):
         print(pick("(The process allocated memory between the two reads, or this kernel's RSS counters "
                    "are per-CPU approximations: kernels 6.2 to 6.15. Run the cell again.)",
-                   "(두 파일을 읽는 사이에 프로세스가 메모리를 할당했거나, 이 커널의 RSS 카운터가 CPU별 "
-                   "근삿값입니다(커널 6.2~6.15). 셀을 다시 실행해 보세요.)"))
+                   "(두 파일을 읽는 사이에 프로세스가 메모리를 할당했거나, 이 커널(6.2~6.15)의 RSS 카운터가 CPU별 "
+                   "근삿값이기 때문입니다. 셀을 다시 실행해 보세요.)"))
     return res_ok, shr_ok
 
 
@@ -423,7 +423,7 @@ class SharedSession:
         prog = self._program()
         if prog is None or not prog.running:
             raise error(programs.ProgramError, "shared_mem is not running: run the cell that starts it again.",
-                        "shared_mem이 실행 중이 아닙니다. 실행하는 셀을 다시 실행하세요.")
+                        "shared_mem이 실행 중이 아닙니다. shared_mem을 시작하는 셀을 다시 실행하세요.")
         if self.view is not None:  # the reader may have restarted it with other sliders
             m = self.view.model
             mib, children, private = m.mib, m.children, m.private_mib
@@ -452,7 +452,7 @@ class SharedSession:
             if r.meminfo_after is None and pid is not None and int(r.table["PID"].iloc[0]) == pid:
                 r.meminfo_prestop, r.meminfo_after = prestop, after
                 r.times["after"] = t
-        print(pick("shared_mem stopped; its memory is free again.", "shared_mem을 멈췄습니다. 메모리가 다시 비었습니다."))
+        print(pick("shared_mem stopped; its memory is free again.", "shared_mem을 멈췄습니다. 쓰던 메모리가 해제되었습니다."))
 
 
 def shared_session(mib: int = SHARED_MIB, children: int = CHILDREN, private_mib: int = 0,
@@ -507,7 +507,7 @@ def summarize_shared(run: SharedRun) -> None:
         print(pick(
             f"Each child: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)} (RssShmem {fmt_bytes(c.RssShmem)}): "
             f"the whole region counts in both.",
-            f"자식 하나: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)} (RssShmem {fmt_bytes(c.RssShmem)}). "
+            f"자식 하나: RES {fmt_bytes(c.RES)}, SHR {fmt_bytes(c.SHR)}(RssShmem {fmt_bytes(c.RssShmem)}). "
             f"영역 전체가 두 값 모두에 들어갑니다."))
         print(pick(
             f"Each child's PSS: {fmt_bytes(c.PSS)}, about N/(K+1) = {fmt_bytes(n / (run.children + 1))}.",
@@ -524,7 +524,7 @@ def sum_table(*runs: SharedRun) -> pd.DataFrame:
         rows.append({pick("run", "실행"): label,
                      pick("sum of RES", "RES 합계"): _mib(r.sum_res),
                      pick("sum of PSS", "PSS 합계"): _mib(r.sum_pss),
-                     pick("freed at exit (AnonPages + Shmem)", "종료 때 풀린 양 (AnonPages + Shmem)"): _mib(r.real_delta),
+                     pick("freed at exit (AnonPages + Shmem)", "종료 때 풀린 양(AnonPages + Shmem)"): _mib(r.real_delta),
                      pick("sum of RES / freed", "RES 합계 / 풀린 양"): round(r.sum_res / max(r.real_delta, 1), 1)})
     return pd.DataFrame(rows).set_index(pick("run", "실행"))
 
@@ -588,13 +588,13 @@ def report_libc_users(scan: LibcScan) -> None:
         f"{len(scan.users)} of the {scan.scanned} processes we could read map the C library "
         f"({', '.join(sorted(scan.paths)) or 'none'}).",
         f"읽을 수 있었던 프로세스 {scan.scanned}개 가운데 {len(scan.users)}개가 C 라이브러리를 매핑하고 "
-        f"있습니다 ({', '.join(sorted(scan.paths)) or '없음'})."))
+        f"있습니다({', '.join(sorted(scan.paths)) or '없음'})."))
     if scan.denied:
         print(pick(f"Maps not readable (other users' processes need root): {_procs(scan.denied)}.",
-                   f"{scan.denied}개 프로세스는 maps를 보여 주지 않습니다(다른 사용자의 프로세스는 root 권한이 "
+                   f"프로세스 {scan.denied}개는 maps를 읽을 수 없습니다(다른 사용자의 프로세스는 root 권한이 "
                    "필요합니다)."))
     if scan.vanished:
-        print(pick(f"{scan.vanished} exited while we looked.", f"{scan.vanished}개는 살펴보는 사이에 종료했습니다."))
+        print(pick(f"{scan.vanished} exited while we looked.", f"프로세스 {scan.vanished}개는 살펴보는 사이에 종료되었습니다."))
     names = pd.Series([c for _, c in scan.users]).value_counts()
     if len(names):
         print(pick("Most common: ", "많은 순서: ") + ", ".join(f"{c} x{n}" for c, n in names.head(8).items()))
@@ -669,7 +669,7 @@ def report_libc_memory(m: LibcMemory) -> pd.DataFrame:
     print(pick(
         f"libc mappings in {_procs(n)}: sum of their RSS {fmt_bytes(m.sum_rss)}, "
         f"sum of their PSS {fmt_bytes(m.sum_pss)} (the file itself is {fmt_bytes(m.file_size)}).",
-        f"프로세스 {n}개의 libc 매핑: RSS 합계 {fmt_bytes(m.sum_rss)}, PSS 합계 {fmt_bytes(m.sum_pss)} "
+        f"프로세스 {n}개의 libc 매핑: RSS 합계 {fmt_bytes(m.sum_rss)}, PSS 합계 {fmt_bytes(m.sum_pss)}"
         f"(파일 크기는 {fmt_bytes(m.file_size)})."))
     if m.sum_pss and m.denied * 4 <= n:  # with many sharers hidden, PSS is divided among unseen ones too
         print(pick(
@@ -728,10 +728,10 @@ def read_mappings(pid: int | None = None) -> list[Mapping]:
 
 CATEGORIES = ("arena", "stack", "heap", "main_stack", "file", "anon", "special")
 _CATEGORY_NAMES = {
-    "arena": ("malloc arenas (64 MiB heaps)", "malloc 아레나 (64 MiB 힙)"),
-    "stack": ("thread stacks (+ guard page)", "스레드 스택 (+ 보호 페이지)"),
+    "arena": ("malloc arenas (64 MiB heaps)", "malloc 아레나(64 MiB 힙)"),
+    "stack": ("thread stacks (+ guard page)", "스레드 스택(+ 보호 페이지)"),
     "heap": ("main heap [heap] (brk)", "주 힙 [heap] (brk)"),
-    "main_stack": ("main thread [stack]", "메인 스레드 [stack]"),
+    "main_stack": ("main thread [stack]", "주 스레드 [stack]"),
     "file": ("files: program, libraries", "파일: 프로그램, 라이브러리"),
     "anon": ("other anonymous mappings", "그 밖의 익명 매핑"),
     "special": ("[vdso], [vvar] and the like", "[vdso], [vvar] 등"),
@@ -927,7 +927,7 @@ class Hogs:
                   f"RES 합계, PSS를 읽을 수 있는 {len(self.readable)}개"), self.sum_res_readable),
             (pick(f"sum of PSS, the same {len(self.readable)}", f"PSS 합계, 같은 {len(self.readable)}개"),
              self.sum_pss),
-            ("MemTotal - MemAvailable (top's used)", self.used),
+            (pick("MemTotal - MemAvailable (top's used)", "MemTotal - MemAvailable(top의 used)"), self.used),
         ]
         col = pick("measure", "측정값")
         return pd.DataFrame([(a, _mib(b)) for a, b in rows], columns=[col, "MiB"]).set_index(col)
@@ -971,14 +971,15 @@ def report_hogs(h: Hogs) -> None:
         f"{fmt_bytes(h.sum_pss)}. RES 합계가 PSS 합계의 {h.sum_res_readable / max(h.sum_pss, 1):.1f}배입니다."))
     if h.denied:
         print(pick(f"No PSS for {_procs(h.denied)}: smaps_rollup is not readable (other users' processes need root).",
-                   f"{h.denied}개 프로세스는 smaps_rollup을 보여 주지 않아서(다른 사용자의 프로세스는 root 권한이 "
-                   "필요합니다) 여기서는 PSS가 없습니다."))
+                   f"프로세스 {h.denied}개는 smaps_rollup을 읽을 수 없어 PSS가 없습니다(다른 사용자의 프로세스는 root 권한이 "
+                   "필요합니다)."))
     by_res = h.readable.sort_values("RES", ascending=False).head(HOGS)["PID"]
     moved = set(h.top("PSS").index) ^ set(by_res)
     if moved:
         print(pick(f"Among the processes with readable PSS, in the top {HOGS} by one measure but not the other: ",
-                   f"PSS를 읽을 수 있는 프로세스 가운데, 한 기준으로만 상위 {HOGS}에 드는 프로세스: ")
-              + ", ".join(f"{h.table.set_index('PID').loc[p, 'COMMAND']} ({p})" for p in sorted(moved)))
+                   f"PSS를 읽을 수 있는 프로세스 가운데, 한 기준으로만 상위 {HOGS}개에 드는 프로세스: ")
+              + ", ".join(pick("{c} ({p})", "{c}({p})").format(c=h.table.set_index('PID').loc[p, 'COMMAND'], p=p)
+                             for p in sorted(moved)))
 
 
 # --- predict, then observe ---------------------------------------------------------------
@@ -1102,7 +1103,7 @@ quiz.register(quiz.Question(
             "부모가 비공개 메모리 P MiB를 malloc해서 쓴 다음, 그 메모리를 건드리지 않는 자식 하나를 fork합니다. "
             "이제 부모와 자식은 그 페이지를 쓰기 시 복사(copy-on-write)로 공유합니다. 자식에게서는 어디에 나타날까요?"),
     options=[("In RES and in SHR: they are shared with the parent", "RES와 SHR 모두. 부모와 공유하니까"),
-             ("In RES, not in SHR", "RES에는 나타나지만 SHR에는 아니다"),
+             ("In RES, not in SHR", "RES에는 나타나지만 SHR에는 나타나지 않는다"),
              ("Nowhere until the child writes them", "자식이 쓰기 전까지는 어디에도 없다")],
     judge=_cow_judge,
     explain=_cow_explain,
@@ -1170,7 +1171,7 @@ quiz.register(quiz.Question(
             "위 셀이 이 주피터 커널의 VIRT와 RES를 보여 줬습니다. VIRT가 훨씬 큽니다. 그 VIRT의 대부분을 차지하는 것은 "
             "무엇일까요?"),
     options=[("Python objects on the main heap", "주 힙에 있는 파이썬 객체"),
-             ("The loaded libraries (numpy, pandas, libpython ...)", "불러온 라이브러리 (numpy, pandas, libpython ...)"),
+             ("The loaded libraries (numpy, pandas, libpython ...)", "불러온 라이브러리(numpy, pandas, libpython ...)"),
              ("Address space reserved for threads: malloc arenas and stacks",
               "스레드용으로 예약한 주소 공간: malloc 아레나와 스택")],
     judge=_virt_judge,

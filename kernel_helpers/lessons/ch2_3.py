@@ -99,7 +99,6 @@ def machine():
         "committed_as": st.committed_as, "can_change": method is not None, "change_why": why,
         "cage": cage_ok, "cage_why": cage_why, "budget": budget.bytes,
     }
-    yes, no = pick("yes", "예"), pick("no", "아니요")
     thp = kernelcase.thp_mode()
     lag = kernelcase.res_counter()
     info.update(kernel=os.uname().release, thp=thp, res_lags=lag.lags)
@@ -108,26 +107,32 @@ def machine():
         (pick("Page size", "페이지 크기"), fmt_bytes(st.page_size)),
         (pick("Transparent huge pages", "투명 거대 페이지(THP)"),
          thp or pick("not available", "없음")),
-        (pick("top's RES counter (probe)", "top의 RES 카운터 (측정)"), lag.describe()),
+        (pick("top's RES counter (probe)", "top의 RES 카운터(측정)"), lag.describe()),
         ("RAM (MemTotal)", fmt_bytes(st.mem_total)),
-        (pick("Swap (SwapTotal)", "스왑 (SwapTotal)"), fmt_bytes(st.swap_total)),
+        (pick("Swap (SwapTotal)", "스왑(SwapTotal)"), fmt_bytes(st.swap_total)),
         ("vm.overcommit_memory", f"{s.mode}: {overcommit.MODE_NAMES[s.mode][pick('en', 'ko') == 'ko']}"),
         ("vm.overcommit_ratio", f"{s.ratio}" + (f" (overcommit_kbytes={s.kbytes})" if s.kbytes else "")),
         ("CommitLimit / Committed_AS", f"{fmt_bytes(st.commit_limit)} / {fmt_bytes(st.committed_as)}"),
-        (pick("Can change the mode here", "여기서 모드 변경 가능"), f"{yes if method else no}: {_why_change(method, why)}"),
+        (pick("Can change the mode here", "여기서 모드 변경 가능"), _yes_because(bool(method), _why_change(method, why))),
         (pick("Memory cgroup for the OOM demo", "OOM 실험용 메모리 cgroup"),
-         f"{yes if cage_ok else no}: {cage_why}"),
+         _yes_because(bool(cage_ok), cage_why)),
         (pick("Demo memory budget", "실험 메모리 예산"), str(budget)),
     ]
     return _table(rows, info)
 
 
+def _yes_because(flag: bool, why: str) -> str:
+    """'yes (why)' / '예(why)': not '예: …', which a Korean reader takes for 'for example'."""
+    answer = pick("yes", "예") if flag else pick("no", "아니요")
+    return pick(f"{answer} ({why})", f"{answer}({why})") if why else answer
+
+
 def _why_change(method: str | None, why: str) -> str:
     if method == "write":
-        return pick("/proc/sys/vm/overcommit_memory is writable here", "여기서 /proc/sys/vm/overcommit_memory에 쓸 수 있음")
+        return pick("/proc/sys/vm/overcommit_memory is writable here", "/proc/sys/vm/overcommit_memory에 쓸 수 있음")
     if method == "sudo":
         return pick("passwordless sudo works", "암호 없는 sudo를 쓸 수 있음")
-    return pick(why, f"root가 아니거나 컨테이너 안입니다({why})")  # change_method() says why in the notebook's language
+    return why  # change_method() says why in the notebook's language
 
 
 def _table(rows: list[tuple[str, str]], attrs: dict | None = None):
@@ -320,7 +325,7 @@ def step_summary(steps: pd.DataFrame) -> pd.DataFrame:
             pick("steps", "단계 수"): len(df),
             pick("VIRT per step (KiB)", "단계당 VIRT (KiB)"): _kib(df["d_virt"].median()),
             pick("RES per step, top (KiB)", "단계당 RES, top (KiB)"): _kib(df["d_res"].median()),
-            pick("Rss per step, exact (KiB)", "단계당 Rss, 정확한 값 (KiB)"):
+            pick("Rss per step, exact (KiB)", "단계당 Rss, 정확한 값(KiB)"):
                 _kib(_exact(df).median()) if _exact(df) is not None else math.nan,
             pick("minor faults per step", "단계당 마이너 폴트"): df["d_minflt"].median(),
             pick("Committed_AS per step (KiB, machine-wide)", "단계당 Committed_AS (KiB, 시스템 전체)"):
@@ -368,7 +373,7 @@ def step_view(steps: pd.DataFrame, rows: int = STEPS + 3) -> pd.DataFrame:
         "RES (KiB)": (df["res"] // KiB).astype("Int64"),
         "ΔVIRT (KiB)": (df["d_virt"] // KiB).astype("Int64"),
         "ΔRES (KiB)": (df["d_res"] // KiB).astype("Int64"),
-        pick("ΔRss exact (KiB)", "ΔRss 정확한 값 (KiB)"): (df["d_rss_exact"] // KiB).astype("Int64"),
+        pick("ΔRss exact (KiB)", "ΔRss 정확한 값(KiB)"): (df["d_rss_exact"] // KiB).astype("Int64"),
         pick("Δ minor faults", "Δ 마이너 폴트"): df["d_minflt"].astype("Int64"),
         "ΔCommitted_AS (KiB)": (df["d_committed"] // KiB).astype("Int64"),
     })
@@ -620,7 +625,7 @@ def page_tables(*pids: int) -> pd.DataFrame:
             continue
         who = pick("this Jupyter kernel", "이 주피터 커널") if pid == os.getpid() else name
         rows.append({"PID": pid, pick("process", "프로세스"): who,
-                     pick("page tables (VmPTE)", "페이지 테이블 (VmPTE)"): fmt_bytes(st["VmPTE"]),
+                     pick("page tables (VmPTE)", "페이지 테이블(VmPTE)"): fmt_bytes(st["VmPTE"]),
                      "VIRT": fmt_bytes(st.get("VmSize", 0)), "RES": fmt_bytes(st.get("VmRSS", 0))})
     return pd.DataFrame(rows, columns=None if rows else ["PID"]).set_index("PID")
 
@@ -642,14 +647,14 @@ def book_10gb(nbytes: int = 10 * GiB) -> pd.DataFrame:
     r = try_alloc(nbytes, quiet=True)
     ok, refused = pick("granted", "성공"), "ENOMEM"
     rows = [
-        {pick("machine", "시스템"): pick("the book's VM (957 MiB RAM, no swap)", "책의 VM (RAM 957 MiB, 스왑 없음)"),
+        {pick("machine", "시스템"): pick("the book's VM (957 MiB RAM, no swap)", "책의 VM(RAM 957 MiB, 스왑 없음)"),
          pick("mode", "모드"): 0, pick("RAM + swap", "RAM + 스왑"): fmt_bytes(BOOK_RAM),
          pick("malloc of " + fmt_bytes(nbytes), fmt_bytes(nbytes) + " malloc"): ok if pred_book.allowed else refused,
-         pick("how we know", "근거"): pick("today's mode-0 rule (a prediction)", "지금의 모드 0 규칙 (예측)")},
+         pick("how we know", "근거"): pick("today's mode-0 rule (a prediction)", "지금의 모드 0 규칙(예측)")},
         {pick("machine", "시스템"): pick("this machine", "이 시스템"), pick("mode", "모드"): r.mode,
          pick("RAM + swap", "RAM + 스왑"): fmt_bytes(here.mem_total + here.swap_total),
          pick("malloc of " + fmt_bytes(nbytes), fmt_bytes(nbytes) + " malloc"): ok if r.ok else (r.errno or refused),
-         pick("how we know", "근거"): pick("the kernel's answer (big_alloc, measured)", "커널의 답 (big_alloc로 측정)")},
+         pick("how we know", "근거"): pick("the kernel's answer (big_alloc, measured)", "커널의 답(big_alloc로 측정)")},
     ]
     return pd.DataFrame(rows)
 
@@ -727,8 +732,8 @@ def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
     """
     nbytes = mib * MiB
     safety.check_request(nbytes, (f"the zero-page demo writing {fmt_bytes(nbytes)}",
-                                  f"{josa(fmt_bytes(nbytes), '을')} 쓰는 제로 페이지 데모"))
-    acts = [("read", pick("read every page (first time)", "모든 페이지 읽기 (처음)")),
+                                  f"{josa(fmt_bytes(nbytes), '을')} 쓰는 제로 페이지 실험"))
+    acts = [("read", pick("read every page (first time)", "모든 페이지 읽기(처음)")),
             ("read", pick("read every page again", "모든 페이지 다시 읽기")),
             ("write", pick("write one byte in every page", "모든 페이지에 1바이트씩 쓰기")),
             ("read", pick("read every page after writing", "쓴 뒤 모든 페이지 읽기"))]
@@ -742,9 +747,9 @@ def zero_page_demo(mib: int = ZERO_PAGE_MIB) -> pd.DataFrame:
                      else now.res - prev.res)
             recs.append({pick("action", "동작"): label,
                          pick("minor faults", "마이너 폴트"): now.minflt - prev.minflt,
-                         pick("Rss change, exact (KiB)", "Rss 변화, 정확한 값 (KiB)"): _kib(exact),
+                         pick("Rss change, exact (KiB)", "Rss 변화, 정확한 값(KiB)"): _kib(exact),
                          pick("RES change, top (KiB)", "RES 변화, top (KiB)"): _kib(now.res - prev.res),
-                         pick("VIRT change (KiB)", "VIRT 변화 (KiB)"): _kib(now.virt - prev.virt)})
+                         pick("VIRT change (KiB)", "VIRT 변화(KiB)"): _kib(now.virt - prev.virt)})
             prev = now
     df = pd.DataFrame(recs).set_index(pick("action", "동작"))
     df.attrs["mib"] = mib
@@ -771,7 +776,7 @@ def commit_now():
         ("MemTotal - MemAvailable", fmt_bytes(st.mem_total - mi.get("MemAvailable", 0)),
          pick("what top 4.x shows as 'used'", "top 4.x가 'used'로 보여 주는 값")),
         ("Committed_AS", fmt_bytes(st.committed_as),
-         pick("everything promised to all processes, touched or not", "모든 프로세스에게 약속한 양 (썼는지와 무관)")),
+         pick("everything promised to all processes, touched or not", "모든 프로세스에게 약속한 양(썼는지와 무관)")),
         ("CommitLimit", fmt_bytes(st.commit_limit), pick("the kernel's value", "커널이 보여 주는 값")),
         (pick("CommitLimit, recomputed", "CommitLimit 직접 계산"), fmt_bytes(formula), how),
         ("vm.overcommit_memory", str(s.mode), pick("CommitLimit is enforced only in mode 2",
@@ -816,7 +821,7 @@ class CommitProbe:
             (pick("Committed_AS rise, big_alloc of ", "Committed_AS 증가, big_alloc ") + fmt_bytes(self.nbytes),
              fmt_bytes(self.delta)),
             (pick("Committed_AS rise, big_alloc of 1 byte (the program itself)",
-                  "Committed_AS 증가, big_alloc 1바이트 (프로그램 자체)"), fmt_bytes(self.program_itself)),
+                  "Committed_AS 증가, big_alloc 1바이트(프로그램 자체)"), fmt_bytes(self.program_itself)),
             (pick("difference: the reservation", "차이: 예약분"), fmt_bytes(self.reservation)),
             (pick("big_alloc's RES while holding it", "예약을 쥐고 있는 동안 big_alloc의 RES"), fmt_bytes(self.res)),
             (pick("MemAvailable change meanwhile", "그동안 MemAvailable 변화"), _signed(self.avail_delta)),
@@ -830,7 +835,7 @@ class CommitProbe:
             f"program commits for itself), while its RES stayed at {fmt_bytes(self.res)}: the kernel counts "
             "the promise at malloc time, before a single page is written.",
             f"{josa(fmt_bytes(self.nbytes), '을')} 예약하자 Committed_AS가 {fmt_bytes(self.reservation)} 늘었습니다"
-            f"({len(self.deltas)}회 측정의 중앙값에서, 프로그램이 스스로 쓰는 {josa(fmt_bytes(self.program_itself), '을')} "
+            f"({len(self.deltas)}회 측정의 중앙값에서, 프로그램이 자체적으로 커밋하는 {josa(fmt_bytes(self.program_itself), '을')} "
             f"뺀 값). 그동안 RES는 {fmt_bytes(self.res)}에 머물렀습니다. 커널은 페이지를 하나도 쓰기 전, "
             "malloc 시점에 약속한 양을 셉니다.")
 
@@ -915,7 +920,7 @@ def mode0_boundary() -> pd.DataFrame:
     for n in (largest, largest + 1):
         r = try_alloc(n, quiet=True)
         recs.append({
-            pick("request (bytes)", "요청 (바이트)"): f"{n:,}",
+            pick("request (bytes)", "요청(바이트)"): f"{n:,}",
             pick("request", "요청"): fmt_bytes(n),
             pick("vs MemAvailable now", "지금 MemAvailable 대비"): f"{n / avail:.2f}x",
             pick("kernel's answer", "커널의 답"): pick("ok", "성공") if r.ok else r.errno,
@@ -926,7 +931,8 @@ def mode0_boundary() -> pd.DataFrame:
 
 
 def _mode_label(mode: int, ratio: int | None) -> str:
-    return pick(f"mode {mode}", f"모드 {mode}") + (f" (ratio {ratio})" if mode == 2 and ratio is not None else "")
+    return pick(f"mode {mode}", f"모드 {mode}") + (pick(f" (ratio {ratio})", f"(ratio {ratio})")
+                                                    if mode == 2 and ratio is not None else "")
 
 
 def _sizes_for_modes(st: overcommit.CommitState, ratio: int) -> list[int]:
@@ -966,7 +972,7 @@ def modes_table(ratio: int = 50) -> pd.DataFrame:
         if current or can:
             if mode == 2 and not _mode2_safe(st, ratio, sizes):
                 unsafe = True
-                out = [_pred_cell(n, mode, r, st, note=pick("predicted: unsafe here", "예측: 여기선 위험"))
+                out = [_pred_cell(n, mode, r, st, note=pick("predicted: unsafe here", "예측: 여기서는 위험"))
                        for n in sizes]
             else:
                 ctx = contextlib.nullcontext() if current else overcommit.temporarily(mode, r, max_seconds=60)
@@ -1042,7 +1048,7 @@ def explain_modes(df: pd.DataFrame) -> str:
         "because this process cannot change vm.overcommit_memory (it needs root, and containers cannot "
         "change it at all).",
         "현재 모드는 실제로 실행했고, '예측'이라고 적힌 칸은 overcommit.predict()의 계산입니다. 이 "
-        "프로세스는 vm.overcommit_memory를 바꿀 수 없기 때문입니다 (root가 필요하고, 컨테이너에서는 아예 "
+        "프로세스는 vm.overcommit_memory를 바꿀 수 없기 때문입니다(root가 필요하고, 컨테이너에서는 아예 "
         "바꿀 수 없습니다).")
 
 
@@ -1074,10 +1080,10 @@ class RlimitResult:
             f"/ {_kib(mmap_size(MiB)):.0f} KiB = {self.predicted_ok_steps}); then malloc returned NULL with "
             f"ENOMEM and the program went on running (VmSize {fmt_bytes(self.vm_size_end)}, status "
             f"{'running' if self.returncode is None else self.returncode} until we stopped it).",
-            f"{self.ok_steps}단계가 성공했습니다 (예측: ({fmt_bytes(self.limit)} - {fmt_bytes(self.virt_start)}) "
+            f"{self.ok_steps}단계가 성공했습니다(예측: ({fmt_bytes(self.limit)} - {fmt_bytes(self.virt_start)}) "
             f"/ {_kib(mmap_size(MiB)):.0f} KiB = {self.predicted_ok_steps}). 그 뒤 malloc은 ENOMEM과 함께 NULL을 "
-            f"돌려주었고 프로그램은 계속 실행되었습니다 (VmSize {fmt_bytes(self.vm_size_end)}, 우리가 멈출 때까지 "
-            f"{'실행 중' if self.returncode is None else self.returncode})."))
+            f"돌려주었고 프로그램은 계속 실행되었습니다(VmSize {fmt_bytes(self.vm_size_end)}, "
+            f"{'중지할 때까지 실행 중' if self.returncode is None else f'중지할 때까지 상태 {self.returncode}'})."))
         for label, line in self.big_alloc_lines:
             print(f"{label:<28} {line}")
 
@@ -1128,7 +1134,8 @@ class OomResult:
     returncode: int | None = None
     exit: str = ""  # Program.exit_description("en"), for code
     exit_texts: dict[str, str] = field(default_factory=dict)  # lang -> Program.exit_description(lang)
-    sampler_exit: str = ""  # what the sampler recorded
+    sampler_exit: str = ""  # what the sampler recorded (in the language the sampler's thread saw)
+    sampler_exit_texts: dict[str, str] = field(default_factory=dict)  # lang -> the same, when it is exit_texts'
     steps_ok: int = 0
     enomem_steps: int = 0
     touched: int = 0
@@ -1150,6 +1157,21 @@ class OomResult:
         """How malloc_test ended, in ``lang`` or the notebook's language (what a reader sees)."""
         return self.exit_texts.get(check_lang(lang), self.exit)
 
+    def exit_sentence(self, lang: str | None = None) -> str:
+        """``exit_text`` as a predicate for inside a sentence: Korean '…됨' becomes '…되었습니다'."""
+        text = self.exit_text(lang)
+        if check_lang(lang) != "ko":
+            return text
+        for short, full in (("종료됨", "종료되었습니다"), ("끝남", "끝났습니다"), ("실행 중", "실행 중입니다"),
+                            ("시작 전", "시작 전입니다")):
+            if text.endswith(short):
+                return text[: -len(short)] + full
+        return text
+
+    def sampler_text(self, lang: str | None = None) -> str:
+        """What the sampler recorded, in ``lang`` (its thread may have recorded another language)."""
+        return self.sampler_exit_texts.get(check_lang(lang), self.sampler_exit)
+
     @property
     def outcome(self) -> str:
         """'killed', 'enomem', 'survived' or 'not run'."""
@@ -1166,18 +1188,18 @@ class OomResult:
         yes, no = pick("yes", "예"), pick("no", "아니요")
         shell = 128 + signal.SIGKILL if self.killed else self.returncode
         rows = [
-            ("cgroup", f"{self.cgroup} ({pick('limit', '한도')} {fmt_bytes(self.limit)})"),
+            ("cgroup", pick(f"{self.cgroup} (limit {fmt_bytes(self.limit)})", f"{self.cgroup}(한도 {fmt_bytes(self.limit)})")),
             (pick("how malloc_test ended", "malloc_test의 끝"),
              pick(f"{self.exit_text()} (Popen returncode {self.returncode}; a shell shows exit status {shell})",
-                  f"{self.exit_text()} (Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
-            (pick("what the sampler recorded", "샘플러가 기록한 것"), self.sampler_exit),
+                  f"{self.exit_text()}(Popen returncode {self.returncode}, 셸의 종료 상태 {shell})")),
+            (pick("what the sampler recorded", "샘플러가 기록한 것"), self.sampler_text()),
             (pick("steps that succeeded", "성공한 단계"),
              pick(f"{self.steps_ok} ({fmt_bytes(self.touched)} written)",
-                  f"{self.steps_ok}단계 ({fmt_bytes(self.touched)} 씀)")),
+                  f"{self.steps_ok}단계({fmt_bytes(self.touched)} 씀)")),
             (pick("times malloc returned NULL", "malloc이 NULL을 돌려준 횟수"), str(self.enomem_steps)),
             (pick("cgroup peak usage", "cgroup 최대 사용량"), fmt_bytes(self.peak) if self.peak else "?"),
-            (pick("OOM kills in the cgroup", "cgroup 안의 OOM kill 횟수"), str(self.oom_kills)),
-            (pick("time until the kill", "kill까지 걸린 시간"), pick(f"{self.seconds:.1f} s", f"{self.seconds:.1f}초")),
+            (pick("OOM kills in the cgroup", "cgroup 안에서 OOM 킬러가 종료한 횟수"), str(self.oom_kills)),
+            (pick("time until the kill", "강제 종료까지 걸린 시간"), pick(f"{self.seconds:.1f} s", f"{self.seconds:.1f}초")),
             (pick("the machine's MemAvailable", "시스템의 MemAvailable"),
              f"{fmt_bytes(self.avail_before)} → {fmt_bytes(self.avail_after)}"),
             (pick("cgroup removed afterwards", "실험 후 cgroup 삭제"), yes if self.cgroup_removed else no),
@@ -1191,7 +1213,7 @@ class OomResult:
             return
         _display(self.table())
         if self.kernel_log:
-            print(pick("The kernel's log (dmesg):", "커널 로그 (dmesg):"))
+            print(pick("The kernel's log (dmesg):", "커널 로그(dmesg):"))
             print("\n".join("  " + ln for ln in self.kernel_log))
 
 
@@ -1243,6 +1265,8 @@ def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
     res.exit = prog.exit_description("en")
     res.exit_texts = {lang: prog.exit_description(lang) for lang in LANGS}
     res.sampler_exit = sampler.exits.get(prog.pid, sampler.status) if sampler else ""  # type: ignore[arg-type]
+    if res.sampler_exit in res.exit_texts.values():  # the program's own exit, said in the reader's language
+        res.sampler_exit_texts = dict(res.exit_texts)
     steps = [e for e in prog.events if e["event"] == "step"]
     res.steps_ok = sum(1 for e in steps if e.get("ok") == 1)
     res.enomem_steps = sum(1 for e in steps if e.get("ok") == 0)
@@ -1296,7 +1320,7 @@ def check_oom(q: quiz.Question, res: OomResult) -> str:
         f"여기서는 실험을 실행할 수 없어서({res.why_not}) 예상을 판정할 측정값이 없습니다. 실험이 가능한 "
         "시스템에서의 답은 '프로세스가 강제 종료된다'입니다. cgroup 한도는 페이지를 예약할 때가 아니라 쓸 때 "
         "검사하므로, 한도를 넘는다고 malloc이 NULL을 돌려주지는 않습니다. 커널은 SIGKILL을 보내고, Popen은 "
-        "returncode -9를, 셸은 종료 코드 137(128 + 9)을 보여 주며, 샘플러는 'SIGKILL로 강제 종료됨'을 기록합니다.")
+        "returncode -9를, 셸은 종료 상태 137(128 + 9)을 보여 주며, 샘플러는 'SIGKILL로 강제 종료됨'을 기록합니다.")
 
 
 # --- predict, then observe ---------------------------------------------------------------
@@ -1422,7 +1446,7 @@ def _register() -> None:
                 "When it reaches the limit...",
                 f"malloc_test가 {OOM_LIMIT_MIB} MiB로 제한된 메모리 cgroup 안에서 단계마다 1 MiB를 씁니다. "
                 "한도에 닿으면..."),
-        options=[("malloc returns NULL (ok=0 ENOMEM lines)", "malloc이 NULL을 돌려준다 (ok=0 ENOMEM 줄)"),
+        options=[("malloc returns NULL (ok=0 ENOMEM lines)", "malloc이 NULL을 돌려준다(ok=0 ENOMEM 줄)"),
                  ("The process is killed with SIGKILL", "프로세스가 SIGKILL로 강제 종료된다"),
                  ("It keeps running, just more slowly", "느려지기만 하고 계속 돈다"),
                  ("The whole machine runs out of memory", "시스템 전체의 메모리가 바닥난다")],
@@ -1434,10 +1458,10 @@ def _register() -> None:
             "written, where there is no error code to return, so the kernel's OOM killer picks a process in "
             f"the cgroup and sends SIGKILL. MemAvailable of the machine: {fmt_bytes(r.avail_before)} before, "
             f"{fmt_bytes(r.avail_after)} after.",
-            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {r.exit_text('ko')}. malloc이 NULL을 돌려준 횟수는 "
+            f"{r.steps_ok}단계({fmt_bytes(r.touched)} 씀) 뒤 {r.exit_sentence('ko')}. malloc이 NULL을 돌려준 횟수는 "
             f"{r.enomem_steps}회입니다. 예약은 모두 허락되었고, 한도는 페이지를 쓸 때 걸립니다. 그 순간에는 "
             "돌려줄 오류 코드가 없으므로 커널의 OOM 킬러가 cgroup 안의 프로세스를 골라 SIGKILL을 보냅니다. "
-            f"시스템의 MemAvailable: 전 {fmt_bytes(r.avail_before)}, 후 {fmt_bytes(r.avail_after)}."),
+            f"시스템의 MemAvailable: 실험 전 {fmt_bytes(r.avail_before)}, 실험 후 {fmt_bytes(r.avail_after)}."),
     ))
 
 

@@ -37,10 +37,10 @@ _TEXT = Texts({
     "ready": ("Ready. Press Start (or call panel.start()): the chart is already there, so no second is missed.",
               "준비됨. 시작 버튼을 누르거나 panel.start()를 호출하세요. 차트가 먼저 떠 있으므로 첫 1초도 놓치지 않습니다."),
     "started": ("malloc_test started (PID {pid}): every {interval} it mallocs {step}{how}.",
-                "malloc_test 시작 (PID {pid}): {interval}마다 {step}을(를) malloc합니다{how}."),
-    "how_none": (" and does not write it", ", 쓰지는 않습니다"),
-    "how_all": (" and memsets all of it", " 그리고 전부 memset으로 씁니다"),
-    "how_pct": (" and memsets {pct}% of it", " 그리고 그중 {pct}%를 memset으로 씁니다"),
+                "malloc_test 시작(PID {pid}): {interval}마다 {step}을(를) malloc하고{how}."),
+    "how_none": (" and does not write it", " 쓰지는 않습니다"),
+    "how_all": (" and memsets all of it", " 전부 memset으로 씁니다"),
+    "how_pct": (" and memsets {pct}% of it", " 그중 {pct}%를 memset으로 씁니다"),
     "step": ("step {n}: VIRT {dv}, RES {dr}, {df} minor fault{s}: {meaning}",
              "{n}단계: VIRT {dv}, RES {dr}, 마이너 폴트 {df}회: {meaning}"),
     "meaning_reserved": ("reserved, not yet touched.", "예약만 했고 아직 쓰지 않았습니다."),
@@ -72,10 +72,10 @@ _TEXT = Texts({
                "malloc_test가 {n}단계 후 {sig}(으)로 강제 종료되었습니다. SIGKILL은 OOM 킬러(그리고 kill -9)가 "
                "보내는 시그널로, 프로그램은 대응할 기회가 없습니다. 마지막 측정값: VIRT {virt}, RES {res}."),
     "exited": ("malloc_test {desc} after {n} steps. Last reading: VIRT {virt}, RES {res}.",
-               "malloc_test가 {n}단계 후 끝났습니다 ({desc}). 마지막 측정값: VIRT {virt}, RES {res}."),
+               "malloc_test가 {n}단계 후 끝났습니다({desc}). 마지막 측정값: VIRT {virt}, RES {res}."),
     "replaced": ("stopped: a newer panel replaced this one.", "중지: 새 패널이 이 패널을 대신합니다."),
     "restored": ("vm.overcommit_memory is back to {mode} (ratio {ratio}).",
-                 "vm.overcommit_memory를 {mode}(ratio {ratio})로 되돌렸습니다."),
+                 "vm.overcommit_memory를 {mode}(으)로 되돌렸습니다(ratio {ratio})."),
     "no_steps": ("malloc_test ended after {k} of {n} steps: {final} Start it again to make more steps.",
                  "malloc_test가 {n}단계 중 {k}단계 후 끝났습니다: {final} 단계를 더 보려면 다시 시작하세요."),
     "timeout": ("only {k} of {n} steps within {timeout} s (one step every {interval}); wait longer "
@@ -92,33 +92,33 @@ _TEXT = Texts({
                        "malloc_test {pid}: {n}단계 후 {how}"),
     # overcommit
     "oc_current": ("vm.overcommit_memory is {mode} on this machine ({name}).",
-                   "이 시스템의 vm.overcommit_memory는 {mode}입니다 ({name})."),
+                   "이 시스템의 vm.overcommit_memory는 {mode}입니다({name})."),
     "oc_real": ("REAL CHANGE: vm.overcommit_memory={mode}{ratio} is set on this machine now, for this demo; "
                 "it goes back to {orig} when the demo stops.",
-                "실제 변경: 이 데모 동안 이 시스템의 vm.overcommit_memory={mode}{ratio}(으)로 설정했습니다. "
-                "데모가 멈추면 {orig}(으)로 되돌립니다."),
+                "실제 변경: 이 실험 동안 이 시스템의 vm.overcommit_memory={mode}{ratio}(으)로 설정했습니다. "
+                "실험이 멈추면 {orig}(으)로 되돌립니다."),
     "oc_pending": ("vm.overcommit_memory={mode}{ratio} will be set for real when you start, and put back when "
                    "the demo stops.",
-                   "시작하면 vm.overcommit_memory={mode}{ratio}을(를) 실제로 설정하고, 데모가 멈추면 되돌립니다."),
+                   "시작하면 vm.overcommit_memory={mode}{ratio}을(를) 실제로 설정하고, 실험이 멈추면 되돌립니다."),
     "oc_prediction": ("PREDICTION, not applied: this Jupyter kernel cannot change vm.overcommit_memory here (it needs root, "
                       "and containers cannot change it at all). Under mode {mode}{ratio}, the next malloc of {step}: "
                       "{reason}{steps} To try it for real on a machine that is yours, run {cmd} "
                       "and put it back afterwards with {back}.",
-                      "예측이며 적용하지 않았습니다: 여기서는 vm.overcommit_memory를 바꿀 수 없습니다 (root가 필요하고, "
-                      "컨테이너에서는 아예 바꿀 수 없습니다). 모드 {mode}{ratio}에서 다음 {step} malloc은: "
-                      "{reason}{steps} 내 시스템에서 직접 해 보려면 {cmd}을(를) 실행하고, 끝나면 {back}(으)로 되돌리세요."),
+                      "예측이며 적용하지 않았습니다. 여기서는 vm.overcommit_memory를 바꿀 수 없습니다(root 권한이 필요하고, "
+                      "컨테이너에서는 아예 바꿀 수 없습니다). 모드 {mode}{ratio}에서 다음 {step} malloc의 예측: "
+                      "{reason}{steps} 직접 관리하는 시스템에서 해 보려면 {cmd}을(를) 실행하고, 끝나면 {back}(으)로 되돌리세요."),
     "oc_steps": (" At this rate it would refuse after about {k} more steps.",
                  " 이 속도라면 약 {k}단계 뒤에 거절됩니다."),
     "oc_unsafe": ("NOT APPLIED, shown as a prediction: with mode 2 and ratio {ratio} the commit headroom would be "
-                  "{headroom} once this demo used its {reserve}, below the {floor} every other process on this "
-                  "machine must keep. Choose a larger ratio. Prediction for the next malloc of {step}: {reason}",
-                  "적용하지 않고 예측만 보여줍니다: 모드 2, ratio {ratio}(이)면 이 데모가 {reserve}을(를) 쓴 뒤 약속 여유가 "
-                  "{headroom}뿐이라, 이 시스템의 다른 프로세스가 지켜야 할 {floor}보다 작습니다. ratio를 더 크게 고르세요. "
+                  "{headroom} once this demo used its {reserve}, below the {floor} that must be kept for every other "
+                  "process on this machine. Choose a larger ratio. Prediction for the next malloc of {step}: {reason}",
+                  "적용하지 않고 예측만 보여 줍니다. 모드 2, ratio {ratio}에서는 이 실험이 {reserve}을(를) 쓰고 나면 커밋 여유가 "
+                  "{headroom}뿐이라, 이 시스템의 다른 프로세스들을 위해 남겨 두어야 할 {floor}보다 작습니다. ratio를 더 크게 고르세요. "
                   "다음 {step} malloc 예측: {reason}"),
     "oc_busy": ("NOT APPLIED: another demo in this Jupyter kernel is holding vm.overcommit_memory changed; stop it "
                 "first. ({err})",
-                "적용하지 않음: 이 주피터 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다. 먼저 그 데모를 "
-                "멈추세요. ({err})"),
+                "적용하지 않음: 이 주피터 커널의 다른 실험이 vm.overcommit_memory를 바꿔 둔 상태입니다. 먼저 그 실험을 "
+                "멈추세요({err})."),
 })
 
 _MARK = Texts({
@@ -128,12 +128,12 @@ _MARK = Texts({
     "touch_pct": ("memset {pct}%", "memset {pct}%"),
     "paused": ("pause", "일시정지"),
     "resumed": ("resume", "재개"),
-    "failed": ("malloc failed ({errno})", "malloc 실패 ({errno})"),
+    "failed": ("malloc failed ({errno})", "malloc 실패({errno})"),
     "cap": ("cap", "상한"),
     "done": ("done", "끝"),
-    "killed": ("killed ({sig})", "강제 종료 ({sig})"),
+    "killed": ("killed ({sig})", "강제 종료({sig})"),
     "stopped": ("stopped", "중지"),
-    "exited": ("exited ({code})", "종료 ({code})"),
+    "exited": ("exited ({code})", "종료({code})"),
     "overcommit": ("overcommit {mode}", "overcommit {mode}"),
 })
 

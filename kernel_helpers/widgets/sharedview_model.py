@@ -18,9 +18,9 @@ _SHARED = Texts({
     "sums": ("Summing RES over the {k} processes gives {res}, but the {mib} shared region exists once in RAM: "
              "summing PSS gives {pss}, and USS (memory each would free on exit) sums to only {uss}. "
              "MemTotal - MemAvailable changed by {used} since the start (every process on the machine counts there).",
-             "{k}개 프로세스의 RES를 더하면 {res}(이)지만, 공유 영역 {mib}은(는) RAM에 한 번만 있습니다: PSS를 더하면 "
-             "{pss}이고, USS(각자 끝날 때 돌려받는 양)의 합은 {uss}뿐입니다. 시작 이후 MemTotal - MemAvailable은 "
-             "{used} 변했습니다 (이 시스템의 모든 프로세스가 반영됩니다)."),
+             "프로세스 {k}개의 RES를 더하면 {res}(이)지만, 공유 영역 {mib}은(는) RAM에 한 번만 있습니다. PSS를 더하면 "
+             "{pss}이(가) 되고, USS(각자 끝날 때 돌려받는 양)의 합은 {uss}뿐입니다. 시작 이후 MemTotal - MemAvailable은 "
+             "{used} 변했습니다(이 시스템의 모든 프로세스가 반영됩니다)."),
     "not_started": ("Press Start (or call view.start()) to run shared_mem.",
                     "시작 버튼을 누르거나 view.start()를 호출해 shared_mem을 실행하세요."),
     "stopped": ("shared_mem stopped ({desc}).", "shared_mem이 멈췄습니다({desc})."),

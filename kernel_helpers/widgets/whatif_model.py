@@ -37,34 +37,35 @@ class WhatIfResult:
 _WHATIF = Texts({
     "machine": ("This machine now: RAM {ram}, swap {swap}, CommitLimit {limit}, Committed_AS {committed}; "
                 "vm.overcommit_memory={mode}, ratio {ratio}.",
-                "지금 이 시스템: RAM {ram}, 스왑 {swap}, CommitLimit {limit}, Committed_AS {committed}; "
+                "지금 이 시스템: RAM {ram}, 스왑 {swap}, CommitLimit {limit}, Committed_AS {committed}, "
                 "vm.overcommit_memory={mode}, ratio {ratio}."),
     "pred": ("Prediction: {verdict}. {reason}", "예측: {verdict}. {reason}"),
     "allowed": ("allowed", "허용"),
-    "refused": ("refused (ENOMEM)", "거절 (ENOMEM)"),
+    "refused": ("refused (ENOMEM)", "거절(ENOMEM)"),
     "kernel_ok": ("Kernel's answer: malloc of {size} succeeded{how}.",
                   "커널의 답: {size} malloc 성공{how}."),
     "kernel_fail": ("Kernel's answer: malloc of {size} failed with {errno}{how}.",
                     "커널의 답: {size} malloc이 {errno}(으)로 실패{how}."),
     "how_real": (" (run under mode {mode} set for real, then put back to {orig})",
-                 " (모드 {mode}을(를) 실제로 설정해 실행한 뒤 {orig}(으)로 되돌림)"),
-    "how_current": (" (under the current mode {mode})", " (현재 모드 {mode}에서)"),
+                 "(모드 {mode}을(를) 실제로 설정해 실행한 뒤 {orig}(으)로 되돌림)"),
+    "how_current": (" (under the current mode {mode})", "(현재 모드 {mode}에서)"),
     "agree": ("The prediction was right.", "예측이 맞았습니다."),
     "disagree": ("The prediction was wrong here: the kernel decides on figures that moved in between, or "
                  "the model misses something.",
-                 "이번에는 예측이 틀렸습니다: 그사이 수치가 바뀌었거나 모델이 놓친 것이 있습니다."),
+                 "이번에는 예측이 틀렸습니다. 커널이 판단하는 사이에 수치가 바뀌었거나, 모델이 놓친 것이 있습니다."),
     "cannot": ("Not run: mode {mode} is not the current mode ({cur}), and this Jupyter kernel cannot change "
                "vm.overcommit_memory here (root needed; containers cannot at all). The prediction stands. "
                "On your own machine: `{command}`.",
                "실행하지 않음: 모드 {mode}은(는) 현재 모드({cur})가 아니고, 여기서는 vm.overcommit_memory를 바꿀 수 "
-               "없습니다 (root 필요, 컨테이너에서는 불가). 예측만 보여줍니다. 내 시스템에서는: `{command}`."),
+               "없습니다(root 권한이 필요하고, 컨테이너에서는 아예 바꿀 수 없습니다). 예측만 보여 줍니다. "
+               "직접 관리하는 시스템에서 실행할 명령: `{command}`."),
     "unsafe": ("Not run: with mode 2 and ratio {ratio}, this reservation would leave only {left} of commit "
                "headroom to every other process on this machine, below the {floor} floor. The prediction "
                "stands.",
-               "실행하지 않음: 모드 2, ratio {ratio}에서 이 예약은 이 시스템의 다른 모든 프로세스에게 약속 여유를 "
-               "{left}만 남겨, 하한 {floor}보다 작습니다. 예측만 보여줍니다."),
+               "실행하지 않음: 모드 2, ratio {ratio}에서 이 예약을 하면 이 시스템의 다른 모든 프로세스에 남는 커밋 "
+               "여유가 {left}(으)로, 하한 {floor}보다 작아집니다. 예측만 보여 줍니다."),
     "busy": ("Not run: another demo in this Jupyter kernel holds vm.overcommit_memory changed ({err}).",
-             "실행하지 않음: 이 주피터 커널의 다른 데모가 vm.overcommit_memory를 바꿔 둔 상태입니다 ({err})."),
+             "실행하지 않음: 이 주피터 커널의 다른 실험이 vm.overcommit_memory를 바꿔 둔 상태입니다({err})."),
     "busy_elsewhere": ("Not run: {err}", "실행하지 않음: {err}"),
 })
 

@@ -24,14 +24,14 @@ processes", and the biggest RES is not the most honest way to find the process t
 """, """
 # 2.2 VIRT, RES, SHR
 
-`top`의 모든 행에는 메모리 숫자가 세 개 있습니다. VIRT, RES, SHR입니다. 이 장에서는 커널에 직접
+`top`의 모든 줄에는 메모리 숫자가 세 개 있습니다. VIRT, RES, SHR입니다. 이 장에서는 커널에 직접
 물어보고, 일부러 메모리를 공유하는 작은 프로그램을 돌려 보면서 각 숫자가 정확히 무엇을 세는지
 알아냅니다. 그러면서 책의 설명 두 가지를 바로잡습니다. SHR은 "다른 프로세스와 공유하는 메모리"가
 아니고, RES가 가장 큰 프로세스가 메모리를 가장 많이 먹는 프로세스라고 단정할 수도 없습니다.
 
 | | |
 |---|---|
-| **할 일** | 이 노트북의 주피터 커널 자신의 세 숫자를 `/proc`에서 읽고, 부모와 자식 프로세스가 메모리를 공유하게 하고, glibc를 매핑한 프로세스 수를 세고, `fork()` 뒤의 쓰기 시 복사(copy-on-write)를 관찰하고, 주피터 커널의 VIRT를 분해하고, 이 시스템의 프로세스를 RES와 PSS로 각각 줄 세워 봅니다. |
+| **할 일** | 이 노트북의 주피터 커널 자신의 세 숫자를 `/proc`에서 읽기, 부모와 자식 프로세스가 메모리를 공유하게 하기, glibc를 매핑한 프로세스 수 세기, `fork()` 뒤의 쓰기 시 복사(copy-on-write) 관찰하기, 주피터 커널의 VIRT 분해하기, 이 시스템의 프로세스를 RES와 PSS로 각각 줄 세우기. |
 | **배울 것** | top이 VIRT, RES, SHR을 어디서 읽는지, SHR이 왜 RES의 일부인지, SHR이 무엇을 세고 무엇을 세지 않는지, PSS가 무엇을 더 알려 주는지, RES를 모두 더하면 왜 메모리 사용량이 부풀려지는지. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과(`shared_mem` 빌드). [2.1장](2.1-reading-top.ipynb)을 먼저 보면 좋지만 필수는 아닙니다. root 권한은 필요 없고, root라면 마지막 절에서 모든 프로세스를 볼 수 있습니다. |
 | **걸리는 시간** | 30분. |
@@ -86,17 +86,17 @@ RES itself is now defined as a *subset of VIRT*, and SHR as a *subset of RES*.
 
 The cell below prints the same entries from the manual page installed on your machine, if there is one.
 """, """
-## 매뉴얼이 뭐라고 하는지 읽기
+## 매뉴얼의 정의 읽기
 
-책은 예전 procps의 `top` 매뉴얼 페이지를 인용합니다. 지금 매뉴얼은 이렇게 말합니다. Debian 12의
+책은 예전 procps의 `top` 매뉴얼 페이지를 인용합니다. 지금 매뉴얼은 이렇게 말합니다. 데비안 12의
 `top`인 procps-ng 4.0.2의 top(1), "3a. DESCRIPTIONS of Fields" 절입니다(작성자 Jim Warner, GPL). 원문 아래에 옮긴 것은 이 실습의 번역입니다.
 
 > **VIRT -- Virtual Memory Size (KiB)**
 > The total amount of virtual memory used by the task. It includes all code, data and shared
 > libraries plus pages that have been swapped out and pages that have been mapped but not used.
 >
-> *태스크가 사용하는 가상 메모리의 총량. 모든 코드, 데이터, 공유 라이브러리를 포함하고, 여기에
-> 스왑으로 내보낸 페이지와 매핑만 하고 아직 쓰지 않은 페이지까지 더한 값이다.*
+> *태스크가 사용하는 가상 메모리의 총량. 모든 코드, 데이터, 공유 라이브러리에 더해, 스왑으로 내보낸
+> 페이지와 매핑만 하고 아직 쓰지 않은 페이지까지 포함한다.*
 
 > **RES -- Resident Memory Size (KiB)**
 > A subset of the virtual address space (VIRT) representing the non-swapped physical memory a task
@@ -154,7 +154,7 @@ since Linux 2.6 (see proc(5)):
 ## top이 세 숫자를 어디서 읽는지 찾기
 
 top은 VIRT, RES, SHR을 스스로 계산하지 않습니다. `/proc/PID/statm`의 앞 세 필드를 읽어서(페이지
-수입니다) 페이지 크기를 곱할 뿐입니다. 이 노트북을 실행하는 커널 자신의 줄은 이렇습니다. 필드는
+수입니다) 페이지 크기를 곱할 뿐입니다. 이 노트북을 실행하는 주피터 커널의 줄은 이렇습니다. 필드는
 순서대로 size, resident, shared, text, lib, data, dt이고 단위는 페이지입니다. text와 data는 코드와
 데이터 + 스택의 대략적인 크기이고, lib과 dt는 리눅스 2.6부터 늘 0입니다(proc(5) 참고).
 """),
@@ -229,21 +229,21 @@ What SHR really is: *resident memory that is backed by a file or by shmem*. Whet
 it is a different question, and the one that answers it is **PSS** (proportional set size): RES with
 every page divided by the number of processes that map it. The experiments below show each point.
 """, """
-## 책 바로잡기: SHR은 RES의 일부다
+## 책 바로잡기: RES의 일부인 SHR
 
 책은 이렇게 정리합니다. *VIRT는 프로세스에 할당된 가상 메모리 전체, RES는 그중 실제 물리 메모리에
 올라와 있는 부분, SHR은 다른 프로세스와 공유하고 있는 메모리.* 앞의 둘은 맞습니다. 셋째는 세 가지
-점에서 틀렸고, 위의 등식이 벌써 그 이유를 보여 줍니다.
+점에서 틀렸고, 위의 등식이 이미 그 이유를 보여 줍니다.
 
 1. **SHR은 RES 안에 있습니다.** RES와 나란히 있는 세 번째 양이 아닙니다. `RES - SHR`이 그
    프로세스의 익명 메모리입니다.
-2. **SHR은 아무도 함께 쓰지 않는 페이지도 셉니다.** 파일 매핑의 상주 페이지는 모두 들어가므로,
+2. **SHR은 아무도 공유하지 않는 페이지도 셉니다.** 파일 매핑의 상주 페이지는 모두 들어가므로,
    그 프로그램을 실행하는 프로세스가 하나뿐이어도 프로그램 자신의 코드가 SHR에 들어갑니다.
 3. **SHR은 실제로 공유 *중인* 메모리를 놓칩니다.** `fork()` 뒤 부모와 자식은 어느 한쪽이 쓰기
-   전까지 익명 페이지를 모두 함께 씁니다(쓰기 시 복사, copy-on-write). 진짜로 공유하는 페이지지만
+   전까지 익명 페이지를 모두 공유합니다(쓰기 시 복사, copy-on-write). 진짜로 공유하는 페이지지만
    익명 페이지이므로 RssAnon에 들어가고 SHR에는 결코 들어가지 않습니다.
 
-매뉴얼이 직접 지도를 그려 줍니다. 프로세스의 페이지는 모두 네 칸 중 한 칸에 속합니다.
+매뉴얼에 이를 정리한 표가 있습니다. 프로세스의 페이지는 모두 네 칸 중 한 칸에 속합니다.
 
 | | 비공개(private) | 공유(shared) |
 |---|---|---|
@@ -258,7 +258,7 @@ kernel."*(프로그램 이미지와 공유 라이브러리는 프로세스의 �
 까닭은, 비공개 파일 매핑의 페이지에 프로세스가 *쓰기*를 하면 그 페이지가 비공개 익명 사본이 되어
 1번 칸으로 옮겨 가기 때문입니다.
 
-SHR의 실제 뜻은 *파일이나 shmem이 뒷받침하는 상주 메모리*입니다. 다른 누가 그것을 함께 쓰는지는
+SHR의 실제 뜻은 *파일이나 shmem이 뒷받침하는 상주 메모리*입니다. 그것을 다른 프로세스와 공유하는지는
 별개의 질문이고, 그 질문에 답하는 값은 **PSS**(비례 배분 메모리 크기, proportional set size)입니다.
 PSS는 각 페이지를 그 페이지를 매핑한 프로세스 수로 나눠서 센 RES입니다. 아래 실험으로 하나씩
 확인합니다.
@@ -273,7 +273,7 @@ the region exists in RAM once. Before running it, predict:
 ## 부모와 자식이 메모리를 공유하게 하기
 
 `shared_mem`은 `mmap(MAP_SHARED | MAP_ANONYMOUS)`로 N MiB를 매핑하고(2번 칸) 전부 쓴 다음, 자식 K개를
-fork합니다. 자식들도 각자 영역 전체에 씁니다. 이제 모두가 같은 물리 페이지를 쓰고, 이 영역은 RAM에
+fork합니다. 자식들도 각자 영역 전체에 씁니다. 이제 모두가 같은 물리 페이지를 공유하고, 이 영역은 RAM에
 한 번만 존재합니다. 실행하기 전에 예상해 보세요.
 """),
     code("""
@@ -345,10 +345,10 @@ When you are done with the live view above, stop its processes:
 """, """
 RES, SHR, RssShmem은 K에 따라 변하지 않습니다. 프로세스마다 영역 전체를 세기 때문입니다. PSS는
 N/(K+1)을 따라가고, 모든 프로세스의 PSS 합계는 N에 조금 더한 값에 머뭅니다. 영역은 RAM에 한 번만
-있고, PSS를 더하면 정확히 그 양이 됩니다. 이 계산은 커널이 `/proc/PID/smaps`에서 페이지 단위로
-직접 하는 것입니다(Documentation/filesystems/proc.rst 참고).
+있고, PSS를 더하면 그 양이 됩니다. 이 값은 커널이 직접 페이지 단위로 계산해 `/proc/PID/smaps`에
+보여 주는 것입니다(Documentation/filesystems/proc.rst 참고).
 
-위의 실시간 화면을 다 보았으면 프로세스를 멈춥니다.
+위의 실시간 화면을 다 보았으면 프로세스를 멈추세요.
 """),
     code("""
 shared.stop()
@@ -415,7 +415,7 @@ writes. This child never writes them. Predict:
 이번에는 반대 방향입니다. 공유하고 있는데도 SHR에 나타나지 않는 메모리입니다. `--private-mib P`를
 주면 `shared_mem`은 fork하기 *전에* 비공개 메모리 P MiB를 malloc해서 씁니다(1번 칸). `fork()` 뒤
 자식은 같은 페이지를 쓰기 시 복사(copy-on-write)로 매핑합니다. 누군가 쓰기 전까지는 물리 사본 하나를
-함께 씁니다. 이 자식은 거기에 쓰지 않습니다. 예상해 보세요.
+공유합니다. 이 자식은 그 페이지에 쓰지 않습니다. 예상해 보세요.
 """),
     code("""
 q = quiz.ask("2.2-cow-shr")
@@ -436,8 +436,8 @@ because no page is theirs alone. If the child wrote those pages, each write woul
 (4 KiB) and make it the child's own: its USS would grow, the parent's PSS would climb back up, and
 the machine would really use more memory.
 """, """
-앞의 정정이 말한 사실이 바로 이것입니다. 메모리를 쓴 뒤 `fork()`하면 부모와 자식 모두 RES에는 전체
-양이, SHR에는 거의 아무것도 없고, PSS에는 절반이 나타납니다. 둘 다 USS가 아주 작은 것은 어느
+앞에서 책을 바로잡은 근거가 바로 이것입니다. 메모리를 쓴 뒤 `fork()`하면 부모와 자식 모두 RES에는
+전체 양이 나타나고, SHR에는 거의 나타나지 않으며, PSS에는 절반이 나타납니다. 둘 다 USS가 아주 작은 것은 어느
 페이지도 한쪽만의 것이 아니기 때문입니다. 자식이 이 페이지에 쓰면 쓰기마다 페이지 폴트가 나고,
 커널이 페이지 하나(4 KiB)를 복사해 자식만의 것으로 만듭니다. 그러면 자식의 USS가 늘고 부모의 PSS는
 다시 올라가며, 시스템이 실제로 쓰는 메모리도 늘어납니다.
@@ -480,7 +480,7 @@ on its own by as much as this whole experiment. The counters of *what the pages 
 """, """
 PSS 합계는 `/proc/meminfo`가 본 양과 맞고(그사이 다른 프로세스가 움직인 만큼의 오차는 있습니다),
 RES 합계는 공유 페이지를 프로세스마다 한 번씩 셉니다.
-시스템 전체를 확인하는 데는 `MemAvailable`이 먼저 떠오르지만, 이 실험에는 너무 거칩니다. 해제된
+시스템 전체를 확인하는 데는 `MemAvailable`이 먼저 떠오르지만, 이 실험에 쓰기에는 너무 부정확합니다. 해제된
 페이지가 다시 빈 페이지로 집계되기 전에 CPU별 목록에서 기다릴 수 있어서, `MemTotal - MemAvailable`은
 이 실험 전체만큼이나 저절로 오르내릴 수 있습니다. *페이지를 어디에 쓰는지*를 세는 카운터(`AnonPages`, `Shmem`)는
 훨씬 안정적입니다. CPU별로 조금씩 모아 두는 만큼만 늦습니다.
@@ -488,12 +488,12 @@ RES 합계는 공유 페이지를 프로세스마다 한 번씩 셉니다.
     md("""
 ## Explain why a Jupyter kernel's VIRT is so large
 
-The book says a large VIRT is harmless, since VIRT is only reserved address space. True, and a Python
+The book says a large VIRT is harmless, since VIRT is only reserved address space. True, and a Jupyter
 kernel is a good example. Here are this Jupyter kernel's VIRT and RES:
 """, """
 ## 주피터 커널의 VIRT가 왜 그렇게 큰지 설명하기
 
-책은 VIRT가 예약된 주소 공간일 뿐이므로 커도 문제가 되지 않는다고 합니다. 맞는 말이고, 파이썬
+책은 VIRT가 예약된 주소 공간일 뿐이므로 커도 문제가 되지 않는다고 합니다. 맞는 말이고, 주피터
 커널이 좋은 예입니다. 이 주피터 커널의 VIRT와 RES는 다음과 같습니다.
 """),
     code("""
@@ -533,7 +533,7 @@ same small threaded Python twice, once with glibc's default and once with `MALLO
 counts its arena heaps:
 """, """
 이런 예약은 RAM이 아니라 주소 공간만 씁니다. RES 열은 0에 가깝습니다. 프로그램의 환경 변수에
-`MALLOC_ARENA_MAX=1`을 주면 모든 스레드가 주 아레나를 함께 씁니다. VIRT는 줄어들지만, 스레드가
+`MALLOC_ARENA_MAX=1`을 주면 모든 스레드가 주 아레나 하나를 공유합니다. VIRT는 줄어들지만, 스레드가
 많고 malloc을 많이 하는 프로그램에서는 락 경합이라는 대가를 치릅니다. 아래 셀은 스레드를 쓰는
 작은 파이썬 프로그램을 두 번 띄웁니다. 한 번은 glibc 기본값으로, 한 번은 `MALLOC_ARENA_MAX=1`로
 띄우고 아레나 힙 수를 셉니다.
@@ -554,17 +554,17 @@ Reading them takes a walk over every mapping, which is why top hides them by def
 The cell ranks this machine's processes both ways. Without root it can read PSS only for your own
 processes, and says how many it skipped.
 """, """
-## 메모리를 많이 쓰는 프로세스를 정직하게 찾기
+## 메모리를 많이 쓰는 프로세스 제대로 찾기
 
-책은 RES가 높은 프로세스를 찾으라고 합니다. 그러면 큰 프로세스는 찾지만, 공유 페이지를 매핑한
-모든 프로세스에 통째로 물리므로, 같은 큰 라이브러리를 쓰거나 한 부모에서 fork된 프로세스(웹 서버
+책은 RES가 높은 프로세스를 찾으라고 합니다. 그러면 큰 프로세스는 찾지만, RES는 공유 페이지를 그 페이지를
+매핑한 모든 프로세스에 통째로 물리므로, 같은 큰 라이브러리를 쓰거나 한 부모에서 fork된 프로세스(웹 서버
 워커, Chrome의 탭, PostgreSQL 백엔드)는 모두 실제보다 커 보입니다. PSS는 각자 몫만큼만 물리고,
 USS는 그 프로세스를 죽였을 때 돌려받을 양을 알려 줍니다. `top`도 둘 다 보여 줄 수 있고(`f`를
-누르고 `PSS`와 `USS` 선택), `ps -eo pid,rss,pss,uss,comm`도 됩니다. 이 값을 읽으려면 매핑을
+누르고 `PSS`와 `USS` 선택), `ps -eo pid,rss,pss,uss,comm`로도 볼 수 있습니다. 이 값을 읽으려면 매핑을
 하나하나 훑어야 해서, top은 기본으로는 보여 주지 않습니다.
 
 아래 셀은 이 시스템의 프로세스를 두 기준으로 줄 세웁니다. root가 아니면 자기 프로세스의 PSS만 읽을
-수 있고, 건너뛴 개수를 알려 줍니다.
+수 있으며, 셀은 건너뛴 프로세스 수를 알려 줍니다.
 """),
     code("""
 hogs = ch2_2.memory_hogs()
@@ -603,7 +603,7 @@ PSS 합계가 이 프로세스들이 실제로 차지하는 메모리이고, RES
   it, N/(K+1) for K children and their parent.
 - glibc is mapped privately by nearly every process and shared through the page cache: summed RSS
   counts it once per process, summed PSS once.
-- A large VIRT is mostly reservations: a Python kernel's malloc arenas (64 MiB each) and thread stacks
+- A large VIRT is mostly reservations: a Jupyter kernel's malloc arenas (64 MiB each) and thread stacks
   (8 MiB each). `MALLOC_ARENA_MAX=1` removes the extra arenas.
 - Summing RES overstates memory use. Rank by PSS (or USS), and judge the machine by `avail Mem`.
 """, """
@@ -618,7 +618,7 @@ PSS 합계가 이 프로세스들이 실제로 차지하는 메모리이고, RES
   부모와 자식 K개라면 N/(K+1)씩 셉니다.
 - glibc는 거의 모든 프로세스가 비공개로 매핑하고 페이지 캐시를 통해 공유합니다. RSS를 더하면
   프로세스 수만큼, PSS를 더하면 한 번만 셉니다.
-- VIRT가 큰 것은 대부분 예약 때문입니다. 파이썬 커널에서는 malloc 아레나(각 64 MiB)와 스레드
+- VIRT가 큰 것은 대부분 예약 때문입니다. 주피터 커널에서는 malloc 아레나(각 64 MiB)와 스레드
   스택(각 8 MiB)입니다. `MALLOC_ARENA_MAX=1`이면 추가 아레나가 사라집니다.
 - RES를 더하면 메모리 사용량이 부풀려집니다. 프로세스는 PSS(또는 USS)로 줄 세우고, 시스템 전체는
   `avail Mem`으로 판단하세요.
@@ -699,7 +699,7 @@ r = ch2_2.run_shared(mib=ch2_2.SHARED_MIB, children=2, touch_parent=False)
 r.mib_table()
 ```
 
-부모의 VIRT에는 영역이 들어가지만(매핑되어 있으니까), RES, SHR, PSS에는 들어가지 않습니다. 다른
+부모의 VIRT에는 영역이 들어가지만(매핑되어 있으므로), RES, SHR, PSS에는 들어가지 않습니다. 다른
 프로세스가 RAM에 올려 둔 페이지라도, 프로세스는 자기가 건드린 공유 페이지만 셉니다. 두 자식이 PSS에서
 영역을 나눠 가져 각각 N/2가 됩니다.
 </details>
@@ -765,7 +765,7 @@ ch2_2.arena_demo(threads=8, arena_max=2)
 """, """
 ## 더 읽을거리
 
-- `man top`: OVERVIEW의 "Linux Memory Types"와 3a의 필드 설명 (procps-ng 4.0.2).
+- `man top`: OVERVIEW의 "Linux Memory Types"와 3a의 필드 설명(procps-ng 4.0.2).
 - `man 5 proc`: `/proc/PID/statm`, `status`, `smaps`, `smaps_rollup`.
 - 리눅스 커널 문서 [Documentation/filesystems/proc.rst](https://docs.kernel.org/filesystems/proc.html):
   smaps의 Rss, Pss, Shared/Private, Clean/Dirty의 뜻.

@@ -12,14 +12,14 @@ cells = [
 # 2.3 VIRT, RES and memory commit
 
 Chapter 2.2 showed where VIRT and RES come from. This chapter asks why a process has two memory
-numbers at all, and answers it by experiment. You will run the book's `malloc()` program under a live
-chart, catch the kernel handing out memory one page at a time, and find out
+numbers at all, and answers it by experiment. You will run the book's `malloc()` program while a live
+chart follows it, catch the kernel handing out memory one page at a time, and find out
 what the kernel has actually promised when `malloc()` succeeds, and what happens when it cannot keep
 the promise.
 
 | | |
 |---|---|
-| **What you'll do** | Run `malloc_test` under a live chart and trace its system calls; switch `memset` on while it runs; read memory nobody wrote; ask for more memory than the machine has; switch `vm.overcommit_memory` for a few milliseconds (as root); cap a process with `ulimit -v`; let the OOM killer end a process inside a small memory cgroup. |
+| **What you'll do** | Run `malloc_test` while a live chart follows it and trace its system calls; switch `memset` on while it runs; read memory nobody wrote; ask for more memory than the machine has; switch `vm.overcommit_memory` for a few milliseconds (as root); cap a process with `ulimit -v`; let the OOM killer end a process inside a small memory cgroup. |
 | **What you'll learn** | Why VIRT grows by 1028 KiB for every 1 MiB `malloc()`; demand paging and page faults, step by step; the zero page; memory commit: Committed_AS, CommitLimit and the three overcommit modes as today's kernels implement them; RLIMIT_AS; why running out of memory on Linux ends with SIGKILL rather than `malloc()` returning NULL. |
 | **What you need** | The [start page](00-start-here.ipynb) check passing (Linux, the C programs built). Chapters [2.1](2.1-reading-top.ipynb) and [2.2](2.2-virt-res-shr.ipynb) help but are not required. Root only for switching modes and for the OOM demo; without it, those parts show predictions and explanations instead. |
 | **Time** | 40 minutes. |
@@ -35,13 +35,13 @@ last step, running out of memory, is not shown at all.
 # 2.3 VIRT, RES와 메모리 커밋
 
 2.2장에서는 VIRT와 RES가 어디서 오는지 보았습니다. 이번 장은 프로세스의 메모리 숫자가 왜 굳이 두 개인지
-묻고, 그 답을 실험으로 찾습니다. 책에 나온 `malloc()` 프로그램을 실시간 차트 아래에서
-실행해 보고, 커널이 메모리를 한 페이지씩 내주는 순간을 잡아냅니다. 그리고 `malloc()`이 성공했을 때
+묻고, 그 답을 실험으로 찾습니다. 책에 나온 `malloc()` 프로그램을 실시간 차트로
+지켜보며 실행하고, 커널이 메모리를 한 페이지씩 내주는 순간을 잡아냅니다. 그리고 `malloc()`이 성공했을 때
 커널이 실제로 무엇을 약속한 것인지, 그 약속을 지킬 수 없게 되면 무슨 일이 일어나는지 알아봅니다.
 
 | | |
 |---|---|
-| **할 일** | `malloc_test`를 실시간 차트 아래에서 실행하고 시스템 콜 추적하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 시스템이 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
+| **할 일** | `malloc_test`를 실시간 차트로 지켜보며 실행하고 시스템 콜 추적하기, 실행 중에 `memset` 켜기, 아무도 쓰지 않은 메모리 읽기, 시스템이 가진 것보다 많은 메모리 요청하기, (root라면) `vm.overcommit_memory`를 몇 밀리초 동안 바꿔 보기, `ulimit -v`로 프로세스 하나를 제한하기, 작은 메모리 cgroup 안에서 OOM 킬러가 프로세스를 끝내는 모습 보기. |
 | **배울 것** | 1 MiB를 `malloc()`할 때마다 VIRT가 왜 1028 KiB씩 느는지, 요구 페이징과 페이지 폴트의 단계별 동작, 제로 페이지, 메모리 커밋(Committed_AS, CommitLimit, 그리고 지금 커널이 구현하는 세 가지 오버커밋 모드), RLIMIT_AS, 리눅스에서 메모리가 바닥나면 왜 `malloc()`이 NULL을 돌려주는 대신 SIGKILL로 끝나는지. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과(리눅스, C 프로그램 빌드). [2.1](2.1-reading-top.ipynb)장과 [2.2](2.2-virt-res-shr.ipynb)장을 보고 오면 좋지만 필수는 아닙니다. root 권한은 모드 전환과 OOM 실험에만 필요하며, 없으면 그 부분은 예측과 설명으로 대신합니다. |
 | **걸리는 시간** | 40분. |
@@ -52,8 +52,8 @@ last step, running out of memory, is not shown at all.
 페이지 테이블은 커널 전체에 하나뿐인 표가 아니며(프로세스마다 따로 있습니다), 책의 화면에서 1640 KiB에 멈춘
 RES는 실제 값이 아니라 늦게 따라오는 카운터입니다. 책의 테스트 프로그램은 바이트 값을 "MB"라고 찍고,
 오버커밋 기본 모드는 "0 또는 1"이 아니라 0입니다. 모드 0은 더 이상 책의 설명대로 동작하지 않아서(커널
-5.2에서 바뀌었습니다) 책의 957 MiB 시스템에서는 `malloc(10GB)`가 실패합니다. 그리고 마지막 단계, 메모리가
-실제로 바닥나는 상황은 아예 보여 주지 않습니다.
+5.2에서 바뀌었습니다) 책의 957 MiB 시스템에서는 `malloc(10GB)`가 실패합니다. 그리고 마지막 단계인 메모리가
+실제로 바닥나는 상황을 책은 아예 보여 주지 않습니다.
 """),
     # ------------------------------------------------------------------ setup
     md("""
@@ -278,7 +278,7 @@ or a container forbids tracing, the cell says so and shows a trace recorded on L
 
 `strace`는 프로그램이 부르는 시스템 콜을 보여 줍니다. 아래 셀은 `malloc_test`를
 `strace -e trace=brk,mmap,munmap` 아래에서 세 단계 실행하고 마지막 줄들을 출력합니다. (`strace`가 설치되어
-있지 않거나 컨테이너가 추적을 막는 곳에서는 그렇다고 알리고, 리눅스에서 기록해 둔 추적을 표시와 함께
+있지 않거나 컨테이너가 추적을 막는 곳에서는 그렇다고 알리고, 리눅스에서 기록해 둔 추적을 기록이라고 밝혀서
 보여 줍니다.)
 """),
     code("""
@@ -305,7 +305,7 @@ The table puts the book's line next to ours for the first steps the panel measur
 동작이고, x86-64의 gcc에서는 음수로 넘어갑니다.
 
 `malloc_test`는 크기를 바이트 단위로, 키 이름(`requested=`)을 붙여, 부호 없는 64비트 수로 출력합니다. 아래
-표는 패널이 잰 처음 몇 단계에 대해 책의 출력과 `malloc_test`의 출력을 나란히 놓고, 이어서 2047~2049단계를 계산해서
+표는 패널이 잰 처음 몇 단계에서 책의 출력과 `malloc_test`의 출력을 나란히 놓고, 이어서 2047~2049단계를 계산해서
 보여 줍니다(실험 예산 때문에 패널을 거기까지 돌릴 수는 없습니다).
 """),
     code("""
@@ -438,14 +438,14 @@ and for PID 1: two processes, two sets of tables, each sized for its own mapping
 폴트 한 번은 얼마나 들까요? 이 장을 쓴 시스템(코어 2개짜리 AMD EPYC 가상 머신, 커널 6.18)에서 `make bench`로
 재 보니, 새 4 KiB 페이지에 처음 쓰는 데 폴트를 포함해 약 1.6 µs, 같은 페이지에 다시 쓰는 데 약 0.5 µs가
 걸렸습니다. 폴트 자체가 약 1.1 µs인 셈입니다. 그러니 1 GiB를 처음 쓰면 폴트가 262,144번 일어나고, 데이터를
-쓰기도 전에 커널이 약 0.3초를 일합니다. 여러분의 시스템에서도 `make bench`로 잴 수 있습니다("first write of a
+실제로 활용하기도 전에 커널 작업에만 약 0.3초가 듭니다. 여러분의 시스템에서도 `make bench`로 잴 수 있습니다("first write of a
 4 KiB page" 줄).
 
 5단계의 "RES에 더한다"는 정확히 말하면, `top`이 나중에 RES로 읽어 갈 RSS 카운터를 갱신한다는 뜻입니다.
 6.16 이전 커널(6.6.98 이후와 6.12.38 이후는 제외)에서는 이 갱신이 늦게 드러날 수 있습니다(앞에서 잰 지연입니다). 페이지 폴트 카운터는
 어느 커널에서나 정확합니다.
 
-**책이 틀린 부분.** 책은 페이지 테이블을 "커널의 전역 변수"라고 부릅니다. 그런 표는 하나가 아닙니다.
+**책이 틀린 부분.** 책은 페이지 테이블을 "커널의 전역 변수"라고 부릅니다. 페이지 테이블은 하나가 아닙니다.
 프로세스마다 자기 페이지 테이블이 있고, 커널은 CPU를 어떤 프로세스로 전환할 때 CPU가 보는 페이지 테이블도
 그 프로세스의 것으로 바꿉니다(x86에서는 CR3 레지스터). 그래서 같은 가상 주소가 두 프로세스에서 서로 다른
 메모리를 가리킬 수 있습니다. 각 프로세스의 페이지 테이블이 차지하는 메모리는 `/proc/PID/status`의 `VmPTE`에
@@ -503,13 +503,13 @@ a read would even allocate a real 2 MiB page, and RES would grow on a read.)
 표를 보면 처음 읽을 때 페이지마다 폴트가 한 번씩 났는데도 정확한 Rss는 움직이지 않았습니다(옆 열에는
 `top`의 RES를 함께 두었습니다. 카운터가 늦게 따라오는 커널에서는 앞서 난 폴트가 이때 뒤늦게 반영되어 RES가
 움직일 수 있습니다). 한 번도 쓰지 않은 익명 메모리를
-읽으면 커널은 **제로 페이지**를 매핑합니다. 0으로 가득 찬 페이지 하나를 시스템 전체의 그런 읽기가 모두
-함께 쓰며, 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
+읽으면 커널은 **제로 페이지**를 매핑합니다. 시스템 전체에서 이런 읽기는 모두 0으로 가득 찬 페이지
+하나를 공유하며, 이 페이지는 누구의 RES에도 들어가지 않습니다. 두 번째 읽기는 아무 비용이 없습니다. 매핑이 이미 있기
 때문입니다. 각 페이지에 처음 쓸 때 폴트가 다시 나고, 이번에는 커널이 제로 페이지를 그 프로세스만의 새
-페이지로 바꿔 줍니다(제로 페이지로부터의 쓰기 시 복사(copy-on-write)). 그래서 정확한 Rss가 매핑 크기만큼 모두 늘어납니다.
+페이지로 바꿔 줍니다(제로 페이지를 쓰기 시 복사하는 셈입니다). 그래서 정확한 Rss가 매핑 크기만큼 모두 늘어납니다.
 
-그래서 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가 곧
-이어 볼 오버커밋 모드 1의 대표적인 쓰임으로 "가상 메모리가 거의 전부 제로 페이지로 이루어져 있다고 믿는
+덕분에 프로그램은 거대하지만 거의 비어 있는 배열을 할당해 놓고 싸게 읽을 수 있습니다. 커널 문서가
+곧이어 볼 오버커밋 모드 1의 대표적인 쓰임으로 "가상 메모리가 거의 전부 제로 페이지로 이루어져 있다고 믿는
 희소 배열"을 드는 이유도 여기에 있습니다.
 
 이 실험에서는 설정 하나를 고정해 두었습니다. 프로그램이 `madvise(MADV_NOHUGEPAGE)`로 보통의 4 KiB 페이지를
@@ -564,7 +564,7 @@ of it, three times; a 1-byte `big_alloc`, also three times, measures what the pr
 패널의 아래쪽 차트는 단계가 진행되는 동안 Committed_AS도 그렸습니다. 조용한 시스템이라면 memset을 하든 안
 하든 `malloc()`할 때마다 VIRT 한 칸만큼 올라갑니다(요약 표에 단계별 중앙값이 있습니다). 다만 시스템의 다른 모든
 프로세스도 이 값을 움직이므로, 다음 실험은 좀 더 조심스럽게 잽니다. `big_alloc`이 `malloc()` 한 번으로 256 MiB를 예약하고 한 바이트도 쓰지
-않는 실험을 세 번 하고, 1바이트짜리 `big_alloc`도 세 번 실행해 프로그램이 스스로 약속받는 양(스택과
+않는 실험을 세 번 하고, 1바이트짜리 `big_alloc`도 세 번 실행해 프로그램이 자체적으로 커밋하는 양(스택과
 데이터)을 재서 빼 줍니다.
 """),
     code("""
@@ -619,7 +619,7 @@ child's private writable memory is committed again even though copy-on-write wil
 
 | 모드 | 이름 | 요청을 거절하는 때 | 참고 |
 |---|---|---|---|
-| **0** (기본값) | 휴리스틱 | 그 **요청 하나**가 **전체 RAM + 전체 스왑**보다 클 때 | 빈 메모리, 페이지 캐시, Committed_AS는 보지 않음 (커널 5.2 이후) |
+| **0**(기본값) | 휴리스틱 | 그 **요청 하나**가 **전체 RAM + 전체 스왑**보다 클 때 | 빈 메모리, 페이지 캐시, Committed_AS는 보지 않음(커널 5.2 이후) |
 | **1** | 항상 허용 | 거절하지 않음 | 주소 공간 자체가 바닥날 때만 실패 |
 | **2** | 오버커밋 금지 | Committed_AS + 요청이 **CommitLimit**에서 예비분을 뺀 값에 닿을 때 | CommitLimit = (RAM − HugeTLB 페이지) × `overcommit_ratio`/100 + 스왑, 또는 `overcommit_kbytes`를 설정했다면 `overcommit_kbytes` + 스왑. 예비분: 모든 호출자에게 min(VIRT/32, `user_reserve_kbytes`), CAP_SYS_ADMIN이 없는 호출자에게는 `admin_reserve_kbytes`도 |
 
@@ -638,9 +638,9 @@ false-positive OVERCOMMIT_GUESS failures" 변경)는 이를 표의 규칙으로 
 될 가능성이 높고, Redis 문서도 1을 권합니다. 그러니 책의 "0 또는 1"은 독자가 실제로 만나는 값과 크게 다르지
 않습니다. 이 시스템의 모드는 장 맨 위 시스템 표에 나옵니다.
 
-모드 2는 흔히 겪는 놀라운 일 하나도 설명해 줍니다. 기본 `overcommit_ratio` 50에 스왑이 없으면, 모드 2의
-시스템은 RAM의 절반만 약속합니다. 그리고 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
-대부분을 함께 쓰게 될 텐데도, 자식의 쓰기 가능한 비공개 메모리를 다시 한 번 약속해야 하기 때문입니다.
+모드 2는 흔히 당황하게 되는 상황 하나도 설명해 줍니다. 기본 `overcommit_ratio` 50에 스왑이 없으면 모드 2의
+시스템은 RAM의 절반만 약속하므로, 큰 프로세스의 `fork()`가 실패할 수 있습니다. 쓰기 시 복사 덕분에
+대부분을 공유하게 될 텐데도, 자식의 쓰기 가능한 비공개 메모리를 다시 한 번 약속해야 하기 때문입니다.
 """),
     # ------------------------------------------------------------------ mode 0 for real
     md("""
@@ -684,7 +684,7 @@ larger than RAM + swap, so there `malloc(10GB)` fails with ENOMEM. It succeeds o
 exceeds 10 GB. The next cell applies the rule to the book's machine and asks this machine's kernel for real:
 """, """
 1바이트가 결과를 가릅니다. 빈 메모리도 Committed_AS도 아무 역할을 하지 않았습니다. 옛 휴리스틱이었다면
-확보할 수 있는 양을 넘는 순간 첫 요청부터 거절했을 것이고, 책의 설명대로라면 그렇게 예상했을 것입니다.
+확보할 수 있는 양을 넘는 순간 첫 요청부터 거절했을 것이고, 책의 설명으로도 그렇게 예상하게 됩니다.
 
 **책이 틀린 부분.** 그렇다면 "`malloc(10GB)`는 성공한다"는 맞을까요? 책의 시스템에서는 아닙니다. 2.1의
 `top` 화면을 보면 그 시스템은 RAM이 957 MiB이고 스왑이 없습니다. 지금의 모드 0은 RAM + 스왑보다 큰 요청
@@ -727,7 +727,7 @@ cells are predictions, marked as such.
 """, """
 ## 몇 밀리초 동안 모드를 실제로 바꿔 보기
 
-이 주피터 커널이 `vm.overcommit_memory`를 바꿀 수 있는 곳이라면(내 시스템이나 VM의 root), 다음 셀은 같은 세 가지
+이 주피터 커널이 `vm.overcommit_memory`를 바꿀 수 있는 곳이라면(직접 관리하는 시스템이나 VM의 root), 다음 셀은 같은 세 가지
 질문을 모드마다 던집니다. 작은 요청, 모드 2의 여유분과 RAM + 스왑 사이의 요청, 그리고 1 TiB입니다. 각
 모드는 `big_alloc` 세 번이 실행되는 동안(몇 밀리초)만 `overcommit.temporarily()`로 설정되고, 블록이 끝날
 때, 오류가 났을 때, 심지어 주피터 커널이 강제 종료되어도(감시 프로세스가 지켜봅니다) 원래 설정이
@@ -799,7 +799,7 @@ a group of processes actually uses.
 
 다만 RLIMIT_AS는 쓰는 메모리가 아니라 주소 공간을 세기 때문에 무딘 도구입니다. 건드리지 않을 수도 있는 큰
 영역을 예약하는 프로그램(스레드마다 64 MiB씩인 glibc 아레나, 스레드 스택, 자바나 Go 런타임의 힙)은 그만한
-RAM을 쓰기 훨씬 전에 제한에 걸립니다. 다음에 볼 메모리 cgroup은 프로세스 무리가 실제로 쓰는 양을 제한합니다.
+RAM을 쓰기 훨씬 전에 제한에 걸립니다. 다음에 볼 메모리 cgroup은 프로세스 그룹이 실제로 쓰는 양을 제한합니다.
 """),
     # ------------------------------------------------------------------ OOM
     md("""
@@ -822,12 +822,12 @@ the cell explains instead.
 모드 0과 1에서 커널은 가진 것보다 훨씬 많이 약속합니다. 프로세스들이 마침내 RAM과 스왑이 담을 수 있는
 것보다 많이 쓰면, 실패할 `malloc()`은 더 이상 없습니다. 프로그램은 평범한 쓰기 명령(앞 절의 페이지 폴트)을
 실행하는 중이고, 커널은 페이지를 찾지 못합니다. 더 회수할 것이 없으면 **OOM 킬러**가 희생자를 고르고
-(주로 쥐고 있는 메모리 양으로 고르며, `oom_score_adj`로 조정됩니다) 붙잡을 수 없는 시그널인 SIGKILL을
+(주로 쥐고 있는 메모리 양으로 고르며, `oom_score_adj`로 조정됩니다) 가로챌 수 없는 시그널인 SIGKILL을
 보냅니다.
 
 이것을 시스템 전체에 하면 그 시스템을 쓰는 모두가 피해를 보므로, 실험은 울타리를 하나 칩니다. 한도가 64 MiB인
 메모리 cgroup입니다. `malloc_test`는 멈춘 상태(`--wait-go`)로 시작해 cgroup으로 옮겨진 뒤, memset을 켠 채
-출발 시그널을 받습니다. cgroup의 한도는 아주 작은 시스템처럼 작동하고, 그 OOM 킬러는 cgroup 안만 봅니다.
+출발 명령(`go`)을 받습니다. 한도를 둔 cgroup은 아주 작은 시스템처럼 작동하고, 그 OOM 킬러는 cgroup 안만 봅니다.
 실험이 끝나면 cgroup을 지웁니다. root 권한(또는 위임받은 cgroup)이 필요하며, 그렇지 않은 곳에서는 셀이
 설명으로 대신합니다.
 """),
@@ -896,7 +896,7 @@ MemAvailable hardly moves: the cage holds.
   그 상한이 됩니다.
 - 모드 0(커널 5.2 이후)은 RAM + 스왑보다 큰 요청 하나만 거절하고, 모드 1은 절대 거절하지 않으며, 모드 2는
   Committed_AS가 CommitLimit을 넘게 되면 거절합니다. 책의 모드 0 휴리스틱은 지난 이야기입니다.
-- root가 없어도 **RLIMIT_AS**(`ulimit -v`)로 프로세스 하나의 `malloc()`을 주소 공간 기준으로 실패시킬 수
+- root 권한이 없어도 **RLIMIT_AS**(`ulimit -v`)로 프로세스 하나의 `malloc()`을 주소 공간 기준으로 실패시킬 수
   있습니다.
 - 약속만 받은 메모리를 마침내 쓰는데 남은 메모리가 없으면 **OOM 킬러**가 SIGKILL을 보냅니다(종료 상태 137).
   리눅스에서 메모리 부족은 좀처럼 `malloc()`의 NULL로 나타나지 않습니다.
@@ -941,7 +941,7 @@ MemAvailable hardly moves: the cage holds.
    next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
    ```
    The answer depends on the machine's RAM, swap and current Committed_AS; the ratio may need to be more than 100
-   on a machine with less than 16 GiB of RAM (less so with swap). The what-if widget shows the same with its sliders.
+   on a machine with less than 16 GiB of RAM (less so with swap). The `overcommit_whatif` widget shows the same with its sliders.
    </details>
 
 4. **`ulimit -v` in a shell.** In a terminal, run
@@ -1013,7 +1013,7 @@ MemAvailable hardly moves: the cage holds.
    정확한 Rss는 516 KiB 늘고 마이너 폴트는 129번입니다.
    </details>
 
-3. **종이 위의 모드 2.** 이 시스템에서 지금 16 GiB짜리 `malloc()` 하나가 모드 2를 통과하려면
+3. **계산으로 따져 보는 모드 2.** 이 시스템에서 지금 16 GiB짜리 `malloc()` 하나가 모드 2를 통과하려면
    `overcommit_ratio`가 얼마여야 할까요?
    <details><summary>풀이</summary>
 
@@ -1022,7 +1022,7 @@ MemAvailable hardly moves: the cage holds.
    next((r for r in range(1, 1001) if overcommit.predict(16 * GiB, mode=2, ratio=r).allowed), None)
    ```
    답은 시스템의 RAM, 스왑, 지금의 Committed_AS에 따라 다릅니다. RAM이 16 GiB보다 작은 시스템이라면 ratio가 100을
-   넘어야 할 수도 있습니다(스왑이 있으면 그만큼 덜 필요합니다). what-if 위젯의 슬라이더로도 같은 것을 볼 수 있습니다.
+   넘어야 할 수도 있습니다(스왑이 있으면 그만큼 덜 필요합니다). `overcommit_whatif` 위젯의 슬라이더로도 같은 것을 볼 수 있습니다.
    </details>
 
 4. **셸에서 `ulimit -v`.** 터미널에서

@@ -28,12 +28,12 @@ numbers move live, and check every claim against the kernel.
 **English:** [Read this page in English](../en/00-start-here.ipynb)
 
 이 실습은 `top`을 읽는 법과, 거기 나오는 메모리 숫자가 실제로 무엇을 뜻하는지 가르칩니다.
-VIRT, RES, SHR에 대해 읽기만 하지 않습니다. 여러분의 시스템에서 작은 C 프로그램을 직접 띄우고,
+VIRT, RES, SHR을 글로만 배우지 않습니다. 여러분의 시스템에서 작은 C 프로그램을 직접 띄우고,
 숫자가 움직이는 모습을 실시간으로 지켜보고, 모든 설명을 커널에 직접 물어 확인합니다.
 
 | | |
 |---|---|
-| **할 일** | 이 시스템이 준비되었는지 확인하고 장을 고릅니다. |
+| **할 일** | 이 시스템이 준비되었는지 확인하고 장 고르기. |
 | **배울 것** | 실습에 무엇이 필요한지, 그리고 실습이 시스템에서 무엇을 바꾸고 무엇을 바꾸지 않는지. |
 | **필요한 것** | 리눅스(노트북, VM, Binder, JupyterHub 어디든), Python 3.10 이상, gcc, make. root 권한은 필요 없습니다. |
 | **걸리는 시간** | 2분. |
@@ -68,9 +68,9 @@ Two lines deserve a word:
 두 줄은 설명이 조금 필요합니다.
 
 - **vm.overcommit_memory**는 시스템 전체에 걸리는 커널 설정이고 root만 바꿀 수 있습니다.
-  Binder나 대부분의 JupyterHub에서는 root가 아니지만 괜찮습니다. 그때 2.3장은 각 모드라면 *어떻게
+  Binder나 대부분의 JupyterHub에서는 root가 아니지만 괜찮습니다. 그럴 때 2.3장은 각 모드라면 *어떻게
   될지*를 예측해서 보여 주고, 누구나 걸 수 있는 프로세스 단위 제한인 `ulimit -v`로 `malloc()`을
-  실제로 실패시켜 봅니다. 설정을 바꿀 수 있는 곳에서도 실습은 주피터 커널이 죽더라도 설정을 반드시 원래대로 돌려놓습니다.
+  실제로 실패시켜 봅니다. 설정을 바꿀 수 있는 곳에서는, 주피터 커널이 죽더라도 실습이 설정을 반드시 원래대로 돌려놓습니다.
 - **실험 메모리 예산**은 실험 하나가 건드릴 수 있는 메모리의 상한입니다. 1 GiB, 지금 쓸 수 있는
   메모리의 절반, 컨테이너나 JupyterHub 한도까지 남은 양의 절반 가운데 가장 작은 값이라서, 서버
   하나를 여러 사람이 함께 써도 서로의 메모리를 빼앗지 않습니다.
@@ -89,7 +89,7 @@ Linux VM, in WSL2 on Windows, in a container, or on Binder (see the README).
 ## macOS나 Windows에서는
 
 실험은 리눅스에만 있는 `/proc`을 읽기 때문에, 위의 확인에서 Linux 줄에 `FIX`가 나옵니다. 그래도
-되는 것은 각 장의 본문, 용어집, 그리고 두 가지 기록입니다. `memory_panel()`(2.3장)은 리눅스
+쓸 수 있는 것은 각 장의 본문, 용어집, 그리고 두 가지 기록입니다. `memory_panel()`(2.3장)은 리눅스
 시스템에서 기록한 malloc_test의 VIRT, RES, SHR을 먼저 `memset` 없이, 그다음 `memset`과 함께 보여
 주고, `shared_view()`(2.2장)는 shared_mem과 자식 프로세스들의 RES, SHR, USS, PSS를 보여 줍니다.
 둘 다 "리눅스 ...에서 ...에 기록함"이라고 밝히며, 실시간 측정인 척하지 않습니다. 나머지 실험은
@@ -117,8 +117,8 @@ checks your answer against the measurement, and ends with exercises.
 ## What the lab does to your machine
 
 - It starts small C programs from `c_programs/` and stops every one of them when the experiment
-  ends, when you run the cell again, or when the Jupyter kernel stops (they also ask the Linux kernel to kill them
-  if their parent dies).
+  ends, when you run the cell again, or when the Jupyter kernel stops (they also ask the Linux kernel to
+  kill them if their parent dies).
 - It never touches more memory than the budget above, and a watchdog stops an experiment if the
   machine runs low.
 - It changes `vm.overcommit_memory` only where you are root, only inside an experiment, and puts
