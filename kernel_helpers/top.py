@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import procfs, realtop, validate
-from .i18n import error, pick
+from .i18n import error, pick, say
 from .procfs import ProcessGone
 from .realtop import TOP_PID_LIMIT, TopNotFound, parse_top_batch
 
@@ -770,8 +770,10 @@ def main(argv: list[str] | None = None) -> int:
     if pids is not None:
         missing = [p for p in pids if not os.path.exists(os.path.join(procfs.PROC_ROOT, str(p)))]
         if missing:
-            parser.error(f"no process with PID {', '.join(map(str, missing))} "
-                         "(it exited, or never existed); pick one from `ps -e` or leave out -p")
+            parser.error(say(("no process with PID {pids} (it exited, or never existed); pick one from "
+                              "`ps -e` or leave out -p",
+                              "PID {pids}인 프로세스가 없습니다(끝났거나 처음부터 없었습니다). `ps -e`로 고르거나 "
+                              "-p를 빼세요"), None, pids=", ".join(map(str, missing))))
     width = args.w or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80)
     width = min(512, max(80, width))
     try:

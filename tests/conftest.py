@@ -84,8 +84,13 @@ def _settled_vm() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def built() -> Path:
-    """Build c_programs/bin once per session with the project's one Makefile rule."""
-    r = subprocess.run(["make", "-s", "-C", str(REPO), "build"], capture_output=True, text=True)
+    """Build c_programs/bin once per session with the project's one Makefile rule (one worker at a
+    time: two gcc writing one binary, or one running while another replaces it, would race)."""
+    import fcntl
+
+    with open(REPO / "c_programs" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = subprocess.run(["make", "-s", "-C", str(REPO), "build"], capture_output=True, text=True)
     assert r.returncode == 0, f"make build failed (is gcc installed?):\n{r.stdout}\n{r.stderr}"
     return REPO / "c_programs" / "bin"
 

@@ -237,21 +237,26 @@ def _untranslated(path: Path, root: Path = ROOT) -> list[str]:
     src = path.read_text()
     lines = src.splitlines()
     found = []
+    # a bare warn() is i18n.warn unless the module took warn from warnings
+    _imports_warnings_warn = bool(re.search(r"^from warnings import .*\bwarn\b", src, re.M))
     for node in ast.walk(ast.parse(src)):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
             call = node.exc
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("warnings.warn", "warn"):
-            call = node
+        elif isinstance(node, ast.Call) and (ast.unparse(node.func) in ("warnings.warn", "warn")
+                                             or ast.unparse(node.func).endswith("parser.error")):
+            call = node  # a warning, or argparse's error (it prints the message and exits)
         else:
             continue
-        if ast.unparse(call.func) in _I18N_CALLS:
+        if ast.unparse(call.func) in _I18N_CALLS and not (ast.unparse(call.func) == "warn" and _imports_warnings_warn):
             continue
         # the message: the first argument (ProcessGone(pid, ...), AccessDenied(pid, path) take none first)
         message = call.args[0] if call.args else next((k.value for k in call.keywords
                                                        if k.arg in ("message", "msg")), None)
-        # a literal, or one built with + or % from literals
-        if message is None or not (_is_text(message) or (isinstance(message, ast.BinOp)
-                                                          and any(_is_text(n) for n in ast.walk(message)))):
+        # a literal, one built with + or % from literals, or "...".format(...)
+        formatted = (isinstance(message, ast.Call) and isinstance(message.func, ast.Attribute)
+                     and message.func.attr == "format" and _is_text(message.func.value))
+        if message is None or not (_is_text(message) or formatted or (isinstance(message, ast.BinOp)
+                                                                       and any(_is_text(n) for n in ast.walk(message)))):
             continue
         end = getattr(node, "end_lineno", node.lineno)
         if any("# internal" in lines[i - 1] for i in range(node.lineno, end + 1)):
@@ -273,8 +278,9 @@ def test_the_scan_finds_an_english_only_raise(tmp_path):
     f.write_text('import warnings\nfrom .i18n import error\n\n\ndef a(x):\n    raise ValueError(f"bad {x}")\n\n\n'
                  'def b():\n    raise error(ValueError, "bad", "나쁨")\n\n\n'
                  'def c():\n    raise KeyError("x")  # internal\n\n\n'
-                 'def d():\n    warnings.warn("careful " + "now")\n')
-    assert [p.split(":")[1] for p in _untranslated(f, tmp_path)] == ["6", "18"]
+                 'def d():\n    warnings.warn("careful " + "now")\n\n\n'
+                 'def e(parser, x):\n    parser.error("no such {}".format(x))\n')
+    assert [p.split(":")[1] for p in _untranslated(f, tmp_path)] == ["6", "18", "22"]
 
 
 def test_the_not_yet_files_exist():

@@ -104,3 +104,58 @@ def test_josa_reads_letters_calls_and_other_digits(word, particle, expected):
 
 def test_an_empty_value_leaves_no_both_forms_behind():
     assert say(("x", "{a}을(를) 봅니다"), "ko", a="") == "를 봅니다"
+
+
+def _fields(template: str) -> set[str]:
+    import string
+
+    return {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+def _pairs():
+    """(where, en, ko, names passed) for every (en, ko) template the package formats: Texts tables,
+    and say / error / warn calls with literal templates."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "kernel_helpers"
+    hangul = re.compile("[가-힣]")
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = ast.unparse(node.func).split(".")[-1]
+                strs = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                kws = {k.arg for k in node.keywords if k.arg}
+                if name in ("say", "error", "warn") and len(strs) >= 2 and hangul.search(strs[1]):
+                    yield f"{path.name}:{node.lineno}", strs[0], strs[1], kws
+                if name == "say" and node.args and isinstance(node.args[0], ast.Tuple):
+                    elts = node.args[0].elts
+                    if len(elts) == 2 and all(isinstance(e, ast.Constant) for e in elts):
+                        yield f"{path.name}:{node.lineno}", elts[0].value, elts[1].value, kws
+                if name == "Texts" and node.args and isinstance(node.args[0], ast.Dict):
+                    for k, v in zip(node.args[0].keys, node.args[0].values, strict=True):
+                        if isinstance(v, ast.Tuple) and len(v.elts) == 2:
+                            try:
+                                en, ko = (ast.literal_eval(e) for e in v.elts)
+                            except ValueError:
+                                continue
+                            yield f"{path.name}:{getattr(k, 'value', '?')}", en, ko, None
+
+
+def test_english_and_korean_templates_take_the_same_values():
+    """A value the Korean uses but the English doesn't only fails at run time, in one language: in a Texts
+    table the Korean takes no value the English doesn't, and a say/error/warn call passes every value."""
+    pairs = list(_pairs())
+    assert len(pairs) > 100, "the scan found too few templates"
+    problems = []
+    for where, en, ko, passed in pairs:
+        a, b = _fields(en), _fields(ko)
+        if passed is not None:
+            missing = (a | b) - passed
+            if missing:
+                problems.append(f"{where}: not passed {sorted(missing)}")
+        elif b - a:  # English may take more (a plural 's'); Korean may not take what English callers never pass
+            problems.append(f"{where}: only the Korean uses {sorted(b - a)}")
+    assert not problems, "\n".join(problems)
