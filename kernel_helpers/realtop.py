@@ -30,6 +30,7 @@ from .i18n import error, say
 __all__ = [
     "TopNotFound", "TopFailed", "Frame", "Row", "which", "command", "environment", "run", "parse",
     "parse_frame", "parse_top_batch", "kib", "run_cli", "run_side_by_side", "version", "man_text",
+    "process_row", "beside_statm",
     "TOP_PID_LIMIT", "WIDTH", "TIMEOUT", "MEMORY_COLUMNS",
 ]
 
@@ -343,6 +344,48 @@ def run_side_by_side(pids: Iterable[int], width: int = 100, timeout: float = TIM
                         "{name} 실행이 실패했습니다({code}): {text}. 터미널에서 직접 실행해 이유를 확인하세요.",
                         name=name, code=code, text=text[-500:])
     return texts[0], texts[1]
+
+
+def process_row(pid: int) -> dict[str, object]:
+    """Run ``top -b -n 1 -p PID`` and parse the process row: its cells, the raw ``line``, and
+    ``VIRT_kib``/``RES_kib``/``SHR_kib``. ProcessGone when top does not list it."""
+    from .procfs import ProcessGone
+
+    found = parse_frame(run(pids=[pid])).row(pid)
+    if found is None:
+        raise ProcessGone(pid, ("top did not list it", "top 목록에 없음"))
+    row: dict[str, object] = dict(found.cells)
+    row["line"] = found.line
+    for k in ("VIRT", "RES", "SHR"):
+        row[k + "_kib"] = found.kib(k)
+    return row
+
+
+def beside_statm(pid: int, times: int = 3, every: float = 0.3) -> list[dict[str, object]]:
+    """top's VIRT/RES/SHR for ``pid`` next to /proc/PID/statm's, in KiB, ``times`` times.
+
+    statm is read just before and just after top; if the process changed in between, the pair is
+    read again, so both sides describe the same moment. Each record: ``line`` (top's row),
+    ``top`` and ``statm`` as (VIRT, RES, SHR) in KiB, and ``same``.
+    """
+    import time
+
+    from . import procfs
+
+    out = []
+    for i in range(times):
+        if i:
+            time.sleep(every)
+        for _ in range(5):
+            before = procfs.statm(pid)
+            row = process_row(pid)
+            after = procfs.statm(pid)
+            if before == after:
+                break
+        top_kib = (row["VIRT_kib"], row["RES_kib"], row["SHR_kib"])
+        statm_kib = tuple(v // 1024 for v in after)
+        out.append({"line": row["line"], "top": top_kib, "statm": statm_kib, "same": top_kib == statm_kib})
+    return out
 
 
 # --- what this machine's top says about itself ------------------------------------------------

@@ -164,33 +164,6 @@ def test_res_and_faults_need_the_right_steps():
         L.faults_per_step(empty)
 
 
-# --- the real top ---------------------------------------------------------------------------
-
-def test_top_row_parses_the_real_top_and_matches_statm(built):
-    with programs.big_alloc(64 * MiB) as p:
-        p.wait_for("holding")
-        row = L.top_row(p.pid)
-        virt, res, shr = procfs.statm(p.pid)
-    assert row["PID"] == str(p.pid) and row["COMMAND"] == "big_alloc"
-    assert (row["VIRT_kib"], row["RES_kib"], row["SHR_kib"]) == (virt // KiB, res // KiB, shr // KiB)
-    assert row["line"].split()[0] == str(p.pid)
-
-
-def test_top_beside_agrees_with_statm_while_the_program_runs(built, capsys, en):
-    with programs.malloc_test(interval_ms=300, max_mib=32) as p:
-        df = L.top_beside(p.pid, times=3, every=0.1)
-    assert df is not None and len(df) == 3 and df["same"].all()
-    assert df["statm VIRT"].is_monotonic_increasing
-    assert capsys.readouterr().out.count("malloc_test") == 3
-
-
-def test_top_row_of_a_gone_process_is_a_clear_error():
-    p = subprocess.Popen(["true"])
-    p.wait()
-    with pytest.raises(LookupError):
-        L.top_row(p.pid)
-
-
 # --- the book's units -----------------------------------------------------------------------
 
 def test_book_int_overflows_at_step_2048_and_ours_does_not(run, en):

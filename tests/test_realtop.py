@@ -270,3 +270,36 @@ def test_a_personal_toprc_that_reorders_columns_and_scales_memory_changes_nothin
     assert abs(mine.row(pid).kib("VIRT") - row.kib("VIRT")) <= 0.05 * 1024 + 1024  # may move a little
     cmp = top.compare_with_top([pid])  # through realtop too: top's cells in top's default units
     assert cmp.loc[pid, ("VIRT", "top")] > 0 and cmp.loc[pid, ("USER", "top")] == row["USER"]
+
+
+# --- one process's row, beside statm (the 2.2-top-parity claim) ----------------------------------
+
+def test_process_row_parses_the_real_top_and_matches_statm(built):
+    from kernel_helpers import procfs, programs
+
+    with programs.big_alloc(64 << 20) as p:
+        p.wait_for("holding")
+        row = realtop.process_row(p.pid)
+        virt, res, shr = procfs.statm(p.pid)
+    assert row["PID"] == str(p.pid) and row["COMMAND"] == "big_alloc"
+    assert (row["VIRT_kib"], row["RES_kib"], row["SHR_kib"]) == (virt // 1024, res // 1024, shr // 1024)
+    assert row["line"].split()[0] == str(p.pid)
+
+
+def test_beside_statm_agrees_while_the_program_runs(built):
+    from kernel_helpers import programs
+
+    with programs.malloc_test(interval_ms=300, max_mib=32) as p:
+        recs = realtop.beside_statm(p.pid, times=3, every=0.1)
+    assert len(recs) == 3 and all(r["same"] for r in recs)
+    assert [r["statm"][0] for r in recs] == sorted(r["statm"][0] for r in recs)  # VIRT only grows
+    assert all("malloc_test" in r["line"] for r in recs)
+
+
+def test_process_row_of_a_gone_process_is_a_clear_error():
+    import subprocess
+
+    p = subprocess.Popen(["true"])
+    p.wait()
+    with pytest.raises(LookupError):
+        realtop.process_row(p.pid)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, realtop, safety
+from .. import FAST, children, kernelcase, overcommit, procfs, programs, quiz, safety
 from ..cgroup import MemoryCage
 from ..i18n import LANGS, check_lang, error, josa, pick, quote
 from ..metrics import process_sample
@@ -31,7 +31,7 @@ from ..sampler import Sampler
 __all__ = [
     "INTERVAL_MS", "STEPS", "PAGE", "machine", "mmap_size", "run_steps", "step_view", "step_summary",
     "explain_steps", "commit_now",
-    "res_per_step", "faults_per_step", "top_row", "top_beside", "book_vs_ours", "beyond_int",
+    "res_per_step", "faults_per_step", "book_vs_ours", "beyond_int",
     "zero_page_demo", "commit_probe", "CommitProbe", "try_alloc", "AllocResult", "mode0_boundary",
     "modes_table", "rlimit_demo", "RlimitResult", "MemoryCage", "oom_demo", "OomResult",
     "oom_chart", "check_oom", "trace_malloc", "TraceResult", "RECORDED_TRACE", "page_tables", "book_10gb",
@@ -478,55 +478,6 @@ def explain_steps(steps: pd.DataFrame, part: str | None = None, step_bytes: int 
     text = "\n".join(parts)
     print(text)
     return text
-
-
-# --- the real top, beside the chart -----------------------------------------------------
-
-def top_row(pid: int) -> dict[str, object]:
-    """Run ``top -b -n 1 -p PID`` and parse the process row: the raw line, and VIRT/RES/SHR in KiB."""
-    found = realtop.parse_frame(realtop.run(pids=[pid])).row(pid)
-    if found is None:
-        raise ProcessGone(pid, ("top did not list it", "top 목록에 없음"))
-    row: dict[str, object] = dict(found.cells)
-    row["line"] = found.line
-    for k in ("VIRT", "RES", "SHR"):
-        row[k + "_kib"] = found.kib(k)
-    return row
-
-
-def top_beside(pid: int, times: int = 3, every: float | None = None) -> pd.DataFrame | None:
-    """The book's ``top -b -n 1 | grep``, done for real ``times`` times, beside /proc/PID/statm.
-
-    Prints top's rows as the book did; returns top's VIRT/RES/SHR next to the statm values the
-    chart reads, in KiB. statm is read just before and just after top; if the program took a
-    step in between, the reading is taken again, so both sides describe the same moment.
-    """
-    every = INTERVAL_MS / 1000 if every is None else every
-    if realtop.which() is None:
-        print(realtop.TopNotFound())
-        return None
-    recs = []
-    print(f"$ top -b -n 1 -p {pid}   # " + pick("the process row of each run", "실행할 때마다 나온 프로세스 줄"))
-    for i in range(times):
-        if i:
-            time.sleep(every)
-        for _ in range(5):
-            before = procfs.statm(pid)
-            row = top_row(pid)
-            after = procfs.statm(pid)
-            if before == after:
-                break
-        print(row["line"])
-        virt, res, shr = (v // KiB for v in after)
-        recs.append({
-            "top VIRT": row["VIRT_kib"], "statm VIRT": virt,
-            "top RES": row["RES_kib"], "statm RES": res,
-            "top SHR": row["SHR_kib"], "statm SHR": shr,
-            pick("same", "일치"): (row["VIRT_kib"], row["RES_kib"], row["SHR_kib"]) == (virt, res, shr),
-        })
-    df = pd.DataFrame(recs)
-    df.index = pd.RangeIndex(1, len(df) + 1, name=pick("run", "실행"))
-    return df
 
 
 # --- malloc() is a library function: the system calls behind it -------------------------

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 import time
 
-from kernel_helpers import programs
+from kernel_helpers import programs, realtop
 from kernel_helpers.lessons import ch2_2 as L2
-from kernel_helpers.lessons import ch2_3 as L3
 from kernel_helpers.safety import MiB
 
 from . import Outcome, Skip, claim
@@ -21,12 +20,11 @@ def top_parity() -> Outcome:
         raise Skip("procps top is not installed")
     with programs.malloc_test(step_mib=1, interval_ms=50, touch="all", max_mib=8) as p:
         p.wait_for("cap", timeout=60)
-        df = L3.top_beside(p.pid, times=2, every=0.05)
-    assert df is not None
-    same = df.iloc[:, -1].tolist()
-    row = df.iloc[-1]
-    return Outcome(all(same), f"top {row['top VIRT']}/{row['top RES']}/{row['top SHR']} KiB, statm "
-                   f"{row['statm VIRT']}/{row['statm RES']}/{row['statm SHR']} KiB", {"same": same})
+        recs = realtop.beside_statm(p.pid, times=2, every=0.05)
+    same = [r["same"] for r in recs]
+    last = recs[-1]
+    return Outcome(all(same), "top {}/{}/{} KiB, statm {}/{}/{} KiB".format(*last["top"], *last["statm"]),
+                   {"same": same})
 
 
 @claim("2.2-identities", "2.2", "RES = RssAnon + RssFile + RssShmem and SHR = RssFile + RssShmem")
