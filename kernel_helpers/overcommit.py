@@ -244,13 +244,14 @@ class Prediction:
     committed_as: int | None = None  # mode 2: Committed_AS used
     slack_bytes: int = 0  # mode 2: the kernel's counter may be this far off (counter_slack())
 
+    def text(self, lang: str | None = None) -> str:
+        """Why, in ``lang`` (the notebook's language by default)."""
+        from .i18n import pick
+
+        return pick(self.reason, self.reason_ko, lang)
+
     def __str__(self) -> str:
-        try:
-            from .i18n import current_lang
-            ko = current_lang() == "ko"
-        except (ImportError, AttributeError):
-            ko = False
-        return self.reason_ko if ko else self.reason
+        return self.text()
 
 
 def _pages_for(nbytes: int, method: str, page: int) -> int:

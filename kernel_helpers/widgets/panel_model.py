@@ -206,7 +206,7 @@ class OvercommitControl:
     def _prediction(self, mode: int, ratio: int | None, step: int, command: str | None,
                     unsafe: dict | None = None) -> OvercommitStatus:
         p = overcommit.predict(step, mode, ratio)
-        reason = p.reason_ko if self.lang == "ko" else p.reason
+        reason = p.text(self.lang)
         if unsafe is not None:
             text = _TEXT("oc_unsafe", self.lang, reason=reason, step=fmt_bytes(step), **unsafe)
             return OvercommitStatus(mode, ratio, False, False, text, None, p)

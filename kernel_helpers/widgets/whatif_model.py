@@ -100,7 +100,7 @@ class WhatIfModel:
 
     def prediction_text(self, p: overcommit.Prediction) -> str:
         verdict = _WHATIF("allowed" if p.allowed else "refused", self.lang)
-        return _WHATIF("pred", self.lang, verdict=verdict, reason=p.reason_ko if self.lang == "ko" else p.reason)
+        return _WHATIF("pred", self.lang, verdict=verdict, reason=p.text(self.lang))
 
     def run(self, nbytes: int, mode: int, ratio: int | None = None, timeout: float = 10.0) -> WhatIfResult:
         """Run big_alloc(nbytes) (reservation only) under ``mode``: for real when it is current or
