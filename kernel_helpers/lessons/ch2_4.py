@@ -429,7 +429,7 @@ def _explain_stopped(t: pd.DataFrame) -> tuple[str, str]:
             f"top counts T, and t (stopped under a tracer such as gdb), as 'stopped'.{traced} Both keep their "
             "memory; a T process continues after SIGCONT.",
             f"SIGSTOP을 받은 프로세스는 {s} 상태입니다. 셸에서 Ctrl+Z를 누를 때와 같은 작업 제어 정지입니다. "
-            f"top은 T와 t(gdb 같은 추적기에 의한 추적 중 정지)를 모두 'stopped'로 셉니다.{traced_ko} 둘 다 메모리는 "
+            f"top은 T와 t(추적 중 정지: gdb 같은 추적기가 멈춰 둔 상태)를 모두 'stopped'로 셉니다.{traced_ko} 둘 다 메모리는 "
             "그대로 갖고 있고, T 상태의 프로세스는 SIGCONT를 받으면 다시 실행됩니다.")
 
 
