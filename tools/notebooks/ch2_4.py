@@ -277,8 +277,8 @@ Predict for this machine:
 가중치는 같은 그룹 안의 태스크끼리 비교합니다. 오토그룹(`kernel.sched_autogroup_enabled`, Debian과
 Ubuntu 커널에서는 기본으로 켜져 있음)이 켜져 있으면 세션마다(이를테면 터미널마다) 그룹이 하나씩 생기고,
 그룹끼리는 태스크의 nice와 상관없이 CPU를 똑같이 나눕니다. 이 실험이 예측대로 되는 것은 두 자식이 이
-주피터 커널의 세션을 함께 쓰기 때문입니다. 터미널에서 해 볼 때는 두 명령을 같은 셸에서 실행하세요(연습
-4처럼). 세션이 다르다면 오토그룹의 nice를 바꾸거나(`/proc/PID/autogroup`) 두 프로세스를 한 cgroup에
+주피터 커널의 세션을 함께 쓰기 때문입니다. 터미널에서 해 볼 때는 두 명령을 같은 셸에서 실행하세요('스스로 해
+보기' 4번처럼). 세션이 다르다면 오토그룹의 nice를 바꾸거나(`/proc/PID/autogroup`) 두 프로세스를 한 cgroup에
 넣어야 합니다.
 
 ## %CPU가 100을 넘을 때: Irix 모드와 Solaris 모드
@@ -454,8 +454,8 @@ nice 0인 프로세스가 약 90%, nice 10인 프로세스가 약 10%를 받고,
 
 ## 더 읽을거리
 
-- `man 5 proc`: [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
-  (상태, 우선순위, nice는 3, 18, 19번 필드).
+- `man 5 proc`: [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)(상태,
+  우선순위, nice는 3, 18, 19번 필드).
 - [sched(7)](https://man7.org/linux/man-pages/man7/sched.7.html): 스케줄링 정책, nice와 실시간 우선순위.
 - 커널 문서: [CFS](https://docs.kernel.org/scheduler/sched-design-CFS.html),
   [EEVDF](https://docs.kernel.org/scheduler/sched-eevdf.html), 그리고 `kernel/sched/core.c`의 가중치 표.
