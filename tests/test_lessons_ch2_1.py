@@ -235,3 +235,15 @@ def test_top_table_refreshes_and_stops_when_closed():
     finally:
         live.close()
     assert not live.alive
+
+
+def test_explain_tasks_follows_the_top_version(capsys):
+    """procps-ng 4.0.1-4.0.4 count D in sleeping; 4.0.5 and later count it apart, as d-sleep."""
+    snap = ch2_1.snapshot(0.05)
+    old = ch2_1.explain_tasks(snap, lang="en", version=(4, 0, 2))
+    new = ch2_1.explain_tasks(snap, lang="en", version=(4, 0, 6))
+    assert dict(zip(old["S"], old["counted as"], strict=True))["D"] == "sleeping"
+    counted = dict(zip(new["S"], new["counted as"], strict=True))
+    assert counted["D"] == "d-sleep" and counted["I"] == counted["S"] == "sleeping"
+    assert "d-sleep" in capsys.readouterr().out
+    assert ch2_1.tasks_bucket("D", None) == "sleeping"

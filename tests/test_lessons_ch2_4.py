@@ -90,6 +90,15 @@ def test_system_states_counts_every_letter_and_names_examples_that_exist(capsys)
     assert ("idle kernel thread(s) (I)" in out) == (counts["I"] > 0)
 
 
+def test_system_states_tasks_line_column_follows_the_top_version():
+    snap = ch2_4.snapshot(0.05)
+    old = ch2_4.system_states(snap, lang="ko", show=False, version=(4, 0, 2))
+    new = ch2_4.system_states(snap, lang="ko", show=False, version=(4, 0, 6))
+    assert dict(zip(old["S"], old["Tasks 줄 항목"], strict=True))["D"] == "sleeping"
+    assert dict(zip(new["S"], new["Tasks 줄 항목"], strict=True))["D"] == "d-sleep"
+    assert "(R)" not in " ".join(new["뜻"]) and "예시(PID COMMAND)" in new.columns
+
+
 def test_priority_check_finds_pr_equal_20_plus_ni_for_every_normal_task(capsys):
     snap = ch2_4.snapshot(0.05)
     ch2_4.priority_check(snap, lang="en")

@@ -9,6 +9,7 @@ Every sentence a cell prints is built here from a measurement, in the notebook's
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from ..safety import fmt_bytes
 
 __all__ = [
     "INTERVAL", "snapshot", "top_output", "run_top", "side_by_side", "cpu_lines", "explain_uptime", "explain_load",
-    "explain_tasks", "cpu_fields", "mem_fields", "mem_sum", "book_mem_sum", "columns", "biggest", "top_table", "TopUnavailable",
+    "explain_tasks", "tasks_bucket", "top_version", "cpu_fields", "mem_fields", "mem_sum", "book_mem_sum", "columns", "biggest", "top_table", "TopUnavailable",
 ]
 
 #: Seconds between the two samples of a snapshot (top's refresh delay is 3 s; one is enough here).
@@ -147,8 +148,14 @@ def explain_uptime(snap: top.Snapshot, lang: str | None = None) -> None:
     else:
         print(pick(f"  0 users: nobody logged in through a terminal that writes {procfs.UTMP_PATH} "
                    "(usual in containers, Binder and JupyterHub).",
-                   f"  사용자 0명: {procfs.UTMP_PATH}에 기록을 남기는 터미널 로그인이 없습니다 "
+                   f"  사용자 0명: {procfs.UTMP_PATH}에 기록을 남기는 터미널 로그인이 없습니다"
                    "(컨테이너, Binder, JupyterHub에서는 흔한 일입니다).", lang))
+    v = top_version()
+    if v is not None and v >= USERS_FROM_LOGIND_SINCE:
+        print(pick(f"  The top installed here (procps-ng {_dotted(v)}) asks systemd-logind instead of utmp when the "
+                   "system was booted with systemd, so its count can differ.",
+                   f"  여기 설치된 top(procps-ng {_dotted(v)})은 systemd로 부팅한 시스템에서는 utmp 대신 "
+                   "systemd-logind에 물으므로 값이 다를 수 있습니다.", lang))
 
 
 def explain_load(snap: top.Snapshot, lang: str | None = None) -> None:
@@ -161,44 +168,91 @@ def explain_load(snap: top.Snapshot, lang: str | None = None) -> None:
     print(f"/proc/loadavg: {raw}")
     for minutes, value in zip((1, 5, 15), h.load_average, strict=True):
         share = 100 * value / ncpu
-        print(pick(f"  {minutes:2d} min: {value:.2f} tasks wanted a CPU on average = {share:.0f}% of {ncpu} CPUs",
-                   f"  {minutes:2d}분: 평균 {value:.2f}개 태스크가 CPU를 원함 = CPU {ncpu}개의 {share:.0f}%", lang))
+        print(pick(f"  {minutes:2d} min: {value:.2f} tasks runnable or in D on average = {share:.0f}% of {ncpu} CPUs",
+                   f"  {minutes:2d}분: 실행 가능하거나 D 상태인 태스크 평균 {value:.2f}개 = CPU {ncpu}개의 {share:.0f}%",
+                   lang))
     print(pick(f"  right now: {runnable} runnable of {total} threads (the 4th field).",
-               f"  지금 이 순간: 스레드 {total}개 가운데 {runnable}개가 실행 가능 상태 (4번째 필드).", lang))
+               f"  지금 이 순간: 스레드 {total}개 가운데 {runnable}개가 실행 가능 상태(4번째 필드).", lang))
 
 
 _STATE_BUCKET = {"R": "running", "S": "sleeping", "D": "sleeping", "I": "sleeping",
                  "T": "stopped", "t": "stopped", "Z": "zombie"}
+#: procps-ng 4.0.5 gave D its own word on the Tasks line (d-sleep); 4.0.1-4.0.4 count it in sleeping.
+D_SLEEP_SINCE = (4, 0, 5)
+#: procps-ng 4.0.4 counts users with systemd-logind (sd_get_sessions) on a system booted with systemd.
+USERS_FROM_LOGIND_SINCE = (4, 0, 4)
 
 
-def explain_tasks(snap: top.Snapshot, lang: str | None = None) -> pd.DataFrame:
-    """The Tasks line as a table: every state letter, its meaning, its count, and where top counts it."""
-    lang = _lang(lang)
-    h = snap.header
-    print(_header_lines(snap)[1])
+def _dotted(v: tuple[int, ...]) -> str:
+    return ".".join(map(str, v))
+
+
+def top_version() -> tuple[int, ...] | None:
+    """The installed top's procps-ng version as numbers, e.g. (4, 0, 2); None without a top."""
+    m = re.search(r"(\d+(?:\.\d+)+)", realtop.version() or "")
+    return tuple(int(x) for x in m.group(1).split(".")) if m else None
+
+
+def tasks_bucket(state: str, version: tuple[int, ...] | None = None) -> str:
+    """Where a top of ``version`` counts ``state`` on the Tasks line (4.0.1-4.0.4 when unknown)."""
+    if state == "D" and version is not None and tuple(version) >= D_SLEEP_SINCE:
+        return "d-sleep"
+    return _STATE_BUCKET[state]
+
+
+def state_name(state: str, lang: str) -> str:
+    """The glossary's name of a state letter without its '(X)' suffix, for tables that show the letter."""
     names = {"R": "running", "S": "sleeping", "D": "uninterruptible_sleep", "I": "idle_kernel_thread",
              "T": "stopped", "t": "tracing_stop", "Z": "zombie"}
-    rows = [(s, glossary.term(names[s], lang), h.states.get(s, 0), _STATE_BUCKET[s]) for s in "RSDITtZ"]
-    cols = pick("S|meaning|tasks|counted as", "S|뜻|태스크 수|Tasks 줄에서", lang).split("|")
+    return re.sub(r"\s*\([A-Za-z]\)$", "", glossary.term(names[state], lang))
+
+
+def explain_tasks(snap: top.Snapshot, lang: str | None = None,
+                  version: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """The Tasks line as a table: every state letter, its meaning, its count, and where top counts it.
+
+    'counted as' follows ``version`` (default: the top installed here): procps-ng 4.0.5 and later
+    count D apart, as d-sleep.
+    """
+    lang = _lang(lang)
+    h = snap.header
+    version = top_version() if version is None else tuple(version)
+    print(_header_lines(snap)[1])
+    rows = [(s, state_name(s, lang), h.states.get(s, 0), tasks_bucket(s, version)) for s in "RSDITtZ"]
+    cols = pick("S|meaning|tasks|counted as", "S|뜻|태스크 수|Tasks 줄 항목", lang).split("|")
     table = pd.DataFrame(rows, columns=cols)
     s, d, i = (h.states.get(k, 0) for k in "SDI")
     print(pick(f"  sleeping {h.tasks_sleeping} = S {s} + D {d} + I {i}",
                f"  sleeping {h.tasks_sleeping} = S {s} + D {d} + I {i}", lang))
+    if version is None:
+        print(pick("  No top here: 'counted as' is what procps-ng 4.0.1-4.0.4 would do.",
+                   "  여기에는 top이 없어서, 'Tasks 줄 항목'은 procps-ng 4.0.1-4.0.4 기준입니다.", lang))
+    elif version >= D_SLEEP_SINCE:
+        print(pick(f"  The top installed here (procps-ng {_dotted(version)}) counts D apart: its line reads "
+                   f"sleep {s + i} (S + I) and d-sleep {d} (D).",
+                   f"  여기 설치된 top(procps-ng {_dotted(version)})은 D를 따로 셉니다. 그 줄에는 "
+                   f"sleep {s + i}(S + I)와 d-sleep {d}(D)가 나옵니다.", lang))
+    else:
+        print(pick(f"  'counted as' follows the top installed here, procps-ng {_dotted(version)}; from 4.0.5 "
+                   "top counts D apart, as d-sleep.",
+                   f"  'Tasks 줄 항목'은 여기 설치된 top(procps-ng {_dotted(version)})을 따릅니다. 4.0.5부터 "
+                   "top은 D를 d-sleep으로 따로 셉니다.", lang))
     return table
 
 
 _CPU_MEANING = {
-    "us": ("user: running programs' own code (nice <= 0)", "user: 프로그램 자신의 코드 실행 (nice <= 0)"),
+    "us": ("user: running programs' own code (nice <= 0)", "user: 프로그램 자신의 코드 실행(nice <= 0)"),
     "sy": ("system: running kernel code for programs (system calls, page faults)",
-           "system: 프로그램을 위해 커널 코드 실행 (시스템 콜, 페이지 폴트)"),
+           "system: 프로그램을 위해 커널 코드 실행(시스템 콜, 페이지 폴트)"),
     "ni": ("nice: user code of processes with nice > 0", "nice: nice > 0인 프로세스의 사용자 코드"),
     "id": ("idle: nothing to run", "idle: 실행할 것이 없음"),
     "wa": ("iowait: idle, while some I/O this CPU started is still pending",
            "iowait: 유휴 상태이지만 이 CPU가 시작한 I/O가 아직 끝나지 않음"),
     "hi": ("hardware interrupts", "하드웨어 인터럽트 처리"),
     "si": ("software interrupts (network, timers, block I/O completion)",
-           "소프트웨어 인터럽트 처리 (네트워크, 타이머, 블록 I/O 완료)"),
-    "st": ("steal: the hypervisor ran another VM on this virtual CPU", "steal: 하이퍼바이저가 이 가상 CPU에서 다른 VM을 실행"),
+           "소프트웨어 인터럽트 처리(네트워크, 타이머, 블록 I/O 완료)"),
+    "st": ("steal: this virtual CPU was ready to run while the hypervisor ran something else (another VM, or itself)",
+           "steal: 이 가상 CPU가 실행될 준비가 되어 있었는데 하이퍼바이저가 다른 일(다른 VM이나 자신)을 실행"),
 }
 _CPU_STAT_COLUMN = {"us": "user", "sy": "system", "ni": "nice", "id": "idle", "wa": "iowait",
                     "hi": "irq", "si": "softirq", "st": "steal"}
@@ -223,8 +277,10 @@ def cpu_lines(delay: float | None = None, lang: str | None = None) -> None:
     out = top_output(f"-b -n 2 -d {delay}")
     first, second = [ln for ln in out.splitlines() if ln.startswith("%Cpu(s)")][:2]
     print(f"$ top -b -n 2 -d {delay} | grep Cpu")
-    print(first + pick("   <- frame 1: only the moment since top started", "   <- 1번째 화면: top이 시작한 뒤 잠깐", lang))
-    print(second + pick(f"   <- frame 2: the {delay} s between the frames", f"   <- 2번째 화면: 두 화면 사이의 {delay}초", lang))
+    print(first + pick("   <- frame 1: only the moment since top started",
+                       "   <- 첫 번째 화면: top이 시작한 직후의 짧은 순간뿐", lang))
+    print(second + pick(f"   <- frame 2: the {delay} s between the frames",
+                        f"   <- 두 번째 화면: 두 화면 사이의 {delay}초", lang))
 
 
 def _mib(n: int) -> float:
@@ -293,12 +349,14 @@ def mem_sum(snap: top.Snapshot, lang: str | None = None, show: bool = True) -> M
         print(pick(
             f"The gap is free + buff/cache - avail Mem = {m.free} + {m.buff_cache} - {m.avail} "
             f"= {m.free + m.buff_cache - m.avail:+.1f} MiB: memory counted as free or cache that the kernel "
-            f"would not hand out right away (its own reserve of free pages, and cache it cannot drop, such "
-            f"as shared memory). A top older than procps-ng 4.0.1 would print used = total - free - "
+            f"would not hand out right away (its own reserve of free pages, a low watermark's worth each of page "
+            f"cache and reclaimable slab that it assumes it cannot free, and cache it cannot drop, such as "
+            f"shared memory). A top older than procps-ng 4.0.1 would print used = total - free - "
             f"buff/cache = {m.old_used} MiB here, and the three would add up exactly.",
             f"차이는 free + buff/cache - avail Mem = {m.free} + {m.buff_cache} - {m.avail} "
             f"= {m.free + m.buff_cache - m.avail:+.1f} MiB입니다. free나 캐시로 잡혀 있지만 커널이 바로 내주지 "
-            f"않는 메모리입니다 (커널이 비워 두는 예비 페이지, 그리고 공유 메모리처럼 버릴 수 없는 캐시). procps-ng 4.0.1보다 오래된 top이라면 여기서 used = total - free - buff/cache "
+            f"않는 메모리(커널이 비워 두는 예비 페이지, 회수하지 못한다고 보고 빼 두는 페이지 캐시와 회수 가능 slab의 "
+            f"low watermark만큼씩, 공유 메모리처럼 버릴 수 없는 캐시)입니다. procps-ng 4.0.1보다 오래된 top이라면 여기서 used = total - free - buff/cache "
             f"= {m.old_used} MiB를 출력했을 것이고, 세 값을 더하면 total과 정확히 맞았을 것입니다.", lang))
     return m
 
@@ -338,7 +396,7 @@ def biggest(snap: top.Snapshot, by: str = "RES", n: int = 5) -> pd.DataFrame:
     """The ``n`` processes with the most ``by`` (RES, VIRT or SHR), sizes in the unit that fits (KiB ... TiB)."""
     if by not in ("RES", "VIRT", "SHR"):
         raise error(ValueError, "by must be RES, VIRT or SHR, not {by!r}",
-                    "by는 RES, VIRT, SHR 가운데 하나여야 합니다 ({by!r}은(는) 쓸 수 없습니다)", by=by)
+                    "by는 RES, VIRT, SHR 가운데 하나여야 합니다({by!r}은(는) 쓸 수 없습니다)", by=by)
     t = top.sort_table(snap.table, by).head(n)
     out = t[["PID", "USER", "COMMAND", "VIRT", "RES", "SHR", "%MEM"]].copy()
     for col in ("VIRT", "RES", "SHR"):
@@ -379,11 +437,13 @@ def _explain_sum(m: MemSum) -> tuple[str, str]:
     return (
         f"free + used + buff/cache = {m.sum} MiB against total {m.total} MiB ({m.gap:+.1f} MiB). Since "
         "procps-ng 4.0.1, used is MemTotal - MemAvailable, so the cache the kernel can reclaim is "
-        "counted in buff/cache and left out of used, while the cache it cannot drop and the free pages it "
-        "keeps in reserve are counted twice: the three no longer add up to total.",
-        f"free + used + buff/cache = {m.sum} MiB, total은 {m.total} MiB입니다 ({m.gap:+.1f} MiB). "
+        "counted in buff/cache and left out of used, while the cache it cannot drop, the free pages it "
+        "keeps in reserve and the low watermark's worth of cache and slab it holds back are counted twice: "
+        "the three no longer add up to total.",
+        f"free + used + buff/cache = {m.sum} MiB, total은 {m.total} MiB입니다({m.gap:+.1f} MiB). "
         "procps-ng 4.0.1부터 used는 MemTotal - MemAvailable이라서, 커널이 회수할 수 있는 캐시는 "
-        "buff/cache에만 들어가고, 버릴 수 없는 캐시와 커널이 예비로 남겨 두는 빈 페이지는 두 번 셉니다. "
+        "buff/cache에만 들어가고, 버릴 수 없는 캐시, 커널이 예비로 남겨 두는 빈 페이지, low watermark만큼 "
+        "빼 두는 캐시와 slab은 두 번 들어갑니다. "
         "그래서 세 값을 더해도 total이 되지 않습니다.",
     )
 
@@ -413,7 +473,7 @@ def _explain_virt_res(snap: top.Snapshot) -> tuple[str, str]:
             "machine's situation, not a rule: its address space is still {vvirt} against {vres} in RAM, and on "
             "most machines a process with a big reservation (a browser, a JVM) tops VIRT while another holds "
             "more RAM. Sort by RES to find the memory user.",
-            "여기서는 한 프로세스가 두 목록 모두 1위입니다. PID {vpid} ({vcmd}), VIRT {vvirt}, RES {vres}. "
+            "여기서는 한 프로세스가 두 목록 모두 1위입니다. PID {vpid}({vcmd}), VIRT {vvirt}, RES {vres}. "
             "규칙이 아니라 이 시스템의 사정일 뿐입니다. 이 프로세스도 주소 공간은 {vvirt}, RAM에 있는 것은 "
             "{vres}뿐입니다. 대부분의 시스템에서는 주소 공간을 크게 예약하는 프로세스(브라우저, JVM)가 VIRT 1위를 "
             "차지하고, RAM은 다른 프로세스가 더 많이 씁니다. 메모리를 쓰는 프로세스는 RES로 정렬해서 찾습니다.")
@@ -422,8 +482,8 @@ def _explain_virt_res(snap: top.Snapshot) -> tuple[str, str]:
             "Two different processes. Largest VIRT: PID {vpid} ({vcmd}), {vvirt} of address space, of which "
             "{vres} is in RAM. Largest RES: PID {rpid} ({rcmd}), {rres} in RAM (VIRT {rvirt}). VIRT counts every "
             "address range a process has mapped, used or not, so it says little about RAM; RES is what sits in RAM.",
-            "서로 다른 프로세스입니다. VIRT 1위: PID {vpid} ({vcmd}), 주소 공간 {vvirt} 가운데 RAM에 있는 것은 "
-            "{vres}. RES 1위: PID {rpid} ({rcmd}), RAM {rres} (VIRT {rvirt}). VIRT는 실제로 썼든 "
+            "서로 다른 프로세스입니다. VIRT 1위: PID {vpid}({vcmd}), 주소 공간 {vvirt} 가운데 RAM에 있는 것은 "
+            "{vres}. RES 1위: PID {rpid}({rcmd}), RAM {rres}(VIRT {rvirt}). VIRT는 실제로 썼든 "
             "안 썼든 매핑한 주소 범위를 모두 세므로 RAM 사용량을 거의 알려 주지 않습니다. RAM에 있는 것은 RES입니다.")
     return say((en, ko), "en", **kw), say((en, ko), "ko", **kw)
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, children, glossary, procfs, quiz, top
+from .. import FAST, children, procfs, quiz, top
 from ..i18n import Texts, current_lang, error, josa, pick
 from ..procfs import AccessDenied, ProcessGone
 from ..safety import fmt_bytes
+from .ch2_1 import state_name, tasks_bucket, top_version
 
 __all__ = [
     "INTERVAL", "STATES", "SCHED_PRIO_TO_WEIGHT", "weight", "predicted_share", "system_states",
@@ -40,19 +41,23 @@ SHARE_TOLERANCE = 6.0
 
 TEXT = Texts({
     "none_D": ("No task is in D right now: D is usually brief (a disk read, a page fault waiting for I/O). "
-               "To catch one, watch `top -b -d 0.2 | grep ' D '` while something writes a large file with "
-               "`dd if=/dev/zero of=big bs=1M count=500 oflag=direct`. The demo below makes one on purpose: a vfork parent.",
+               "To catch one, watch \"top -b -d 0.2 | grep ' D '\" in a terminal while, in a directory on a disk "
+               "(before kernel 6.6, tmpfs refuses oflag=direct), something writes a large file: "
+               "\"dd if=/dev/zero of=big bs=1M count=500 oflag=direct; rm big\". "
+               "The demo below makes one on purpose: a vfork parent.",
                "지금은 D 상태인 태스크가 없습니다. D는 보통 잠깐입니다(디스크 읽기, I/O를 기다리는 페이지 폴트). "
-               "직접 보려면 `dd if=/dev/zero of=big bs=1M count=500 oflag=direct`로 큰 파일을 쓰는 동안 "
-               "`top -b -d 0.2 | grep ' D '`를 지켜보세요. 아래 실험에서는 vfork한 부모로 일부러 하나 만들어 봅니다."),
+               "직접 보려면 디스크에 있는 디렉터리에서(커널 6.6 전의 tmpfs는 oflag=direct를 거부합니다) "
+               " \"dd if=/dev/zero of=big bs=1M count=500 oflag=direct; rm big\"로 큰 파일을 쓰는 동안 "
+               "터미널에서 \"top -b -d 0.2 | grep ' D '\"를 지켜보세요. 아래 실험에서는 vfork한 부모로 일부러 "
+               "하나 만들어 봅니다."),
     "seen_D": ("{n} task(s) in D right now, for example PID {pid} ({comm}, {kind}): waiting inside the kernel.",
-               "지금 D 상태인 태스크 {n}개. 예: PID {pid} ({comm}, {kind}). 커널 안에서 무언가를 기다리는 중입니다."),
+               "지금 D 상태인 태스크 {n}개. 예: PID {pid}({comm}, {kind}). 커널 안에서 무언가를 기다리는 중입니다."),
     "none_I": ("No idle kernel threads (I) here: kernels before 4.14 show them as S or D, and containers may "
                "hide the host's kernel threads.",
                "여기에는 유휴 커널 스레드(I)가 없습니다. 4.14 이전 커널은 이들을 S나 D로 보여 주고, 컨테이너는 "
                "호스트의 커널 스레드를 숨기기도 합니다."),
     "seen_I": ("{n} idle kernel thread(s) (I), for example PID {pid} ({comm}): kernel workers with nothing to do.",
-               "유휴 커널 스레드(I) {n}개. 예: PID {pid} ({comm}). 할 일이 없는 커널 작업 스레드입니다."),
+               "유휴 커널 스레드(I) {n}개. 예: PID {pid}({comm}). 할 일이 없는 커널 작업 스레드입니다."),
     "kthread": ("kernel thread", "커널 스레드"),
     "uproc": ("user process", "사용자 프로세스"),
 })
@@ -77,7 +82,7 @@ def weight(nice: int) -> int:
     """The scheduler's weight of a normal task at ``nice`` (-20..19)."""
     if not -20 <= int(nice) <= 19:
         raise error(ValueError, "nice must be between -20 and 19, not {nice}",
-                    "nice는 -20부터 19 사이여야 합니다 ({nice}은(는) 쓸 수 없습니다)", nice=nice)
+                    "nice는 -20에서 19 사이여야 합니다({nice}은(는) 쓸 수 없습니다)", nice=nice)
     return SCHED_PRIO_TO_WEIGHT[int(nice) + 20]
 
 
@@ -106,8 +111,6 @@ def snapshot(interval: float | None = None, pids: Iterable[int] | None = None) -
 # --- the states on this system ----------------------------------------------------------------------
 
 STATES = "RSDTtZI"
-_TERM = {"R": "running", "S": "sleeping", "D": "uninterruptible_sleep", "I": "idle_kernel_thread",
-         "T": "stopped", "t": "tracing_stop", "Z": "zombie"}
 _BUCKET = {"R": "running", "S": "sleeping", "D": "sleeping", "I": "sleeping",
            "T": "stopped", "t": "stopped", "Z": "zombie"}
 
@@ -119,18 +122,23 @@ def _is_kernel_thread(pid: int) -> bool | None:
         return None
 
 
-def system_states(snap: top.Snapshot | None = None, lang: str | None = None, show: bool = True) -> pd.DataFrame:
-    """Every state letter: its name, how many tasks are in it now, where the Tasks line counts it, one example."""
+def system_states(snap: top.Snapshot | None = None, lang: str | None = None, show: bool = True,
+                  version: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """Every state letter: its name, how many tasks are in it now, where the Tasks line counts it, one example.
+
+    'Tasks line' follows ``version`` (default: the top installed here): 4.0.5 and later count D as d-sleep.
+    """
     lang = _lang(lang)
+    version = top_version() if version is None else tuple(version)
     snap = snap or snapshot()
     t = snap.table
     rows = []
     for s in STATES:
         part = t[t["S"] == s].sort_values("PID")
         example = f"{part.iloc[0]['PID']} {part.iloc[0]['COMMAND']}" if len(part) else "-"
-        rows.append((s, glossary.term(_TERM[s], lang), len(part), _BUCKET[s], example))
+        rows.append((s, state_name(s, lang), len(part), tasks_bucket(s, version), example))
     cols = pick("S|meaning|tasks|Tasks line|example (PID COMMAND)",
-                "S|뜻|태스크 수|Tasks 줄에서|예 (PID COMMAND)", lang).split("|")
+                "S|뜻|태스크 수|Tasks 줄 항목|예시(PID COMMAND)", lang).split("|")
     table = pd.DataFrame(rows, columns=cols)
     if show:
         for s in "DI":
@@ -252,10 +260,10 @@ def priority_check(snap: top.Snapshot | None = None, lang: str | None = None) ->
                f"실시간 태스크(PR < 0, 음수로 표시하고 PR -100이면 'rt'): {len(rt)}개.", lang))
     kinds = [
         (pick("nice 0", "nice 0", lang), t[(t["PR"] >= 0) & (t["NI"] == 0)]),
-        (pick("negative nice (more CPU)", "음수 nice (CPU를 더 받음)", lang), t[(t["PR"] >= 0) & (t["NI"] < 0)]),
-        (pick("positive nice (yields)", "양수 nice (양보함)", lang), t[(t["PR"] >= 0) & (t["NI"] > 0)]),
+        (pick("negative nice (more CPU)", "음수 nice(CPU를 더 받음)", lang), t[(t["PR"] >= 0) & (t["NI"] < 0)]),
+        (pick("positive nice (yields)", "양수 nice(양보함)", lang), t[(t["PR"] >= 0) & (t["NI"] > 0)]),
         (pick("real-time", "실시간", lang), rt[rt["PR"] > -100]),
-        (pick("real-time, highest ('rt')", "실시간 최고 우선순위 ('rt')", lang), rt[rt["PR"] <= -100]),
+        (pick("real-time, highest ('rt')", "실시간 최고 우선순위('rt')", lang), rt[rt["PR"] <= -100]),
     ]
     rows = []
     for label, part in kinds:
@@ -324,13 +332,13 @@ def nice_contention(nice: int = 10, seconds: float | None = None, show: bool = T
             f"Both pinned to CPU {cpu} for {c.seconds:.1f} s. nice {n0} got {pct[0]:.1f} % of it, nice {n1} got "
             f"{pct[1]:.1f} %: a share of {c.share:.1f} % for nice {n0}. The weight table predicts "
             f"{w0} / ({w0} + {w1}) = {c.predicted:.1f} %.",
-            f"둘 다 CPU {cpu}에 묶어 {c.seconds:.1f}초 동안 측정했습니다. {josa(f'nice {n0}', '은/는')} {pct[0]:.1f} %, "
-            f"{josa(f'nice {n1}', '은/는')} {pct[1]:.1f} %를 받아, 둘이 받은 시간 가운데 nice {n0}의 몫은 "
-            f"{c.share:.1f} %입니다. 가중치 표의 예측은 {w0} / ({w0} + {w1}) = {c.predicted:.1f} %입니다.", lang))
+            f"둘 다 CPU {cpu}에 묶어 {c.seconds:.1f}초 동안 측정했습니다. {josa(f'nice {n0}', '은/는')} {pct[0]:.1f}%, "
+            f"{josa(f'nice {n1}', '은/는')} {pct[1]:.1f}%를 받아, 둘이 받은 시간 가운데 nice {n0}의 몫은 "
+            f"{c.share:.1f}%입니다. 가중치 표의 예측은 {w0} / ({w0} + {w1}) = {c.predicted:.1f}%입니다.", lang))
         if c.used < 90:
             print(pick(f"Together they got {c.used:.0f} % of CPU {cpu}: other programs ran on it too. That "
                        "changes how much each gets, not the ratio between them.",
-                       f"둘이 합쳐 CPU {cpu}의 {c.used:.0f} %만 받았습니다. 다른 프로그램도 이 CPU에서 돌았기 "
+                       f"둘이 합쳐 CPU {cpu}의 {c.used:.0f}%만 받았습니다. 다른 프로그램도 이 CPU에서 돌았기 "
                        "때문입니다. 각자 받는 양은 줄지만 둘 사이의 비율은 그대로입니다.", lang))
     return c
 
@@ -376,7 +384,7 @@ def busy_process(threads: int | None = None, show: bool = True, lang: str | None
     n = min(cpus, 4) if threads is None else int(threads)
     if not 1 <= n <= 8:
         raise error(ValueError, "threads must be between 1 and 8, not {threads}",
-                    "threads는 1부터 8 사이여야 합니다 ({threads}은(는) 쓸 수 없습니다)", lang, threads=threads)
+                    "threads는 1에서 8 사이여야 합니다({threads}은(는) 쓸 수 없습니다)", lang, threads=threads)
     with children.busy(n, seconds=BUSY_SECONDS) as p:
         time.sleep(0.1)
         total0, idle0 = _cpu_busy_ticks()
@@ -393,12 +401,12 @@ def busy_process(threads: int | None = None, show: bool = True, lang: str | None
                    f"{r.ceiling}. Meanwhile {r.idle_cpus:.1f} CPU(s)' worth of time sat idle.",
                    f"CPU {cpus}개에서 바쁜 스레드 {n}개: %CPU는 Irix 모드(top의 기본값)로 {r.irix:.1f}, "
                    f"Solaris 모드(Shift+I: CPU {cpus}개로 나눔)로 {r.solaris:.1f}입니다. 나올 수 있는 최댓값은 "
-                   f"{r.ceiling}입니다. 그동안 CPU {r.idle_cpus:.1f}개만큼의 시간이 놀았습니다.", lang))
+                   f"{r.ceiling}입니다. 그동안 유휴 시간은 CPU {r.idle_cpus:.1f}개 분량이었습니다.", lang))
         if r.state != "R":
             print(pick(f"Its S column says {r.state}, not R: top shows a process's state as its main thread's, "
                        "and the main thread here only waits for the busy ones (top -H lists every thread).",
                        f"S 열은 R이 아니라 {r.state}입니다. top은 메인 스레드의 상태를 프로세스의 상태로 보여 주는데, "
-                       "여기서 메인 스레드는 바쁜 스레드들을 기다리기만 합니다 (top -H는 스레드를 하나씩 보여 줍니다).",
+                       "여기서 메인 스레드는 바쁜 스레드들을 기다리기만 합니다(top -H는 스레드를 하나씩 보여 줍니다).",
                        lang))
     return r
 
@@ -421,8 +429,8 @@ def _explain_stopped(t: pd.DataFrame) -> tuple[str, str]:
             f"top counts T, and t (stopped under a tracer such as gdb), as 'stopped'.{traced} Both keep their "
             "memory; a T process continues after SIGCONT.",
             f"SIGSTOP을 받은 프로세스는 {s} 상태입니다. 셸에서 Ctrl+Z를 누를 때와 같은 작업 제어 정지입니다. "
-            f"top은 T와 t(gdb 같은 추적기 아래에서 멈춤)를 모두 'stopped'로 셉니다.{traced_ko} 둘 다 메모리는 그대로 "
-            "갖고 있고, T 상태의 프로세스는 SIGCONT를 받으면 이어서 실행합니다.")
+            f"top은 T와 t(추적 중 정지: gdb 같은 추적기가 멈춰 둔 상태)를 모두 'stopped'로 셉니다.{traced_ko} 둘 다 메모리는 "
+            "그대로 갖고 있고, T 상태의 프로세스는 SIGCONT를 받으면 다시 실행됩니다.")
 
 
 quiz.register(quiz.Question(
@@ -450,7 +458,7 @@ def _explain_zombie(t: pd.DataFrame) -> tuple[str, str]:
             "with wait().",
             f"좀비(PID {r['PID']}, 상태 {r['S']})의 VIRT는 {virt}, RES는 {res}이고, 부모의 RES는 {pres}입니다. "
             "좀비는 이미 종료해서 메모리를 모두 돌려주었습니다. 남은 것은 종료 상태를 담은 프로세스 테이블 "
-            f"항목뿐이고, 살아 있는 부모(PID {p['PID']})가 아직 wait()로 거둬 가지 않았을 뿐입니다.")
+            f"항목 하나이며, 살아 있는 부모(PID {p['PID']})가 아직 wait()로 이를 거둬 가지 않았습니다.")
 
 
 quiz.register(quiz.Question(
@@ -491,7 +499,7 @@ def _explain_share(c: Contention) -> tuple[str, str]:
     w0, w1 = weight(c.nices[0]), weight(c.nices[1])
     if c.within:
         en_v = f"within {SHARE_TOLERANCE:.0f} points of the prediction"
-        ko_v = f"예측과 {SHARE_TOLERANCE:.0f}%p 안쪽으로 맞습니다"
+        ko_v = f"예측과의 차이가 {SHARE_TOLERANCE:.0f}%p 이내입니다"
     else:
         en_v = (f"more than {SHARE_TOLERANCE:.0f} points off the prediction: the measurement was short or the CPU "
                 "busy with other work; run the cell again")
@@ -502,10 +510,10 @@ def _explain_share(c: Contention) -> tuple[str, str]:
             f"scheduler gives runnable tasks time in proportion to their weights, {w0} for nice {n0} and {w1} for "
             f"nice {n1}: {w0} / ({w0} + {w1}) = {c.predicted:.1f} %. Each nice step is worth about 1.25x, "
             f"so {n1 - n0} steps are about {w0 / w1:.0f}x.",
-            f"둘이 나눠 쓴 시간 가운데 {josa(f'nice {n0}', '이/가')} {c.share:.1f} %를, {josa(f'nice {n1}', '이/가')} "
+            f"둘이 나눠 쓴 시간 가운데 {josa(f'nice {n0}', '이/가')} {c.share:.1f}%를, {josa(f'nice {n1}', '이/가')} "
             f"나머지를 받았습니다. {ko_v}. 스케줄러는 실행 가능한 태스크에게 가중치에 비례해 시간을 나눠 줍니다. "
             f"가중치는 {josa(f'nice {n0}', '이/가')} {w0}, {josa(f'nice {n1}', '이/가')} {w1}이므로 "
-            f"{w0} / ({w0} + {w1}) = {c.predicted:.1f} %입니다. nice가 한 단계 오를 때마다 약 1.25배씩 차이가 나므로, "
+            f"{w0} / ({w0} + {w1}) = {c.predicted:.1f}%입니다. nice가 한 단계 오를 때마다 약 1.25배씩 차이가 나므로, "
             f"{n1 - n0}단계면 약 {w0 / w1:.0f}배입니다.")
 
 
@@ -529,13 +537,13 @@ def _explain_irix(r: BusyResult) -> tuple[str, str]:
     base_en = (f"top's default Irix mode counts one CPU as 100 %, so {r.threads} thread(s) on {r.cpus} CPU(s) "
                f"can show up to {r.ceiling} %. Measured: {r.irix:.0f} %, {r.solaris:.0f} % in Solaris mode "
                f"(Shift+I).")
-    base_ko = (f"top의 기본 Irix 모드는 CPU 하나를 100 %로 세므로, CPU {r.cpus}개에서 스레드 {r.threads}개는 "
-               f"최대 {r.ceiling} %까지 보일 수 있습니다. 측정값은 {r.irix:.0f} %, Solaris 모드(Shift+I)로는 "
-               f"{r.solaris:.0f} %입니다.")
+    base_ko = (f"top의 기본 Irix 모드는 CPU 하나를 100%로 세므로, CPU {r.cpus}개에서 스레드 {r.threads}개는 "
+               f"최대 {r.ceiling}%까지 보일 수 있습니다. 측정값은 {r.irix:.0f}%, Solaris 모드(Shift+I)로는 "
+               f"{r.solaris:.0f}%입니다.")
     if r.over_100:
         return (base_en + " Its threads ran on several CPUs at the same time, so its CPU time grew faster than "
                 "the clock.",
-                base_ko + " 스레드들이 여러 CPU에서 동시에 돌아서 CPU 시간이 벽시계보다 빨리 늘었습니다.")
+                base_ko + " 스레드들이 여러 CPU에서 동시에 돌아서 CPU 시간이 실제 경과 시간보다 빨리 늘었습니다.")
     if r.ceiling <= 100:
         return (base_en + " With one CPU (or one thread) there is no second CPU to run on at the same time, so "
                 "100 is the limit here.",
@@ -544,13 +552,13 @@ def _explain_irix(r: BusyResult) -> tuple[str, str]:
         return (base_en + f" It stayed at or below 100 although {r.idle_cpus:.1f} CPU(s)' worth of time sat idle: "
                 "something capped the process, most likely a CPU limit on its container or cgroup (cpu.max, or "
                 "cpu.cfs_quota_us on cgroup v1), which lets it use one CPU's worth at most.",
-                base_ko + f" CPU {r.idle_cpus:.1f}개만큼의 시간이 놀았는데도 100을 넘지 못했습니다. 무언가가 이 "
+                base_ko + f" CPU {r.idle_cpus:.1f}개 분량의 유휴 시간이 있었는데도 100을 넘지 못했습니다. 무언가가 이 "
                 "프로세스를 묶어 두었다는 뜻이고, 가장 흔한 원인은 컨테이너나 cgroup에 걸린 CPU 한도(cpu.max, "
-                "cgroup v1에서는 cpu.cfs_quota_us)입니다.")
+                "cgroup v1에서는 cpu.cfs_quota_us)로, CPU 하나만큼까지만 쓰게 막습니다.")
     return (base_en + f" It stayed at or below 100 because the CPUs were not free: only {r.idle_cpus:.1f} CPU(s)' "
             "worth of time was idle meanwhile, and the other programs' share was not ours to take. On a quieter "
             "machine the same process shows more than 100.",
-            base_ko + f" 100을 넘지 못한 것은 CPU가 비어 있지 않았기 때문입니다. 그동안 논 시간은 CPU "
+            base_ko + f" 100을 넘지 못한 것은 CPU가 비어 있지 않았기 때문입니다. 그동안의 유휴 시간은 CPU "
             f"{r.idle_cpus:.1f}개만큼뿐이었고, 다른 프로그램이 쓴 시간은 가져올 수 없었습니다. 더 한가한 "
             "시스템에서는 같은 프로세스가 100을 넘습니다.")
 

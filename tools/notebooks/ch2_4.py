@@ -28,13 +28,13 @@ really buys, and watch a single process use more than 100 % of a CPU.
 `top`의 열 가운데 두 가지는 프로세스가 메모리를 얼마나 쥐고 있는지가 아니라 무엇을 하고 있는지를
 알려 줍니다. 상태를 나타내는 **S**, 그리고 우선순위를 나타내는 **PR**/**NI**입니다. 이 장은 책의
 2.1-2.3절을 넘어서는 내용입니다. 작은 프로세스들을 상태마다 직접 만들어 보고, 두 프로세스가 CPU 하나를
-두고 다투게 해서 `nice`가 실제로 무엇을 바꾸는지 확인하고, 프로세스 하나가 CPU를 100 % 넘게 쓰는
+두고 다투게 해서 `nice`가 실제로 무엇을 바꾸는지 확인하고, 프로세스 하나가 CPU를 100% 넘게 쓰는
 모습을 지켜봅니다.
 
 | | |
 |---|---|
-| **할 일** | 이 시스템에 있는 상태 글자를 모두 찾아보기, 실행 중, 대기 중, 중단 불가 대기, 정지, 추적기 아래에서 정지, 종료했지만 회수되지 않은 프로세스 만들기, 바쁜 프로세스 두 개를 nice 0과 nice 10으로 CPU 하나에 묶어 각자의 몫 재기, CPU마다 바쁜 스레드를 하나씩 돌리는 프로세스 실행하기. |
-| **배울 것** | R, S, D, T, t, Z, I의 뜻과 `Tasks` 줄이 이들을 세는 방법, 좀비가 메모리를 차지하지 않는 이유, PR = 20 + NI와 `rt`, 스케줄러의 가중치 표가 nice 10을 CPU의 약 10분의 1로 만드는 방식, `%CPU`의 Irix 모드와 Solaris 모드. |
+| **할 일** | 이 시스템에 있는 상태 글자를 모두 찾습니다. 실행 중, 대기, 중단 불가 대기, 정지, 추적 중 정지, 좀비 상태의 프로세스를 직접 만듭니다. 바쁜 프로세스 두 개를 nice 0과 nice 10으로 CPU 하나에 묶어 각자의 몫을 잽니다. CPU마다 바쁜 스레드를 하나씩 돌리는 프로세스를 실행합니다. |
+| **배울 것** | R, S, D, T, t, Z, I의 뜻과 `Tasks` 줄이 이들을 세는 방법, 좀비가 메모리를 차지하지 않는 이유, PR = 20 + NI와 `rt`, nice 10인 프로세스가 가중치 표에 따라 CPU를 약 10분의 1만 받게 되는 원리, `%CPU`의 Irix 모드와 Solaris 모드. |
 | **필요한 것** | [시작 페이지](00-start-here.ipynb)의 환경 확인 통과. [2.1장](2.1-reading-top.ipynb)을 먼저 보면 도움이 됩니다. root 권한은 필요 없습니다. |
 | **걸리는 시간** | 20분. |
 """),
@@ -59,35 +59,43 @@ The kernel keeps one state per task, and `top` shows it as one letter:
 - **R**, running: on a CPU, or ready and waiting for one.
 - **S**, sleeping: waiting for something (input, a timer, a child) and wakeable by a signal. Most
   processes spend most of their time here.
-- **D**, uninterruptible sleep: waiting inside the kernel, usually for disk or network I/O, where
-  signals cannot wake it. D tasks count in the load average, so a hung disk or NFS server raises
+- **D**, uninterruptible sleep: waiting inside the kernel, usually for disk I/O or a network
+  filesystem (NFS), where signals cannot wake it. D tasks count in the load average, so a hung disk or NFS server raises
   the load while the CPUs sit idle.
 - **T**, stopped by job control: SIGSTOP, or Ctrl+Z in a shell. It continues after SIGCONT.
 - **t**, stopped by a tracer: a debugger such as `gdb` holds it.
 - **Z**, zombie: a child that has exited but whose living parent has not yet collected its exit status.
-- **I**, idle kernel thread: a kernel worker with nothing to do. Before kernel 4.14 these showed as D.
+- **I**, idle kernel thread: a kernel thread sleeping in a way that does not count in the load average
+  (TASK_IDLE), usually an idle worker. Before kernel 4.14, idle workers showed as S, and the few
+  TASK_IDLE threads showed as D without adding to the load.
 
-The `Tasks` line has only five words: `sleeping` counts S, D and I, and `stopped` counts T and t.
-Here is every letter on this system right now, with one example each:
+These are the seven letters you will meet; the kernel also has P (parked) and X (dead), rarely seen.
+In procps-ng 4.0.1-4.0.4 (Debian 12 has 4.0.2) the `Tasks` line has only five words: `sleeping`
+counts S, D and I (and the rare P and X), and `stopped` counts T and t. From 4.0.5 the line has a
+separate `d-sleep` count for D. Here is every letter on this system right now, with one example each:
 """, """
 ## S 열 읽기
 
 커널은 태스크마다 상태를 하나씩 기록하고, `top`은 그것을 글자 하나로 보여 줍니다.
 
-- **R**, 실행: CPU에서 실행 중이거나, 준비를 마치고 CPU를 기다리는 중입니다.
+- **R**, 실행 중: CPU에서 실행 중이거나, 준비를 마치고 CPU를 기다리는 중입니다.
 - **S**, 대기: 입력, 타이머, 자식 프로세스 같은 무언가를 기다리며, 시그널로 깨울 수 있습니다.
-  대부분의 프로세스는 대부분의 시간을 이 상태로 보냅니다.
-- **D**, 중단 불가 대기: 커널 안에서 대개 디스크나 네트워크 I/O를 기다리고 있어서 시그널로도 깨울
-  수 없습니다. D 상태 태스크는 부하 평균에 들어가므로, 디스크나 NFS 서버가 멈추면 CPU는 놀고 있는데도
+  프로세스는 대개 시간 대부분을 이 상태로 보냅니다.
+- **D**, 중단 불가 대기: 커널 안에서 기다리는 상태로, 대개 디스크 I/O나 네트워크 파일 시스템(NFS)을
+  기다립니다. 이때는 시그널로도 깨울 수 없습니다. D 상태 태스크는 부하 평균에 들어가므로, 디스크나 NFS 서버가 멈추면 CPU는 놀고 있는데도
   부하가 올라갑니다.
 - **T**, 작업 제어로 정지: SIGSTOP을 받았거나 셸에서 Ctrl+Z를 누른 경우입니다. SIGCONT를 받으면
-  이어서 실행합니다.
-- **t**, 추적기에 의한 정지: `gdb` 같은 디버거가 붙잡고 있는 상태입니다.
+  다시 실행됩니다.
+- **t**, 추적 중 정지: `gdb` 같은 디버거가 붙잡고 있는 상태입니다.
 - **Z**, 좀비: 이미 종료했지만 살아 있는 부모가 아직 종료 상태를 거둬 가지 않은 자식입니다.
-- **I**, 유휴 커널 스레드: 할 일이 없는 커널 작업 스레드입니다. 커널 4.14 전에는 D로 표시되었습니다.
+- **I**, 유휴 커널 스레드: 부하 평균에 들어가지 않는 방식(TASK_IDLE)으로 잠든 커널 스레드로, 대개
+  할 일이 없는 작업 스레드입니다. 커널 4.14 전에는 할 일 없는 작업 스레드가 S로 표시되었고, 몇 안 되는
+  TASK_IDLE 스레드는 부하를 올리지 않으면서 D로 표시되었습니다.
 
-`Tasks` 줄에는 단어가 다섯 개뿐입니다. `sleeping`은 S, D, I를 함께 세고, `stopped`는 T와 t를
-셉니다. 지금 이 시스템에 있는 글자를 모두 세고, 글자마다 예를 하나씩 들어 보면 다음과 같습니다.
+여러분이 만나게 될 글자는 이 일곱 가지입니다. 커널에는 드물게 보이는 P(parked)와 X(dead)도 있습니다.
+procps-ng 4.0.1-4.0.4(Debian 12는 4.0.2)에서 `Tasks` 줄에는 단어가 다섯 개뿐입니다. `sleeping`은 S,
+D, I를(드문 P와 X까지) 함께 세고, `stopped`는 T와 t를 셉니다. 4.0.5부터는 D를 세는 `d-sleep`이 따로
+있습니다. 지금 이 시스템에 있는 글자를 모두 세고, 글자마다 예를 하나씩 들어 보면 다음과 같습니다.
 """),
     code("""
 ch2_4.system_states()
@@ -114,7 +122,7 @@ The next cell starts small processes, each named for its role:
 
 They live only inside the `with` block. First, three predictions:
 """, """
-I는 시스템에서 그대로 가져옵니다. 요즘 커널에는 할 일 없는 작업 스레드가 늘 있습니다. D는 대개 아주
+I 상태는 따로 만들 필요가 없습니다. 요즘 커널에는 할 일 없는 작업 스레드가 늘 있기 때문입니다. D는 대개 아주
 잠깐이라 스냅숏에 잡히지 않을 때가 많습니다. 하나도 없으면 위 셀이 직접 잡아 보는 방법을 알려 주고,
 다음 실험에서는 일부러 하나 만들어 봅니다.
 
@@ -122,16 +130,16 @@ I는 시스템에서 그대로 가져옵니다. 요즘 커널에는 할 일 없�
 
 다음 셀은 작은 프로세스들을 띄웁니다. 이름만 봐도 역할을 알 수 있습니다.
 
-- `toplab-busy`는 해시를 계산합니다 (R).
-- `toplab-sleeping`은 잠들어 있습니다 (S).
+- `toplab-busy`는 해시를 계산합니다(R).
+- `toplab-sleeping`은 잠들어 있습니다(S).
 - `toplab-vfork`는 `vfork` 방식으로 자식 `toplab-vforked`를 만듭니다. 커널은 자식이 종료하거나 다른
   프로그램을 실행할 때까지 부모를 멈춰 두는데, 이때 부모는 중단 불가 대기(D) 상태로 기다립니다. 디스크와는
   아무 상관이 없지만 부하 평균에는 들어갑니다.
-- `toplab-stopped`는 SIGSTOP을 받습니다 (T).
+- `toplab-stopped`는 SIGSTOP을 받습니다(T).
 - `toplab-tracer`는 자식 `toplab-traced`를 띄우고, 이 자식은 자신을 추적해 달라고 요청한 뒤 스스로
-  멈춥니다. 디버거 아래에서 멈춘 프로그램과 같은 상태입니다 (t).
+  멈춥니다. 디버거 아래에서 멈춘 프로그램과 같은 상태입니다(t).
 - `toplab-parent`는 자식 `toplab-zombie`를 띄우는데, 자식은 곧바로 종료하고 부모는 끝내 `wait()`를
-  부르지 않습니다 (Z).
+  부르지 않습니다(Z).
 - `toplab-niced`는 nice 10으로 잠들어 있습니다.
 
 이 프로세스들은 `with` 블록 안에서만 살아 있습니다. 먼저 세 가지를 예상해 보세요.
@@ -166,15 +174,18 @@ Two definitions are often stated wrongly:
 - **T** and **t** both stop a process and both keep its memory, but only T continues on SIGCONT; a
   traced process waits for its tracer (`TracerPid` in `/proc/PID/status` names it).
 - **D** is not "stuck on disk" by definition: it is any wait inside the kernel that ordinary signals
-  cannot interrupt. The vfork parent used no CPU at all, yet while it waits it adds 1 to the load
-  average. `cat /proc/PID/wchan` names the kernel function a D task waits in.
+  cannot interrupt. The vfork parent uses no CPU while it waits, yet it adds 1 to the count the load
+  average is computed from (the 1-minute figure climbs toward +1: about 0.63 after a minute).
+  `cat /proc/PID/wchan` names the kernel function a D task waits in. The demo's wait is killable
+  (TASK_KILLABLE: SIGKILL still ends it), as many D waits are today; a plain D, such as a process on
+  a hung NFS hard mount, ignores even `kill -9`.
 
 ## Read PR and NI
 
 **NI** is the nice value, from -20 (takes more CPU) to 19 (yields). **PR** is the priority `top`
 shows: for normal tasks **PR = 20 + NI**, so the niced demo showed PR 30. Real-time tasks (SCHED_FIFO,
 SCHED_RR) show a negative PR, `-1 - rt_priority`, and the highest real-time priority (PR -100) prints
-as `rt`. In the book's screenshot, `migration/0` shows `rt` and `idle_inject/0` shows -51 (real-time
+as `rt`, and so do SCHED_DEADLINE tasks. In the book's screenshot, `migration/0` shows `rt` and `idle_inject/0` shows -51 (real-time
 priority 50). The cell checks the rule on every process here and shows one example of each kind:
 """, """
 자주 틀리게 설명하는 정의가 두 가지 있습니다.
@@ -186,15 +197,18 @@ priority 50). The cell checks the rule on every process here and shows one examp
 - **T**와 **t**는 둘 다 프로세스를 멈추고 메모리는 그대로 둡니다. 다만 SIGCONT로 이어서 실행되는 것은
   T뿐이고, 추적 중인 프로세스는 추적기를 기다립니다(`/proc/PID/status`의 `TracerPid`가 추적기를 알려 줍니다).
 - **D**가 곧 "디스크에 걸려 있음"을 뜻하지는 않습니다. 보통의 시그널로는 깨울 수 없는, 커널 안에서의
-  모든 대기를 가리킵니다. vfork한 부모는 CPU를 전혀 쓰지 않았지만 기다리는 동안 부하 평균에 1을 더합니다.
-  D 상태 태스크가 어느 커널 함수에서 기다리는지는 `cat /proc/PID/wchan`으로 볼 수 있습니다.
+  모든 대기를 가리킵니다. vfork한 부모는 기다리는 동안 CPU를 쓰지 않지만, 부하 평균을 계산하는 바탕이
+  되는 태스크 수에 1을 더합니다(1분 값은 +1을 향해 올라가서, 1분 뒤에는 약 0.63이 됩니다). D 상태
+  태스크가 어느 커널 함수에서 기다리는지는 `cat /proc/PID/wchan`으로 볼 수 있습니다. 이 실험의 대기는
+  죽일 수 있는 대기(TASK_KILLABLE: SIGKILL로는 끝납니다)이고, 요즘은 이런 D 대기가 많습니다. 하지만
+  하드 마운트한 NFS 서버가 멈춘 경우 같은 보통의 D는 `kill -9`도 듣지 않습니다.
 
 ## PR과 NI 읽기
 
 **NI**는 nice 값으로, -20(CPU를 더 받음)부터 19(양보함)까지입니다. **PR**은 `top`이 보여 주는
 우선순위입니다. 일반 태스크는 **PR = 20 + NI**이므로, nice 10인 실험 프로세스의 PR은 30이었습니다.
 실시간 태스크(SCHED_FIFO, SCHED_RR)는 PR이 음수(`-1 - rt_priority`)로 나오고, 가장 높은 실시간
-우선순위(PR -100)는 `rt`로 표시됩니다. 책의 화면에서 `migration/0`은 `rt`, `idle_inject/0`은
+우선순위(PR -100)는 `rt`로 표시됩니다. SCHED_DEADLINE 태스크도 `rt`로 나옵니다. 책의 화면에서 `migration/0`은 `rt`, `idle_inject/0`은
 -51(실시간 우선순위 50)입니다. 아래 셀은 이 시스템의 모든 프로세스에서 규칙을 확인하고, 종류마다 예를
 하나씩 보여 줍니다.
 """),
@@ -216,7 +230,7 @@ and one at nice 10, and measures what each gets. Predict first:
 """, """
 ## 프로세스 두 개를 CPU 하나에서 경쟁시키기
 
-한가한 시스템에서는 nice를 준 프로세스도 다른 프로세스만큼 빠르게 돕니다. nice는 여러 태스크가 같은
+한가한 시스템에서는 nice를 준 프로세스도 다른 프로세스만큼 빠르게 실행됩니다. nice는 여러 태스크가 같은
 CPU를 동시에 원할 때만 의미가 있습니다. 그때 스케줄러(CFS, 커널 6.6부터는 EEVDF)는 실행 가능한
 태스크마다 **가중치**에 비례해 CPU 시간을 나눠 줍니다. 가중치는 커널 안의 표(`kernel/sched/core.c`의
 `sched_prio_to_weight`)에서 오며, nice 0이 1024이고 nice가 한 단계 오를 때마다 약 1.25배씩 줄어듭니다.
@@ -238,7 +252,13 @@ than 90 and 10; the ratio between the two stays close to 1024 : 110. With 2 CPUs
 processes, each would get a CPU of its own and nice would change nothing: that is why the demo pins
 them together.
 
-## Count a busy process's CPUs: Irix and Solaris modes
+The weights compare tasks in the same group. With autogroup (`kernel.sched_autogroup_enabled`, on by
+default in Debian and Ubuntu kernels), each session, such as each terminal, is a group, and groups share
+a CPU equally whatever the nice of their tasks. The demo works because both children share this Jupyter
+kernel's session; in a terminal, start both commands from the same shell (as in exercise 4). Across
+sessions, renice the autogroup (`/proc/PID/autogroup`) or put both processes in one cgroup.
+
+## When %CPU passes 100: Irix and Solaris modes
 
 `%CPU` is the CPU time a process used since the last refresh, divided by the elapsed time of **one**
 CPU. This is `top`'s default **Irix mode**: a process whose threads run on several CPUs at once can
@@ -254,11 +274,18 @@ Predict for this machine:
 프로세스가 두 개뿐이라면 각자 CPU를 하나씩 차지해서 nice가 아무것도 바꾸지 못합니다. 그래서 이 실험은
 두 프로세스를 한 CPU에 묶습니다.
 
-## 바쁜 프로세스의 CPU 세기: Irix 모드와 Solaris 모드
+가중치는 같은 그룹 안의 태스크끼리 비교합니다. 오토그룹(`kernel.sched_autogroup_enabled`, Debian과
+Ubuntu 커널에서는 기본으로 켜져 있음)이 켜져 있으면 세션마다(이를테면 터미널마다) 그룹이 하나씩 생기고,
+그룹끼리는 태스크의 nice와 상관없이 CPU를 똑같이 나눕니다. 이 실험이 예측대로 되는 것은 두 자식이 이
+주피터 커널의 세션을 함께 쓰기 때문입니다. 터미널에서 해 볼 때는 두 명령을 같은 셸에서 실행하세요('스스로 해
+보기' 4번처럼). 세션이 다르다면 오토그룹의 nice를 바꾸거나(`/proc/PID/autogroup`) 두 프로세스를 한 cgroup에
+넣어야 합니다.
+
+## %CPU가 100을 넘을 때: Irix 모드와 Solaris 모드
 
 `%CPU`는 지난 갱신 이후 프로세스가 쓴 CPU 시간을 CPU **하나**의 경과 시간으로 나눈 값입니다. 이것이
 `top`의 기본 **Irix 모드**입니다. 스레드들이 여러 CPU에서 동시에 도는 프로세스는 100을 넘을 수 있고,
-최대 CPU 수 x 100까지 나옵니다. 대화형 `top`에서 `Shift+I`를 누르면 CPU 수로 나누는 **Solaris 모드**로
+최대 CPU 수 × 100까지 나옵니다. 대화형 `top`에서 `Shift+I`를 누르면 CPU 수로 나누는 **Solaris 모드**로
 바뀌어, 어떤 프로세스도 100을 넘지 않습니다.
 
 실제로 100을 넘는지는 빈 CPU가 있느냐에 달려 있습니다. 스레드는 다른 누구도 쓰지 않는 CPU에서만 나란히
@@ -279,13 +306,15 @@ shows the same process one thread per row, each at most 100.
 
 ## Summary
 
-- `top`'s S column shows one of R, S, D, T, t, Z, I. The `Tasks` line counts S + D + I as
-  `sleeping` and T + t as `stopped`. D tasks count in the load average.
+- `top`'s S column shows one of R, S, D, T, t, Z, I (the kernel's rare P and X aside). In procps-ng
+  4.0.1-4.0.4 the `Tasks` line counts S + D + I as `sleeping` (from 4.0.5, D has its own `d-sleep`)
+  and T + t as `stopped`. D tasks count in the load average.
 - A zombie is an exited child whose living parent has not called `wait()`; it holds no memory (RES 0)
   and goes away when the parent reaps it or dies.
 - PR = 20 + NI for normal tasks; real-time tasks show a negative PR, or `rt`.
-- nice matters only under contention: then CPU time follows the weight table, 1024 : 110 for nice 0
-  against nice 10, about 90 % to 10 %.
+- nice matters only under contention, between tasks of the same group (with autogroup, the same
+  session): then CPU time follows the weight table, 1024 : 110 for nice 0 against nice 10, about 90 %
+  to 10 %.
 - In Irix mode (the default) `%CPU` can pass 100 when threads run on several free CPUs; Solaris mode
   (`Shift+I`) divides by the number of CPUs.
 
@@ -293,25 +322,26 @@ shows the same process one thread per row, each at most 100.
 
 1. What share would nice 0 get against nice 5? Predict it from the weight table, then measure it.
 """, """
-판정은 측정에서 나옵니다. CPU가 하나뿐이면 100이 한계이고, 여럿이면 CPU가 비어 있을 때 100을 넘으며,
-그렇지 않았다면 판정이 그동안 놀았던 시간을 함께 알려 줍니다. `top -H`로 보면 같은 프로세스가 스레드마다
-한 줄씩 나오고, 한 줄은 100을 넘지 않습니다.
+판정은 실제 측정값을 따릅니다. CPU가 하나면 100이 상한이고, 여러 개면 CPU가 비어 있을 때 100을
+넘습니다. 비어 있지 않았다면 판정에 그동안의 유휴 시간이 함께 나옵니다. `top -H`로 보면 스레드마다 한
+줄씩 나오고, 각 줄은 100을 넘지 않습니다.
 
 ## 정리
 
-- `top`의 S 열은 R, S, D, T, t, Z, I 가운데 하나를 보여 줍니다. `Tasks` 줄은 S + D + I를
-  `sleeping`으로, T + t를 `stopped`로 셉니다. D 상태 태스크는 부하 평균에 들어갑니다.
+- `top`의 S 열은 R, S, D, T, t, Z, I 가운데 하나를 보여 줍니다(드문 P와 X는 빼고). procps-ng
+  4.0.1-4.0.4의 `Tasks` 줄은 S + D + I를 `sleeping`으로(4.0.5부터 D는 `d-sleep`으로 따로), T + t를
+  `stopped`로 셉니다. D 상태 태스크는 부하 평균에 들어갑니다.
 - 좀비는 살아 있는 부모가 `wait()`를 부르지 않은 채 종료한 자식입니다. 메모리를 차지하지 않으며(RES 0),
-  부모가 회수하거나 부모가 죽으면 사라집니다.
+  부모가 회수하거나 죽으면 사라집니다.
 - 일반 태스크는 PR = 20 + NI이고, 실시간 태스크는 PR이 음수나 `rt`로 나옵니다.
-- nice는 경쟁이 있을 때만 의미가 있습니다. 그때 CPU 시간은 가중치 표를 따르며, nice 0과 nice 10이면
-  1024 : 110, 약 90 % 대 10 %입니다.
+- nice는 같은 그룹(오토그룹이면 같은 세션)의 태스크끼리 경쟁할 때만 의미가 있습니다. 그때 CPU 시간은
+  가중치 표를 따르며, nice 0과 nice 10이면 1024 : 110, 약 90% 대 10%입니다.
 - Irix 모드(기본값)에서는 스레드들이 빈 CPU 여러 개에서 돌면 `%CPU`가 100을 넘을 수 있습니다. Solaris
   모드(`Shift+I`)는 CPU 수로 나눕니다.
 
 ## 스스로 해 보기
 
-1. nice 0과 nice 5가 경쟁하면 nice 0은 몇 %를 받을까요? 가중치 표로 예측한 다음 측정해 보세요.
+1. nice 0과 nice 5가 경쟁하면 nice 0은 몇 퍼센트를 받을까요? 가중치 표로 예측한 다음 측정해 보세요.
 """),
     md("""
 <details><summary>Solution</summary>
@@ -349,13 +379,16 @@ back to `S`. The process keeps its memory the whole time. Finish with `kill %1`.
 </details>
 
 4. In a terminal, run `taskset -c 0 nice -n 10 sha256sum /dev/zero &` and `taskset -c 0 sha256sum
-   /dev/zero &`, then watch them with `top -d 1`. Press `Shift+I`. What changes, and what does not?
+   /dev/zero &` from the same shell, then watch them with `top -d 1`. Press `Shift+I`. What changes, and
+   what does not? (If a cpuset keeps you off CPU 0, use any CPU you are allowed: `taskset -cp $$` lists
+   them.)
 
 <details><summary>Solution</summary>
 
 The nice 0 process gets about 90 % and the nice 10 one about 10 %, and PR shows 20 and 30. `Shift+I`
 divides both figures by the number of CPUs, so on 2 CPUs they read about 45 % and 5 %; the ratio stays
-the same. Finish with `kill %1 %2`.
+the same. Started from two different terminals (two autogroups), they would get about half each.
+Finish with `kill %1 %2`.
 </details>
 
 ## Further reading
@@ -409,19 +442,20 @@ print(len(top.snapshot(0.1, [p.pid]).table))   # 0행: 사라짐
 </details>
 
 4. 터미널에서 `taskset -c 0 nice -n 10 sha256sum /dev/zero &`와 `taskset -c 0 sha256sum /dev/zero &`를
-   실행하고 `top -d 1`로 지켜보세요. `Shift+I`를 누르면 무엇이 바뀌고 무엇이 그대로일까요?
+   같은 셸에서 실행하고 `top -d 1`로 지켜보세요. `Shift+I`를 누르면 무엇이 바뀌고 무엇이 그대로일까요?
+   (cpuset 때문에 CPU 0을 쓸 수 없다면 쓸 수 있는 CPU 아무거나 쓰세요. `taskset -cp $$`가 알려 줍니다.)
 
 <details><summary>풀이</summary>
 
-nice 0인 프로세스가 약 90 %, nice 10인 프로세스가 약 10 %를 받고, PR은 20과 30으로 나옵니다.
-`Shift+I`를 누르면 두 값 모두 CPU 수로 나뉘므로 CPU가 2개라면 약 45 %와 5 %가 됩니다. 비율은 그대로입니다.
-마지막에 `kill %1 %2`로 정리하세요.
+nice 0인 프로세스가 약 90%, nice 10인 프로세스가 약 10%를 받고, PR은 20과 30으로 나옵니다.
+`Shift+I`를 누르면 두 값 모두 CPU 수로 나뉘므로 CPU가 2개라면 약 45%와 5%가 됩니다. 비율은 그대로입니다.
+서로 다른 터미널 두 개(오토그룹 두 개)에서 실행했다면 각자 절반쯤 받았을 것입니다. 마지막에 `kill %1 %2`로 정리하세요.
 </details>
 
 ## 더 읽을거리
 
-- `man 5 proc`: [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
-  (상태, 우선순위, nice는 3, 18, 19번 필드).
+- `man 5 proc`: [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)(상태,
+  우선순위, nice는 3, 18, 19번 필드).
 - [sched(7)](https://man7.org/linux/man-pages/man7/sched.7.html): 스케줄링 정책, nice와 실시간 우선순위.
 - 커널 문서: [CFS](https://docs.kernel.org/scheduler/sched-design-CFS.html),
   [EEVDF](https://docs.kernel.org/scheduler/sched-eevdf.html), 그리고 `kernel/sched/core.c`의 가중치 표.
