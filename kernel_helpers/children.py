@@ -74,7 +74,10 @@ while True:
 """
 
 _NICED = r"""
-os.nice(int(args[0]))
+try:  # absolute, so a niced Jupyter kernel does not shift it
+    os.setpriority(os.PRIO_PROCESS, 0, int(args[0]))
+except PermissionError:  # already nicer than asked: an unprivileged process cannot go back
+    pass
 """ + _SLEEP
 
 # The zombie's parent forks a child that exits at once; it never calls wait(), so the child
@@ -138,8 +141,9 @@ while True:
 # lifetime, then exits, and the parent reaps it and exits too: nothing is left for init.
 _VFORK = r"""
 import platform, select
+# (not s390x: its clone takes the stack pointer first, CLONE_BACKWARDS2)
 SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "i386": 120, "i686": 120, "armv7l": 120,
-             "ppc64le": 120, "s390x": 120}.get(platform.machine())
+             "ppc64le": 120}.get(platform.machine())
 if SYS_CLONE is None:
     print("error no clone syscall number for", platform.machine(), flush=True)
     sys.exit(1)
@@ -161,8 +165,10 @@ sys.exit(0)
 # Busy threads, optionally at a nice value and pinned to some CPUs (args: threads seconds nice cpus)
 _BUSY = r"""
 import hashlib, threading
-if int(args[2]):
-    os.nice(int(args[2]))
+try:  # absolute, so a niced Jupyter kernel does not shift it (nice 0 stays 0 where allowed)
+    os.setpriority(os.PRIO_PROCESS, 0, int(args[2]))
+except PermissionError:  # already nicer than asked: keep it; the lesson reports the nice it measured
+    pass
 if args[3] != "-":
     os.sched_setaffinity(0, [int(c) for c in args[3].split(",")])
 buf = b"x" * (1 << 20)
@@ -238,6 +244,8 @@ def _wait_state(pid: int, states: str, timeout: float = 5.0) -> str:
 class Child:
     """One demo process: ``start()``, ``pid``, ``stop()``; a context manager that stops it on exit."""
 
+    first_line = ""  # what the child printed instead of 'ready', when it did not start
+
     role = "child"
     body = _SLEEP
     #: True: close stdin and send SIGTERM before SIGKILL (the child cleans up); False: SIGKILL at once.
@@ -278,9 +286,10 @@ class Child:
             line = self.proc.stdout.readline() if self.proc.stdout else ""
             words = line.split()
             if words[:1] != ["ready"]:
+                self.first_line = line.strip()  # e.g. 'error ptrace 1': what the child said instead
                 raise error(ChildError, "the {role} demo process did not start: {why}",
                             "{role} 실험 프로세스가 시작하지 못했습니다: {why}", role=self.role,
-                            why=self._stderr() or pick("no output", "출력 없음"))
+                            why=self.first_line or self._stderr() or pick("no output", "출력 없음"))
             self.ready_words = words[1:]
             self._settle()
         except BaseException:
@@ -458,10 +467,14 @@ class Traced(Child):
         try:
             return super().start()
         except ChildError as e:
-            if "error ptrace" in str(e) or "did not start" in str(e):
-                raise error(ChildError, "ptrace is not allowed here ({e}); see /proc/sys/kernel/yama/ptrace_scope",
-                            "여기서는 ptrace가 허용되지 않습니다({e}). /proc/sys/kernel/yama/ptrace_scope를 확인하세요",
-                            e=e) from e
+            said = self.first_line.split()
+            if said[:2] == ["error", "ptrace"]:  # the tracer's own words, not the message's language
+                import errno as _errno
+
+                code = int(said[2]) if len(said) > 2 and said[2].isdigit() else 0
+                raise error(ChildError, "ptrace is not allowed here ({err}); see /proc/sys/kernel/yama/ptrace_scope",
+                            "여기서는 ptrace가 허용되지 않습니다({err}). /proc/sys/kernel/yama/ptrace_scope를 "
+                            "확인하세요", err=_errno.errorcode.get(code, code)) from e
             raise
 
     def pids(self) -> dict[str, int]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import procfs
 from .i18n import error, pick
 
-__all__ = ["ResCounter", "cgroup_version", "counter_lags", "res_counter", "thp_mode"]
+__all__ = ["ResCounter", "cgroup_version", "counter_lags", "cpu_limit", "res_counter", "thp_mode"]
 
 THP_PATH = "/sys/kernel/mm/transparent_hugepage/enabled"
 
@@ -49,6 +49,56 @@ def cgroup_version(root: str = "/sys/fs/cgroup") -> int | None:
     except OSError:
         pass
     return None
+
+
+def cpu_limit(proc_self: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPU limit on this process's cgroup and its parents, in CPUs (0.5 = half a CPU), or None.
+
+    cgroup v2: ``cpu.max`` ("max 100000" or "QUOTA PERIOD"); v1: ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us`` (-1 = none), in the cpu controller's hierarchy. The smallest along the path.
+    """
+    try:
+        with open(proc_self) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found: list[float] = []
+
+    def walk(base: str, rel: str, read) -> None:
+        parts = [p for p in rel.strip("/").split("/") if p]
+        for i in range(len(parts), -1, -1):
+            v = read(os.path.join(base, *parts[:i]))
+            if v is not None:
+                found.append(v)
+
+    def v2(d: str) -> float | None:
+        try:
+            with open(os.path.join(d, "cpu.max")) as f:
+                quota, period = f.read().split()[:2]
+        except (OSError, ValueError):
+            return None
+        return None if quota == "max" else int(quota) / int(period)
+
+    def v1(d: str) -> float | None:
+        try:
+            with open(os.path.join(d, "cpu.cfs_quota_us")) as f:
+                quota = int(f.read())
+            with open(os.path.join(d, "cpu.cfs_period_us")) as f:
+                period = int(f.read())
+        except (OSError, ValueError):
+            return None
+        return None if quota < 0 or period <= 0 else quota / period
+
+    for line in lines:
+        hid, controllers, rel = (line.split(":", 2) + ["", ""])[:3]
+        if hid == "0" and controllers == "":
+            walk(root, rel, v2)
+        elif "cpu" in controllers.split(","):
+            for mount in (os.path.join(root, controllers), os.path.join(root, "cpu"), os.path.join(root, "cpu,cpuacct")):
+                if os.path.isdir(mount):
+                    walk(mount, rel, v1)
+                    break
+    return min(found) if found else None
 
 
 def counter_lags(readings: Iterable[tuple[float, float | None]], page: int | None = None) -> bool:

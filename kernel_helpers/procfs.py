@@ -164,9 +164,21 @@ def loadavg() -> tuple[float, float, float]:
 CPU_FIELDS = ("us", "ni", "sy", "id", "wa", "hi", "si", "st")
 
 
-def cpu_ticks() -> dict[str, int]:
-    """The aggregate 'cpu' line of /proc/stat, in ticks, under top's field names."""
-    for line in _read(_path("stat")).splitlines():
+def cpu_ticks(cpus: Iterable[int] | None = None) -> dict[str, int]:
+    """The aggregate 'cpu' line of /proc/stat, in ticks, under top's field names; with ``cpus``, the
+    sum of those CPUs' own lines (cpu0, cpu1 ...), e.g. the ones this process may run on."""
+    text = _read(_path("stat"))
+    if cpus is not None:
+        want = {f"cpu{int(c)}" for c in cpus}
+        out = dict.fromkeys(CPU_FIELDS, 0)
+        for line in text.splitlines():
+            words = line.split()
+            if words and words[0] in want:
+                nums = [int(x) for x in words[1:9]] + [0] * (8 - len(words[1:9]))
+                for k, v in zip(CPU_FIELDS, nums, strict=True):
+                    out[k] += v
+        return out
+    for line in text.splitlines():
         if line.startswith("cpu "):
             nums = [int(x) for x in line.split()[1:]]
             nums += [0] * (8 - len(nums))

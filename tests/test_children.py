@@ -287,3 +287,29 @@ def test_children_die_with_the_python_that_started_them():
             p.kill()
             p.wait()
         p.stdout.close()
+
+
+@pytest.mark.parametrize("lang, words", [("en", "ptrace is not allowed here (EPERM)"),
+                                         ("ko", "ptrace가 허용되지 않습니다(EPERM)")])
+def test_a_tracer_refused_ptrace_says_so_with_the_errno_in_either_language(monkeypatch, lang, words):
+    from kernel_helpers import children
+
+    class Refused(children.Traced):
+        body = 'print("error ptrace 1", flush=True)\nsys.exit(1)\n'
+
+    monkeypatch.setenv("TOPLAB_LANG", lang)
+    with pytest.raises(children.ChildError) as e:
+        Refused().start()
+    assert words in str(e.value)
+
+
+def test_a_child_that_says_something_else_than_ready_is_quoted_in_the_error(monkeypatch):
+    from kernel_helpers import children
+
+    class Odd(children.Child):
+        role = "odd"
+        body = 'print("error no clone syscall number for s390x", flush=True)\nsys.exit(1)\n'
+
+    monkeypatch.setenv("TOPLAB_LANG", "en")
+    with pytest.raises(children.ChildError, match="did not start: error no clone syscall number for s390x"):
+        Odd().start()

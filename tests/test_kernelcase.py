@@ -52,3 +52,34 @@ def test_thp_and_cgroup_detection_read_the_files_given(tmp_path):
     (tmp_path / "v2" / "cgroup.controllers").write_text("cpu io memory pids\n")
     assert kernelcase.cgroup_version(str(tmp_path / "v2")) == 2
     assert kernelcase.cgroup_version(str(tmp_path)) is None
+
+
+def test_cpu_limit_reads_cgroup_v2_cpu_max_along_the_path(tmp_path):
+    root = tmp_path / "cg"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "cpu.max").write_text("max 100000\n")
+    (root / "a" / "cpu.max").write_text("150000 100000\n")
+    (root / "a" / "b" / "cpu.max").write_text("max 100000\n")
+    me = tmp_path / "cgroup"
+    me.write_text("0::/a/b\n")
+    assert kernelcase.cpu_limit(str(me), str(root)) == 1.5
+    (root / "a" / "cpu.max").write_text("max 100000\n")
+    assert kernelcase.cpu_limit(str(me), str(root)) is None
+
+
+def test_cpu_limit_reads_cgroup_v1_quota_and_period(tmp_path):
+    root = tmp_path / "cg"
+    d = root / "cpu,cpuacct" / "docker" / "x"
+    d.mkdir(parents=True)
+    (d / "cpu.cfs_quota_us").write_text("50000\n")
+    (d / "cpu.cfs_period_us").write_text("100000\n")
+    (root / "cpu,cpuacct" / "cpu.cfs_quota_us").write_text("-1\n")
+    (root / "cpu,cpuacct" / "cpu.cfs_period_us").write_text("100000\n")
+    me = tmp_path / "cgroup"
+    me.write_text("4:cpu,cpuacct:/docker/x\n3:memory:/docker/x\n")
+    assert kernelcase.cpu_limit(str(me), str(root)) == 0.5
+
+
+def test_cpu_limit_of_this_process_is_a_number_or_none():
+    v = kernelcase.cpu_limit()
+    assert v is None or v > 0

@@ -132,16 +132,19 @@ def test_one_busy_thread_stays_at_or_below_100_and_the_verdict_says_so():
     assert not _exists(r.pid) or procfs.stat(r.pid).state == "Z"
 
 
-@pytest.mark.parametrize("irix,idle,cpus,threads", [(184.6, 0.1, 2, 2), (89.6, 0.2, 2, 2), (99.0, 0.0, 1, 1),
-                                                     (350.0, 0.5, 8, 4), (100.4, 0.0, 4, 4), (99.5, 1.0, 2, 2)])
-def test_the_irix_verdict_and_its_prose_follow_the_measurement(irix, idle, cpus, threads):
-    r = ch2_4.BusyResult(1, threads, cpus, irix, idle, "R")
+@pytest.mark.parametrize("irix,idle,cpus,threads,limit", [
+    (184.6, 0.1, 2, 2, None), (89.6, 0.2, 2, 2, None), (99.0, 0.0, 1, 1, None), (350.0, 0.5, 8, 4, None),
+    (100.4, 0.0, 4, 4, None), (99.5, 1.0, 2, 2, 1.0), (99.5, 1.0, 2, 2, None), (60.0, 1.2, 2, 2, 0.5)])
+def test_the_irix_verdict_and_its_prose_follow_the_measurement(irix, idle, cpus, threads, limit):
+    r = ch2_4.BusyResult(1, threads, cpus, irix, idle, "R", limit)
     q = quiz.get("2.4-irix")
     en, ko = q.explain(r)
     assert q.judge(r) == (1 if irix > 100 else 0)
     assert ch2_4.verdicts_agree(r)
     assert (" faster than the clock" in en) == (irix > 100)
-    assert ("CPU limit" in en) == (irix <= 100 and threads > 1 and cpus > 1 and idle >= 0.5)
+    capped = irix <= 100 and threads > 1 and cpus > 1 and idle >= 0.5
+    assert ("has a CPU limit of" in en) == (capped and limit is not None)  # named only where one exists
+    assert ("has no CPU limit" in en) == (capped and limit is None)
     assert f"{irix:.0f} %" in en and HANGUL.search(ko)
     assert f"{irix / cpus:.0f} % in Solaris mode" in en
 
@@ -152,8 +155,20 @@ def test_two_busy_threads_show_what_the_idle_cpus_allow():
     # the threads get at most what was free plus their own use: never more than the ceiling
     assert 0 < r.irix <= r.ceiling + 5
     assert ch2_4.verdicts_agree(r)
-    # at or below 100 only when the CPUs were busy with other work: a whole idle CPU would have been taken
-    assert r.irix > 100 or r.idle_cpus < 1.0, r
+    # at or below 100 only when its CPUs were busy with other work or a CPU limit holds it
+    assert r.irix > 100 or r.idle_cpus < 1.0 or (r.cpu_limit is not None and r.cpu_limit <= 1.05), r
+
+
+def test_a_verdict_that_names_the_wrong_reason_is_caught():
+    r = ch2_4.BusyResult(1, 2, 2, 99.5, 1.0, "R", None)
+    assert ch2_4.verdicts_agree(r)
+    wrong = ch2_4.BusyResult(1, 2, 2, 99.5, 1.0, "R", None)
+    orig = ch2_4._explain_irix
+    try:  # a verdict that blames a CPU limit no cgroup has must not pass
+        ch2_4._explain_irix = lambda x: (orig(x)[0].replace("has no CPU limit", "has a CPU limit of 1"), orig(x)[1])
+        assert not ch2_4.verdicts_agree(wrong)
+    finally:
+        ch2_4._explain_irix = orig
 
 
 @pytest.mark.parametrize("qid", ["2.4-stopped", "2.4-zombie-res", "2.4-nice-pr", "2.4-nice-share", "2.4-irix"])

@@ -433,3 +433,15 @@ def test_pid_column_follows_pid_max(fake):
     assert lines[1].startswith("1234567 root")
     (fake.root / "sys" / "kernel" / "pid_max").unlink()
     assert top.snapshot(0.001).to_text(summary=False).startswith("  PID USER")
+
+
+def test_cpu_ticks_of_chosen_cpus_sum_their_own_lines():
+    import os
+
+    every = sorted(os.sched_getaffinity(0))
+    one = procfs.cpu_ticks(every[:1])
+    total, all_cpus = procfs.cpu_ticks(), procfs.cpu_ticks(range(os.cpu_count() or 1))
+    assert set(one) == set(total) and sum(one.values()) > 0
+    assert sum(one.values()) < sum(all_cpus.values()) or len(every) == 1
+    # the per-CPU lines add up to the aggregate line (read a moment apart: within a second of ticks)
+    assert abs(sum(all_cpus.values()) - sum(total.values())) <= os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .. import FAST, children, procfs, quiz, top
+from .. import FAST, children, kernelcase, procfs, quiz, top
 from ..i18n import Texts, current_lang, error, josa, pick
 from ..procfs import AccessDenied, ProcessGone
 from ..safety import fmt_bytes
@@ -351,8 +351,9 @@ class BusyResult:
     threads: int
     cpus: int
     irix: float  # %CPU as top shows it by default (Irix mode: one CPU = 100)
-    idle_cpus: float  # how many CPUs' worth sat idle while it ran
+    idle_cpus: float  # how many of its CPUs' worth sat idle while it ran (the CPUs it may run on)
     state: str
+    cpu_limit: float | None = None  # a CPU limit on its cgroup, in CPUs (cpu.max / cfs_quota), if any
 
     @property
     def ceiling(self) -> int:
@@ -369,8 +370,8 @@ class BusyResult:
         return self.irix > 100
 
 
-def _cpu_busy_ticks() -> tuple[int, int]:
-    t = procfs.cpu_ticks()
+def _cpu_busy_ticks(cpus: Iterable[int]) -> tuple[int, int]:
+    t = procfs.cpu_ticks(cpus)  # only the CPUs the busy process may run on
     return sum(t.values()), t["id"] + t["wa"]
 
 
@@ -387,13 +388,13 @@ def busy_process(threads: int | None = None, show: bool = True, lang: str | None
                     "threads는 1에서 8 사이여야 합니다({threads}은(는) 쓸 수 없습니다)", lang, threads=threads)
     with children.busy(n, seconds=BUSY_SECONDS) as p:
         time.sleep(0.1)
-        total0, idle0 = _cpu_busy_ticks()
+        allowed = _cpus()
+        total0, idle0 = _cpu_busy_ticks(allowed)
         snap = snapshot(BUSY_INTERVAL, [p.pid])
-        total1, idle1 = _cpu_busy_ticks()
-    ncpu = os.cpu_count() or 1
-    idle = ncpu * (idle1 - idle0) / (total1 - total0) if total1 > total0 else 0.0
+        total1, idle1 = _cpu_busy_ticks(allowed)
+    idle = len(allowed) * (idle1 - idle0) / (total1 - total0) if total1 > total0 else 0.0
     row = snap.table.iloc[0]
-    r = BusyResult(p.pid, n, cpus, float(row["%CPU"]), idle, str(row["S"]))
+    r = BusyResult(p.pid, n, cpus, float(row["%CPU"]), idle, str(row["S"]), kernelcase.cpu_limit())
     if show:
         print(snap.to_text(width=100, summary=False))
         print(pick(f"{n} busy thread(s) on {cpus} CPU(s): %CPU {r.irix:.1f} in Irix mode (top's default), "
@@ -548,13 +549,20 @@ def _explain_irix(r: BusyResult) -> tuple[str, str]:
         return (base_en + " With one CPU (or one thread) there is no second CPU to run on at the same time, so "
                 "100 is the limit here.",
                 base_ko + " CPU(또는 스레드)가 하나뿐이면 동시에 돌 CPU가 없으므로 여기서는 100이 한계입니다.")
-    if r.idle_cpus >= 0.5:
+    if r.idle_cpus >= 0.5 and r.cpu_limit is not None and r.cpu_limit <= 1.05:
         return (base_en + f" It stayed at or below 100 although {r.idle_cpus:.1f} CPU(s)' worth of time sat idle: "
-                "something capped the process, most likely a CPU limit on its container or cgroup (cpu.max, or "
-                "cpu.cfs_quota_us on cgroup v1), which lets it use one CPU's worth at most.",
-                base_ko + f" CPU {r.idle_cpus:.1f}개 분량의 유휴 시간이 있었는데도 100을 넘지 못했습니다. 무언가가 이 "
-                "프로세스를 묶어 두었다는 뜻이고, 가장 흔한 원인은 컨테이너나 cgroup에 걸린 CPU 한도(cpu.max, "
-                "cgroup v1에서는 cpu.cfs_quota_us)로, CPU 하나만큼까지만 쓰게 막습니다.")
+                f"its cgroup has a CPU limit of {r.cpu_limit:.2g} CPU (cpu.max, or cpu.cfs_quota_us on cgroup v1), "
+                "which lets it use that much at most, however many threads it runs.",
+                base_ko + f" CPU {r.idle_cpus:.1f}개 분량의 유휴 시간이 있었는데도 100을 넘지 못했습니다. 이 "
+                f"프로세스의 cgroup에 CPU {r.cpu_limit:.2g}개만큼의 CPU 한도(cpu.max, cgroup v1에서는 "
+                "cpu.cfs_quota_us)가 걸려 있어서, 스레드가 몇 개든 그만큼까지만 쓸 수 있습니다.")
+    if r.idle_cpus >= 0.5:
+        return (base_en + f" It stayed at or below 100 although {r.idle_cpus:.1f} CPU(s)' worth of time sat idle, "
+                "and its cgroup has no CPU limit: something outside the process held its threads back (on a "
+                "virtual machine, the hypervisor: compare the st field of %Cpu(s)). Run the cell again.",
+                base_ko + f" CPU {r.idle_cpus:.1f}개 분량의 유휴 시간이 있었고 cgroup에 CPU 한도도 없는데 100을 넘지 "
+                "못했습니다. 프로세스 바깥의 무언가가 스레드를 붙잡아 둔 것입니다(가상 머신이라면 하이퍼바이저입니다. "
+                "%Cpu(s)의 st 값을 보세요). 셀을 다시 실행해 보세요.")
     return (base_en + f" It stayed at or below 100 because the CPUs were not free: only {r.idle_cpus:.1f} CPU(s)' "
             "worth of time was idle meanwhile, and the other programs' share was not ours to take. On a quieter "
             "machine the same process shows more than 100.",
@@ -574,7 +582,26 @@ quiz.register(quiz.Question(
 
 
 def verdicts_agree(r: BusyResult) -> bool:
-    """The printed verdict and the measurement say the same thing (used by the tests and claims)."""
+    """The printed explanation gives the reason the facts point to, and no other (used by the tests and
+    claims): over 100 only with threads on several CPUs; at most 100 because of one CPU, a CPU limit
+    that exists, a hold-up with idle CPUs, or CPUs that were not free (idle under half a CPU)."""
     en, _ = _explain_irix(r)
-    return (_judge_irix(r) == 1) == (r.irix > 100) and (("faster than the clock" in en) == (r.irix > 100))
+    reasons = {
+        "several": "faster than the clock" in en,
+        "one": "there is no second CPU" in en,
+        "limit": "has a CPU limit of" in en,
+        "held": "has no CPU limit" in en,
+        "busy": "the CPUs were not free" in en,
+    }
+    if sum(reasons.values()) != 1:
+        return False
+    if r.irix > 100:
+        expected = "several"
+    elif min(r.threads, r.cpus) <= 1:
+        expected = "one"
+    elif r.idle_cpus >= 0.5:
+        expected = "limit" if r.cpu_limit is not None and r.cpu_limit <= 1.05 else "held"
+    else:
+        expected = "busy"
+    return reasons[expected] and (_judge_irix(r) == 1) == (r.irix > 100)
 
