@@ -706,3 +706,28 @@ def test_a_notebook_using_every_widget_runs_headless(built, tmp_path):
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(widgets) >= 4  # one view per widget
     assert sys.executable  # the kernel ran with this venv's python (its kernelspec)
+
+
+def test_a_reading_that_came_after_the_next_mmap_is_marked_late_and_left_out():
+    """On a loaded machine the step's reading can come after the next step's mmap: its VIRT holds two
+    mappings. The row says so, and the lesson's summaries skip it and the row after it."""
+    import time as _time
+
+    from kernel_helpers import procfs as _procfs
+    from kernel_helpers.lessons import ch2_3
+    from kernel_helpers.widgets.models import MallocExperiment
+
+    m = MallocExperiment(step_mib=1, interval_ms=100, max_mib=16, lang="en")
+    page, step = _procfs.PAGE_SIZE, ch2_3.mmap_size(MiB)
+    m._baseline = {"virt": 10 * MiB, "res": MiB, "shr": 0, "minflt": 100, "rss_exact": MiB, "committed_as": 0}
+    virt = [10 * MiB + k * step for k in (1, 2, 4, 4, 5, 6)]  # step 3's reading came after step 4's mmap
+    for n, v in enumerate(virt, start=1):
+        now = {"virt": v, "res": MiB + n * page, "shr": 0, "minflt": 100 + n, "rss_exact": MiB + n * page,
+               "committed_as": n * step}
+        m._step({"event": "step", "n": n, "ok": 1, "requested": n * MiB, "touched": 0, "minflt": 1},
+                _time.monotonic(), now)
+    table = m.step_table()
+    assert list(table["late"]) == [False, False, True, False, False, False]
+    kept = ch2_3._usable_steps(table)
+    assert list(kept["step"]) == [2, 5, 6]  # not step 1 (first), 3 (late) or 4 (after the late one)
+    assert set(kept["d_virt"]) == {step}

@@ -184,10 +184,16 @@ def mmap_size(request: int = MiB, page: int | None = None) -> int:
 
 
 def _usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
-    """Successful steps after the first (the first run of a code path also faults in program text)."""
+    """Successful steps after the first (the first run of a code path also faults in program text),
+    without the readings that came late (after the next step's mmap, on a loaded machine) and the
+    steps right after them: their changes mix two steps."""
     if steps is None or len(steps) == 0:
         return pd.DataFrame(columns=getattr(steps, "columns", []))
-    df = steps[(steps["ok"].astype(bool)) & (steps["step"] > 1)].copy()
+    keep = steps["ok"].astype(bool) & (steps["step"] > 1)
+    if "late" in steps:
+        late = steps["late"].fillna(False).astype(bool)
+        keep &= ~late & ~late.shift(1, fill_value=False)
+    df = steps[keep].copy()
     return df.dropna(subset=["d_virt", "d_res", "d_minflt"])
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import kernelcase, overcommit, programs, validate
+from .. import kernelcase, overcommit, procfs, programs, validate
 from ..i18n import Texts, error, say
 from ..programs import Program, ProgramError
 from ..safety import MiB, fmt_bytes
@@ -300,10 +300,11 @@ class OvercommitControl:
 # d_minflt: the faults of the whole process during this step (its malloc and memset) as malloc_test
 # counts them, getrusage(RUSAGE_SELF), the same counter as /proc/PID/stat field 10. Unlike a difference
 # of two readings it cannot be shifted by a reading that comes late (see _step). d_touched: bytes
-# newly written.
+# newly written. late: the reading came after the next step had begun (its mapping is in VIRT already:
+# a loaded machine, a slow VM), so this row's d_* and the next row's hold part of another step.
 STEP_COLUMNS = ("step", "t", "ok", "errno", "touch", "requested", "touched", "virt", "res", "shr",
                 "rss_exact", "minflt", "committed_as", "d_virt", "d_res", "d_shr", "d_rss_exact", "d_minflt",
-                "d_committed", "d_touched", "meaning")
+                "d_committed", "d_touched", "meaning", "late")
 # The panel's shortest interval: each step is read from /proc right after its line arrives, and the
 # reading must come before the next step. malloc_test itself takes 1 ms (programs.INTERVAL_MS_MIN).
 PANEL_INTERVAL_MS_MIN = 10
@@ -652,6 +653,7 @@ class MallocExperiment:
         prev = self._last or self._baseline or {}
         with self._cond:
             prev_touched = int(self._steps[-1]["touched"]) if self._steps else 0
+            prev_requested = int(self._steps[-1]["requested"]) if self._steps else 0
         touched = int(ev.get("touched", 0))
         step_bytes = self.step_mib * MiB
         row: dict = {"step": n, "t": round(self._rel(t), 3), "ok": ok, "errno": ev.get("errno", ""),
@@ -678,6 +680,10 @@ class MallocExperiment:
         else:
             meaning = _TEXT("meaning_partial", lang, pct=round(100 * d_touched / step_bytes))
         row["meaning"] = meaning
+        # This step mapped its request plus malloc's header, rounded up to a page: more VIRT than that
+        # since the last reading means the next step's mmap came before this reading did.
+        grew = now["virt"] - prev["virt"] if now and "virt" in prev else 0
+        row["late"] = bool(grew > row["requested"] - prev_requested + 2 * procfs.PAGE_SIZE)
         if now:
             self._last = now
         with self._cond:
