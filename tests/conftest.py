@@ -43,7 +43,6 @@ SERIAL_MODULES = {
     "test_sampler.py": "measures the sampling rate",
     "test_browser.py": "a real JupyterLab in Chromium: CPU-heavy, with time limits",
     "test_binder_like.py": "namespaces and cgroups as root",
-    "test_no_leftovers.py": "checks that nothing of ours runs, machine-wide",
     "test_top.py": "compares %CPU, the Tasks line and load with the real top: needs a quiet machine",
     "test_lessons_ch2_1.py": "%CPU of busy processes, the Tasks line",
     "test_lessons_ch2_4.py": "nice under contention and %CPU over 100: needs the CPUs to itself",
@@ -56,6 +55,8 @@ SERIAL_TESTS = (
     ("test_widgets.py", "test_whatif_as_root_runs_mode_1_for_real", "sets vm.overcommit_memory for real"),
     ("test_widgets.py", "test_whatif_prediction_matches_the_kernel_in_the_current_mode",
      "reads the mode, then asks the kernel: another test must not switch it in between"),
+    ("test_no_leftovers.py", "test_stopping_the_kernel_mid_demo_leaves_nothing_running[overcommit",
+     "the overcommit demo holds vm.overcommit_memory changed while the kernel is stopped"),
     ("test_notebooks.py", "test_notebook_runs_top_to_bottom_without_errors[en/2.3",
      "chapter 2.3 as root switches vm.overcommit_memory for its modes table"),
     ("test_notebooks.py", "test_notebook_runs_top_to_bottom_without_errors[ko/2.3",
@@ -63,8 +64,15 @@ SERIAL_TESTS = (
 )
 
 
+# Modules whose module-scoped fixture makes something machine-wide (a Unix user, a hub): under
+# xdist each worker would make its own, so all of a module's tests go to one worker (--dist loadgroup).
+ONE_WORKER_MODULES = ("test_unprivileged.py", "test_jupyterhub.py")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.path.name in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(name=item.path.stem))
         if item.path.name in SERIAL_MODULES or any(
                 item.path.name == mod and item.name.startswith(name) for mod, name, _ in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)
