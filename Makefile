@@ -62,7 +62,7 @@ book: venv build $(BOOK_STAMP) ## execute every notebook here (fast mode) and bu
 test: venv build ## build everything, then run the whole test suite (parallel part, then the serial tests alone; the book's: make test-book)
 	@rc=0; \
 	echo "toplab: tests that can share the machine, $(TEST_JOBS) at a time"; \
-	$(PY) -m pytest -q -rs -n $(TEST_JOBS) --dist loadgroup -m "not serial and not book" $(PYTEST_ARGS) || rc=1; \
+	$(PY) -m pytest -q -rs -n $(TEST_JOBS) -m "not serial and not book" $(PYTEST_ARGS) || rc=1; \
 	echo "toplab: tests that run alone (machine-wide settings, cgroups, timing; tests/conftest.py SERIAL_MODULES)"; \
 	$(PY) -m pytest -q -rs -m "serial and not book" $(PYTEST_ARGS) || rc=1; \
 	exit $$rc

@@ -30,7 +30,7 @@ def _vm() -> dict[str, str]:
 # time, CPU or machine-wide memory figures that tests running beside them would disturb. Everything
 # else runs in parallel (pytest-xdist). The notebooks run in parallel too: the lab is built for
 # several kernels at once (cages hold a per-base lock; the JupyterHub test runs chapter 2.3 in five
-# non-root kernels together, and runs beside the others as well), and they assert on what they print,
+# non-root kernels together, alone), and they assert on what they print,
 # not on quiet figures. Chapter 2.3 run as root is the exception: it switches vm.overcommit_memory,
 # so it runs alone (SERIAL_TESTS). Nothing in the parallel part changes a machine-wide setting.
 SERIAL_MODULES = {
@@ -46,6 +46,7 @@ SERIAL_MODULES = {
     "test_top.py": "compares %CPU, the Tasks line and load with the real top: needs a quiet machine",
     "test_lessons_ch2_1.py": "%CPU of busy processes, the Tasks line",
     "test_lessons_ch2_4.py": "nice under contention and %CPU over 100: needs the CPUs to itself",
+    "test_jupyterhub.py": "five users run chapter 2.3 at once on a hub, in its time limits: the CPUs are theirs",
 }
 
 
@@ -64,15 +65,12 @@ SERIAL_TESTS = (
 )
 
 
-# Modules whose module-scoped fixture makes something machine-wide (a Unix user, a hub): under
-# xdist each worker would make its own, so all of a module's tests go to one worker (--dist loadgroup).
-ONE_WORKER_MODULES = ("test_unprivileged.py", "test_jupyterhub.py")
+# A module-scoped fixture that makes something machine-wide runs once per xdist worker: name it
+# per worker (test_unprivileged.py: toplab-reader-gw0, toplab-reader-gw1).
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in ONE_WORKER_MODULES:
-            item.add_marker(pytest.mark.xdist_group(name=item.path.stem))
         if item.path.name in SERIAL_MODULES or any(
                 item.path.name == mod and item.name.startswith(name) for mod, name, _ in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)

@@ -30,9 +30,11 @@ from test_notebooks import _errors
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-READER = "toplab-reader"
+# one Unix user per pytest-xdist worker (make test runs this module on two): toplab-reader-gw0 ...
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+READER = "toplab-reader" + (f"-{_WORKER}" if _WORKER else "")
 SYSTEM_PYTHON = "/usr/bin/python3"
-KERNEL_NAME = "toplab-reader"
+KERNEL_NAME = READER
 CELL_TIMEOUT = 180
 NOTEBOOKS = sorted(p.relative_to(REPO / "notebooks")
                    for p in (REPO / "notebooks").glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
