@@ -254,7 +254,7 @@ def test_panel_chart_toggle_and_top_table_in_a_real_browser(lab):
             # state, Plotly.animate without a full redraw) and the points the traces hold
             frames = ("(() => { const b = document.querySelector('.toplab-panel .toplab-chart');"
                       " const gd = document.querySelector('.toplab-panel .js-plotly-plot');"
-                      " return {frames: +b.dataset.frames, t: performance.now(), last: gd.data[1].x.slice(-1)[0],"
+                      " return {frames: b.toplabState.frames, t: performance.now(), last: gd.data[1].x.slice(-1)[0],"
                       " points: gd.data.slice(0, 5).reduce((a, t) => a + (t.x ? t.x.length : 0), 0)}; })()")
             before = page.evaluate(frames)
             time.sleep(3.0)

@@ -9,9 +9,10 @@ built by the view: the kernel never imports ``plotly.graph_objects``. After that
 - ``replace(traces)`` replaces whole traces (a bar chart redrawn on demand).
 - ``title``, ``title_color``, ``markers`` and ``visible`` are traits: sent only when they change.
 
-A page loads plotly.js once (``need_plotly``: the kernel answers with the file as one binary
-buffer) and keeps it on ``window``; every later chart in that page, from any kernel, starts at
-once. ``load_charts()`` shows the small loader a chapter's first cell uses, so a reader waits once,
+A page loads plotly.js once and keeps it on ``window``; every later chart in that page, from any
+kernel, starts at once. The first chart a kernel makes carries the file in its state (one binary
+buffer), so the page runs it as soon as the widget arrives, while the kernel builds the rest; a
+page that still lacks it later asks (``need_plotly``) and the kernel answers with the same buffer. ``load_charts()`` shows the small loader a chapter's first cell uses, so a reader waits once,
 at the top, with a message.
 """
 
@@ -78,6 +79,7 @@ class LiveChart(anywidget.AnyWidget):
     markers = T.List().tag(sync=True)
     marker_trace = T.Int(-1).tag(sync=True)
     visible = T.List().tag(sync=True)
+    plotly_js = T.Bytes(b"").tag(sync=True)  # the first chart of a kernel: plotly.min.js, as one buffer
     loading_text = T.Unicode("").tag(sync=True)
     ready_text = T.Unicode("").tag(sync=True)
 
@@ -85,6 +87,11 @@ class LiveChart(anywidget.AnyWidget):
                  lock: threading.RLock | None = None, **kwargs):
         kwargs.setdefault("loading_text", _LOADING.get(lang, _LOADING["en"]))
         kwargs.setdefault("ready_text", _READY.get(lang, _READY["en"]))
+        with _cache_lock:
+            first = not _cache.get("offered")
+            _cache["offered"] = True
+        if first:  # the page starts on plotly.js as the widget arrives, before the cell has finished
+            kwargs["plotly_js"] = plotly_js()
         super().__init__(**kwargs)
         self.lock = lock or threading.RLock()
         self._snapshot = snapshot
@@ -141,10 +148,12 @@ def load_charts(lang: str | None = None) -> None:
     A chapter's first cell calls it, so that its charts later appear at once. It returns nothing
     (a cell ending with it shows the loader once).
     """
+    import ipywidgets as W
     from IPython.display import display
 
     from ._model_common import check_lang
 
     w = LiveChart(lang=check_lang(lang))
     w.add_class("toplab-chart-loader")
-    display(w)
+    # in a box: the page loads the ipywidgets controls' code now too, which the panel's buttons need
+    display(W.VBox([w]))

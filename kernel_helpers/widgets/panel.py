@@ -48,6 +48,7 @@ _MARKER_STYLE = {  # kind -> (symbol, colour)
     "done": ("star", "#ff7f0e"), "killed": ("x-thin-open", "#8b0000"), "stopped": ("square", "#555555"),
     "exited": ("square-open", "#555555"), "overcommit": ("hexagon", "#9467bd"),
 }
+_TEXT_PERIOD = 0.5  # seconds between two updates of the figures' line (a step updates it at once)
 _STREAMED = {"virt": 0, "res": 1, "shr": 2, "committed": 3, "minflt": 4, "rss_exact": 6}  # series -> trace
 _COLOURS = {"virt": "#1f77b4", "res": "#d62728", "shr": "#2ca02c", "committed": "#9467bd", "minflt": "#8c564b"}
 
@@ -81,6 +82,7 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         self._draw_lock = threading.RLock()  # the redraw thread, the caller's thread and frontend messages
         self._run, self._run_sampler, self._sent_t = 0, None, None  # what the page has been sent
         self._exact_shown = False
+        self._text_at, self._text_steps = 0.0, -1  # when the figures' line was last written
         t0 = time.perf_counter()
         self.chart = self._make_figure(height)
         self.figure = self.chart  # the name of the chart before it became a LiveChart
@@ -294,7 +296,11 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
     def _draw_text(self) -> None:
         m, lang = self.model, self.lang
         last = m.latest()
-        if last is not None:
+        now, steps = time.monotonic(), len(m._steps)
+        # the figures at most twice a second (each new text lays out the page), at once after a step
+        if last is not None and (now - self._text_at >= _TEXT_PERIOD or steps != self._text_steps
+                                 or not m.running):
+            self._text_at, self._text_steps = now, steps
             base = m._baseline or {}
             dc = (last["committed_as"] - base["committed_as"]) if base.get("committed_as") is not None else None
             df = (last["minflt"] - base["minflt"]) if base.get("minflt") is not None else None
