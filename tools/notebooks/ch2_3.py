@@ -50,13 +50,15 @@ dropped in version 5.2, and its last step (running out of memory) is not shown a
     md("""
 ## Set up
 
-One cell imports everything the chapter uses and prints what this machine allows. The last lines decide
+One cell imports everything the chapter uses, loads the charts' library into this page (once, a few
+seconds) and prints what this machine allows. The last lines decide
 which experiments run for real here: whether this kernel may change `vm.overcommit_memory`, and whether
 it may create a memory cgroup for the OOM demo.
 """, """
 ## 준비하기
 
-아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 이 기계에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
+아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 차트 라이브러리를 이 페이지에 한 번 불러온 뒤(몇 초),
+이 기계에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
 어떤 실험을 실제로 돌릴 수 있는지 정합니다. 이 커널이 `vm.overcommit_memory`를 바꿀 수 있는지, 그리고
 OOM 실험을 위한 메모리 cgroup을 만들 수 있는지입니다.
 """),
@@ -64,8 +66,9 @@ OOM 실험을 위한 메모리 cgroup을 만들 수 있는지입니다.
 from kernel_helpers import quiz
 from kernel_helpers.lessons import ch2_3 as lesson
 from kernel_helpers.safety import GiB
-from kernel_helpers.widgets import memory_panel, overcommit_whatif
+from kernel_helpers.widgets import load_charts, memory_panel, overcommit_whatif
 
+load_charts()
 lesson.machine()
 """),
     # ------------------------------------------------------------------ malloc experiment
