@@ -89,11 +89,12 @@ def _panel_cells(path: Path, hz: float) -> list[str]:
     what its chart sent are written next to the notebook, as <name>.stats.json."""
     stats = path.with_suffix(".stats.json")
     return [f"from kernel_helpers.widgets import MemoryPanel"
-            f"\npanel = MemoryPanel(step_mib=1, interval_ms=1000, max_mib=256, hz={hz:g}, lang='en', key='bench')"
+            f"\npanel = MemoryPanel(step_mib=1, interval_ms=1000, max_mib=1024, hz={hz:g}, lang='en', key='bench')"
             "\npanel.show()\npanel.start()"
             "\nimport atexit, json"
             f"\natexit.register(lambda: open({str(stats)!r}, 'w').write(json.dumps(dict(panel.redraw_stats(),"
-            " messages=panel.chart.sent_messages, points_sent=panel.chart.sent_points))));"]
+            " messages=panel.chart.sent_messages, points_sent=panel.chart.sent_points))));",
+            "panel.pause();"]  # run by the memory measurement only
 
 
 FIRST_CELL = "from kernel_helpers.widgets import memory_panel\npanel = memory_panel(lang='en', key='first')"
@@ -208,11 +209,28 @@ def first_chart(lab: LabServer, browser, fresh: bool) -> dict:
         _close(lab, page)
 
 
+# Both counters agree on where the chart is: the newest point received has been drawn and counted.
+IN_STEP_JS = """() => { const nb = window.jupyterapp.shell.currentWidget;
+  const box = nb && nb.node.querySelector('.toplab-chart'), st = box && box.toplabState;
+  return !!st && !!window.__bench && st.x.length > 0 && window.__bench.lastX === st.x[st.x.length - 1]; }"""
+
+
+def _read_caught_up(page) -> dict:
+    """READ_JS at a moment when the points received and the points drawn are the same ones (a frame
+    and the counter's next poll follow each message within about 50 ms), so that the two counts
+    taken at the start and the end of a measurement cover the same points."""
+    try:
+        page.wait_for_function(IN_STEP_JS, timeout=5_000, polling=5)
+    except Exception:  # never in step: the counts say so
+        pass
+    return page.evaluate(READ_JS)
+
+
 def _measure(lab: LabServer, browser, name: str, seconds: float, warmup: float, chart: bool = True,
              hidden: float = 0.0, memory: float = 0.0) -> dict:
     page, errors = _open(lab, browser, name)
     try:
-        _run(page)
+        _run(page, "notebook:run-cell", 0)
         try:
             if chart:
                 page.wait_for_function(COUNTER_JS, timeout=120_000, polling=200)
@@ -227,16 +245,18 @@ def _measure(lab: LabServer, browser, name: str, seconds: float, warmup: float, 
         time.sleep(warmup)  # the panel's first seconds: figure built, threads started
         kernels = lab.kernel_pids()
         chrome = _chromium_pids()
-        a = page.evaluate(READ_JS)
+        read = (lambda: _read_caught_up(page)) if chart else (lambda: page.evaluate(READ_JS))
+        a = read()
         k0, c0, t0 = _cpu_seconds(kernels), _cpu_seconds(chrome), time.monotonic()
         time.sleep(seconds)
-        b = page.evaluate(READ_JS)
+        b = read()
         k1, c1, t1 = _cpu_seconds(kernels), _cpu_seconds(chrome), time.monotonic()
         span = (b["now"] - a["now"]) / 1000.0
         out = {"seconds": span, "kernel_cpu_share": (k1 - k0) / (t1 - t0),
                "chromium_cpu_share": (c1 - c0) / (t1 - t0), "console_errors": errors}
         if chart:
             out.update(points_per_s=(b["points"] - a["points"]) / span,
+                       received_per_s=((b["received"] or 0) - (a["received"] or 0)) / span,
                        frames_per_s=((b["frames"] or 0) - (a["frames"] or 0)) / span,
                        counter_errors=b.get("errors", 0))
         if hidden:
@@ -296,7 +316,13 @@ def _hidden_tab(page, seconds: float, chrome: list[int]) -> dict:
 
 
 def _memory(page, kernels: list[int], seconds: float, every: float = 15.0) -> dict:
-    """The kernel's RSS and the page's JS heap (after a GC) every ``every`` s; slopes per hour."""
+    """The kernel's RSS and the page's JS heap (after a GC) every ``every`` s; slopes per hour.
+
+    The notebook's second cell pauses malloc_test first: the sampler and the chart go on at the
+    same rate (flat lines), while the step table, which keeps one row per step (bounded by the cap:
+    the lesson's data, not the chart's), stops growing."""
+    _run(page, "notebook:run-cell", 1)
+    time.sleep(2)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     rows = []

@@ -459,9 +459,10 @@ def test_the_live_chart_sends_each_point_once_and_never_the_history(built):
     assert pts[0]["kind"] == "reset" and all(m["kind"] == "points" for m in pts[1:])
     assert len({m["run"] for m in pts}) == 1
     xs = [x for m in pts for x in m["x"]]
-    assert xs == sorted(set(xs)), "a point was sent twice or out of order"
+    assert xs == sorted(set(xs)), ("a point was sent twice or out of order",
+                                   [(m["kind"], m["x"][:3], m["x"][-1:]) for m in pts])
     rows = p.model.sampler.rows()
-    assert len(xs) == len(rows) and xs[-1] == round(rows[-1]["t"], 3)  # every sample, once
+    assert len(xs) == len(rows) and xs[-1] == round(rows[-1]["t"], 4)  # every sample, once
     for m in pts:
         assert m["traces"] == [0, 1, 2, 3, 4] and all(len(y) == len(m["x"]) for y in m["y"])
     sizes = [len(json.dumps(m)) for m in pts[1:]]
@@ -479,7 +480,7 @@ def test_a_page_that_opens_late_gets_the_window_once_then_only_new_points(built)
     time.sleep(1.0)
     p.stop()
     pts = [m for m, _ in sent if m["kind"] in ("reset", "points")]
-    assert pts[0]["kind"] == "reset" and len(pts[0]["x"]) >= 10 and pts[0]["x"][0] == round(p.model.sampler.rows()[0]["t"], 3)
+    assert pts[0]["kind"] == "reset" and len(pts[0]["x"]) >= 10 and pts[0]["x"][0] == round(p.model.sampler.rows()[0]["t"], 4)
     later = [x for m in pts[1:] for x in m["x"]]
     assert later and min(later) > pts[0]["x"][-1] - 1.0  # appends, not the window again
     assert all(m["kind"] == "points" for m in pts[1:])
@@ -533,11 +534,28 @@ def test_the_chart_travels_with_the_widgets_first_message(monkeypatch):
     MemoryPanel(key="open", lang="en")
     SharedView(key="open", lang="en")
     live = [o["data"]["state"] for o in opened if "spec" in o["data"]["state"]]
-    assert len(live[0]["spec"]["data"]) == 7  # the panel's 7th: exact Rss, hidden until RES lags
+    assert [len(f["spec"]["data"]) for f in live] == [7, 5]  # the panel's 7th: exact Rss, hidden until RES lags
     assert live[0]["title"] == "malloc_test: not started yet" and live[0]["window"] == 600
     assert [t["name"] for t in live[0]["spec"]["data"][:3]] == ["VIRT", "RES", "SHR"]
-    bars = [o["data"]["state"] for o in opened if "_widget_data" in o["data"]["state"]]
-    assert [len(f["_widget_data"]) for f in bars] == [5]
+    assert [t["type"] for t in live[1]["spec"]["data"]] == ["bar"] * 5 and live[1]["window"] == 0
+
+
+def test_the_shared_view_sends_its_bars_once_per_measurement_and_to_a_late_page(built):
+    from kernel_helpers.widgets import SharedView
+
+    sv = SharedView(mib=16, children=1, key="bars", lang="en")
+    sent = _capture(sv.chart)
+    try:
+        sv.start()
+        [(msg, _)] = sent
+        assert msg["kind"] == "replace" and msg["traces"] == [0, 1, 2, 3, 4]
+        res = msg["data"][0]
+        assert res["x"][0].startswith("parent (") and len(res["x"]) == 2 and min(res["y"]) >= 16
+        assert msg["data"][4]["x"][:4] == ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS"]
+        sv.chart._on_frontend_msg(sv.chart, {"kind": "hello"}, [])
+        assert sent[-1][0] == msg  # a page that opens the chart later gets the same bars
+    finally:
+        sv.close()
 
 
 def test_clicking_the_memset_toggle_sends_touch_on(built):

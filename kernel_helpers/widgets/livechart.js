@@ -94,7 +94,7 @@ function render({ model, el }) {
 
   function takePoints(msg) {
     if (msg.kind === "reset" || st.run === null) {
-      if (msg.kind === "reset") { st.x = []; st.ys = {}; }
+      if (msg.kind === "reset") { st.x = []; st.ys = {}; st.ranges = {}; }
       st.run = msg.run;
     } else if (msg.run !== st.run) {
       st.dropped += msg.x.length; // from another run: a reset follows
@@ -148,10 +148,18 @@ function render({ model, el }) {
     if (x.length) {
       const first = x[0], lastX = x[x.length - 1];
       const r = st.ranges.x;
-      const span = Math.max(lastX - first, 1);
-      const step = Math.max(2, 0.15 * Math.max(span, r ? r[1] - r[0] : 0));
-      if (!r || lastX > r[1] || first < r[0] || (r[1] - r[0]) > 3 * span + 3 * step) {
-        st.ranges.x = [Math.max(0, first) - 0.02 * span, Math.max(first, lastX) + step];
+      // the x axis moves in steps: while the window fills, from 0 to 25 % beyond the newest point;
+      // once it is full, by a quarter of the window (30 s at 5 Hz, 7.5 s at 20 Hz). In between, a
+      // frame draws the traces only and the axes stay as they are.
+      let want = null;
+      if (x.length < win()) {
+        if (!r || lastX > r[1] || r[0] > 0) want = [-0.01 * Math.max(lastX, 8), Math.max(8, 1.25 * lastX)];
+      } else {
+        const full = Math.max(lastX - first, 1);
+        if (!r || lastX > r[1] || first < r[0]) want = [first - 0.01 * full, lastX + 0.25 * full];
+      }
+      if (want) {
+        st.ranges.x = want;
         for (const k of spec.xaxes || ["xaxis"]) lay[k + ".range"] = st.ranges.x.slice();
       }
     }

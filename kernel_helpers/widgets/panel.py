@@ -126,7 +126,9 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         # the layout plotly's make_subplots(rows=2, shared_xaxes=True, row_heights=[0.68, 0.32],
         # vertical_spacing=0.06, specs=[[{}], [{"secondary_y": True}]]) builds
         layout = {
-            "height": height, "margin": {"l": 60, "r": 60, "t": 40, "b": 80}, "uirevision": "keep",
+            # no uirevision: the figure is never rebuilt, so a reader's zoom stays without it (and with it,
+            # each axis step kept a few detached DOM nodes alive: the page's memory grew)
+            "height": height, "margin": {"l": 60, "r": 60, "t": 40, "b": 80},
             "legend": {"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
             "title": {"x": 0.01, "y": 0.99, "font": {"size": 13}}, "template": template("plotly_white"),
             "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "matches": "x2", "showticklabels": False},

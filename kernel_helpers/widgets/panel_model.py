@@ -836,7 +836,8 @@ class MallocExperiment:
                 c0, f0 = self._chart_base[1], self._chart_base[2]
         return {
             "after": rows[-1]["t"] if rows else after,  # unrounded: the next call's ``after``
-            "t": [round(r["t"], 3) for r in rows],
+            # 0.1 ms: a sampler that fell behind samples again at once, so two samples may be 1 ms apart
+            "t": [round(r["t"], 4) for r in rows],
             "virt": [round(r["virt"] / MiB, 3) for r in rows],
             "res": [round(r["res"] / MiB, 3) for r in rows],
             "shr": [round(r["shr"] / MiB, 3) for r in rows],
