@@ -3,7 +3,7 @@
 Each figure is measured side by side with its reference in the same run and shown as a
 ratio, with the target from issue 7 and whether it was met. Repeats give medians (every
 repeat is in the JSON). ``--quick`` shortens the long parts (the chart draws 15 s instead of
-60 s per rate, hides its tab 20 s instead of 60 s and watches memory 1 min instead of 5); ``--only``/``--skip`` choose parts: snapshot, sampler, memory, faults, notebooks,
+60 s per rate, hides its tab 20 s instead of 60 s and watches memory 1 min instead of 8); ``--only``/``--skip`` choose parts: snapshot, sampler, memory, faults, notebooks,
 lab, chart.
 
     python -m bench.run [--quick] [--only snapshot,sampler] [--skip chart]
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     section("notebooks", notebooks.notebooks_bench, notebook_figures)
     section("lab", lambda: notebooks.lab_bench(2 if q else 3), lab_figures)
     section("chart", lambda: chart.chart_bench([5, 20], 15 if q else 60, repeats=3, hidden=20 if q else 60,
-                                               memory=60 if q else 300), chart_figures)
+                                               memory=60 if q else 480), chart_figures)
 
     # the per-sample CPU next to top's per-refresh CPU with -p, from the sampler part
     by_key = {f.key: f for f in figs}
