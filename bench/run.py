@@ -209,7 +209,7 @@ def chart_figures(res: dict) -> list[Figure]:
             per_h = ph[key] / MiB
             figs.append(Figure(
                 f"chart_memory_{key}", f"{label}, drawing at {r['hz']:g} Hz: growth per hour", "MiB",
-                per_h, None, "", f"flat: < {limit} MiB/h", abs(per_h) < limit, {},
+                per_h, None, "", f"flat: grows < {limit} MiB/h", per_h < limit, {},
                 f"extrapolated from a {mins:.0f} min run (slope of its second half); "
                 f"{mem['samples'][0][key] / MiB:.1f} -> {mem['samples'][-1][key] / MiB:.1f} MiB; "
                 f"DOM nodes {mem['samples'][0]['dom_nodes']:.0f} -> {mem['samples'][-1]['dom_nodes']:.0f}; "
@@ -289,6 +289,61 @@ def profile_sampler(n: int = 2000) -> str:
     return out.getvalue()
 
 
+FIGURES = {"snapshot": snapshot_figures, "sampler": sampler_figures, "memory": memory_figures,
+           "faults": faults_figures, "notebooks": notebook_figures, "lab": lab_figures, "chart": chart_figures}
+
+
+def _per_sample_reference(info: dict, figs: list[Figure]) -> None:
+    # the per-sample CPU next to top's per-refresh CPU with -p, from the sampler part
+    by_key = {f.key: f for f in figs}
+    per = by_key.get("sampler_cpu_per_sample")
+    rates = info["raw"].get("sampler", {}).get("rates") if isinstance(info["raw"].get("sampler"), dict) else None
+    if per is not None and rates:
+        per.reference = median([r["top_share_steady"]["median"] / r["hz"] for r in rates]) * 1e6
+        per.ref_name = "top -p"
+
+
+def _report(info: dict, figs: list[Figure], path: str) -> None:
+    started = _dt.datetime.fromisoformat(info["started"])
+    q = info["quick"]
+    m = info["machine"]
+    print(f"toplab bench, {started:%Y-%m-%d %H:%M}{' (--quick)' if q else ''}: {m['cpu_model']}, {m['cores']} cores, "
+          f"{m['mem_total_bytes'] / (1 << 30):.1f} GiB, kernel {m['kernel']}, Python {m['python']}, {m['top']}")
+    print(f"load average {info['load']['start']} at start, {info['load']['end']} at end; "
+          f"{m['processes']} processes; medians of repeats\n")
+    print(table(figs))
+    notes = [f"  {f.name}: {f.notes}" for f in figs if f.notes]
+    if notes:
+        print("\nnotes:\n" + "\n".join(notes))
+    print("\n" + LEGEND)
+    if "notebooks" in info["raw"] and isinstance(info["raw"]["notebooks"], dict) and "runs" in info["raw"]["notebooks"]:
+        print("\nnotebooks (seconds, kernel start included):")
+        for r in info["raw"]["notebooks"]["runs"]:
+            slow = ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s" for c in r.get("slowest_cells", [])[:2])
+            print(f"  {r['seconds']:7.1f}  {r['notebook']}" + (f"  (slowest: {slow})" if slow else "")
+                  + ("  ERRORS: " + "; ".join(r["errors"])[:200] if r["errors"] else ""))
+    missed = [f.name for f in figs if f.met is False]
+    print(f"\ntargets missed: {', '.join(missed) if missed else 'none'}")
+    print(f"JSON: {os.path.relpath(path)} (and bench/results/latest.json); {info['duration_s']:.0f} s")
+
+
+def table_from(path: str) -> int:
+    """The table of an earlier run, recomputed from its JSON (its raw results, today's targets)."""
+    with open(path) as fh:
+        info = json.load(fh)
+    figs: list[Figure] = []
+    for name in info["parts"]:
+        raw = info["raw"].get(name)
+        if not isinstance(raw, dict) or "error" in raw:
+            err = raw.get("error", "no result") if isinstance(raw, dict) else "no result"
+            figs.append(Figure(name, f"{name}: FAILED", "", None, notes=err[:200]))
+            continue
+        figs.extend(FIGURES[name](raw))
+    _per_sample_reference(info, figs)
+    _report(info, figs, path)
+    return 0
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,7 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help=f"comma-separated parts: {','.join(PARTS)}")
     p.add_argument("--skip", default="", help="comma-separated parts to leave out")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/bench-<time>.json)")
+    p.add_argument("--table", default=None, metavar="JSON",
+                   help="measure nothing: print the table of an earlier run from its JSON")
     args = p.parse_args(argv)
+    if args.table:
+        return table_from(args.table)
     parts = [x for x in (args.only.split(",") if args.only else PARTS) if x]
     parts = [x for x in parts if x not in args.skip.split(",")]
     unknown = set(parts) - set(PARTS)
@@ -341,13 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     section("chart", lambda: chart.chart_bench([5, 20], 15 if q else 60, repeats=3, hidden=20 if q else 60,
                                                memory=60 if q else 480), chart_figures)
 
-    # the per-sample CPU next to top's per-refresh CPU with -p, from the sampler part
-    by_key = {f.key: f for f in figs}
-    per = by_key.get("sampler_cpu_per_sample")
-    rates = info["raw"].get("sampler", {}).get("rates") if isinstance(info["raw"].get("sampler"), dict) else None
-    if per is not None and rates:
-        per.reference = median([r["top_share_steady"]["median"] / r["hz"] for r in rates]) * 1e6
-        per.ref_name = "top -p"
+    _per_sample_reference(info, figs)
     if any(f.met is False and f.key.startswith("sampler_cpu") for f in figs):
         info["profiles"]["sampler.sample_once"] = profile_sampler()
 
@@ -361,25 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(RESULTS / "latest.json", "w") as fh:
         json.dump(info, fh, indent=1, default=str)
 
-    m = info["machine"]
-    print(f"toplab bench, {started:%Y-%m-%d %H:%M}{' (--quick)' if q else ''}: {m['cpu_model']}, {m['cores']} cores, "
-          f"{m['mem_total_bytes'] / (1 << 30):.1f} GiB, kernel {m['kernel']}, Python {m['python']}, {m['top']}")
-    print(f"load average {info['load']['start']} at start, {info['load']['end']} at end; "
-          f"{m['processes']} processes; medians of repeats\n")
-    print(table(figs))
-    notes = [f"  {f.name}: {f.notes}" for f in figs if f.notes]
-    if notes:
-        print("\nnotes:\n" + "\n".join(notes))
-    print("\n" + LEGEND)
-    if "notebooks" in info["raw"] and isinstance(info["raw"]["notebooks"], dict) and "runs" in info["raw"]["notebooks"]:
-        print("\nnotebooks (seconds, kernel start included):")
-        for r in info["raw"]["notebooks"]["runs"]:
-            slow = ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s" for c in r.get("slowest_cells", [])[:2])
-            print(f"  {r['seconds']:7.1f}  {r['notebook']}" + (f"  (slowest: {slow})" if slow else "")
-                  + ("  ERRORS: " + "; ".join(r["errors"])[:200] if r["errors"] else ""))
-    missed = [f.name for f in figs if f.met is False]
-    print(f"\ntargets missed: {', '.join(missed) if missed else 'none'}")
-    print(f"JSON: {os.path.relpath(path)} (and bench/results/latest.json); {info['duration_s']:.0f} s")
+    _report(info, figs, path)
     return 0
 
 
