@@ -1,9 +1,10 @@
 """The memory experiment panel: malloc_test's VIRT/RES/SHR live, with controls that act on it.
 
 The view only displays ``MallocExperiment`` (panel_model.py) and forwards clicks to it.  The chart
-is built in the constructor, before any program starts; samples come from the Sampler's
-thread; a Redrawer thread copies the newest state into the FigureWidget at most 5 times a
-second inside ``batch_update()``, so a busy browser never builds a backlog.
+(a LiveChart: livechart.py) is built in the constructor, before any program starts; samples come
+from the Sampler's thread; a Redrawer thread sends the page only the samples newer than the last
+it sent, at most 5 times a second, so a busy browser never builds a backlog and no redraw resends
+the history.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         t0 = time.perf_counter()
         self.chart = self._make_figure(height)
         self.figure = self.chart  # the name of the chart before it became a LiveChart
-        self.figure_seconds = time.perf_counter() - t0  # building the chart: milliseconds now
+        self.figure_seconds = time.perf_counter() - t0  # building the chart (plain JSON): milliseconds
         self._build_controls()
         self._redrawer = Redrawer(self._draw, max_fps=max_fps, name="toplab-panel-redraw")
         self.model.listeners.append(self._redrawer.poke)
