@@ -127,8 +127,8 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         # the layout plotly's make_subplots(rows=2, shared_xaxes=True, row_heights=[0.68, 0.32],
         # vertical_spacing=0.06, specs=[[{}], [{"secondary_y": True}]]) builds
         layout = {
-            # no uirevision: the figure is never rebuilt, so a reader's zoom stays without it (and with it,
-            # each axis step kept a few detached DOM nodes alive: the page's memory grew)
+            # no uirevision: the figure is never rebuilt, so a reader's zoom stays without it (the page
+            # stops moving the axes after a zoom, until a double-click)
             "height": height, "margin": {"l": 60, "r": 60, "t": 40, "b": 80},
             "legend": {"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
             "title": {"x": 0.01, "y": 0.99, "font": {"size": 13}}, "template": template("plotly_white"),
