@@ -11,11 +11,12 @@ in a temp dir, notebooks generated in it); each measurement opens its own page a
   the x values newer than the newest one seen so far, so a window that drops old points does not hide
   new ones. Points drawn per second = that count over the measuring time, against the rate asked
   for. The CPU of the kernel and of the whole Chromium process tree (renderer included) over wall time.
-- hidden tab: the 5 Hz page goes to the background (another tab in front: ``visibilityState`` is
-  hidden) for a while, comes back, and the time and frames it takes to show the newest point are
-  counted.
-- memory: after the 20 Hz measurement the page keeps drawing; the kernel's RSS and the page's JS heap
-  (after a forced GC) are read at intervals and their slope extrapolated to an hour.
+- hidden tab: the 5 Hz page is hidden for a while as Chromium hides a background tab
+  (``visibilityState`` hidden, requestAnimationFrame held: playwright keeps real pages visible),
+  comes back, and the time and frames it takes to show the newest point are counted.
+- memory: after the 20 Hz measurement malloc_test is paused and the page keeps drawing at 20 Hz;
+  the kernel's RSS and the page's JS heap (after a forced GC) are read at intervals and the slope of
+  the second half extrapolated to an hour.
 """
 
 from __future__ import annotations
