@@ -2,8 +2,8 @@
 
 Each figure is measured side by side with its reference in the same run and shown as a
 ratio, with the target from issue 7 and whether it was met. Repeats give medians (every
-repeat is in the JSON). ``--quick`` shortens the long parts (the chart runs 15 s instead of
-60 s); ``--only``/``--skip`` choose parts: snapshot, sampler, memory, faults, notebooks,
+repeat is in the JSON). ``--quick`` shortens the long parts (the chart draws 15 s instead of
+60 s per rate, hides its tab 20 s instead of 60 s and watches memory 1 min instead of 8); ``--only``/``--skip`` choose parts: snapshot, sampler, memory, faults, notebooks,
 lab, chart.
 
     python -m bench.run [--quick] [--only snapshot,sampler] [--skip chart]
@@ -132,24 +132,88 @@ def lab_figures(res: dict) -> list[Figure]:
 
 
 def chart_figures(res: dict) -> list[Figure]:
+    """Issue 12's targets, each beside the figure before it (bench.chart.BEFORE) as the reference."""
+    from bench.chart import BEFORE
+
     if "skipped" in res:
         return [Figure("chart", "Chart points drawn per second", "pts/s", None, notes=res["skipped"])]
     figs = []
-    for r in res["rates"]:
-        hz = r["hz"]
-        figs.append(Figure(
-            f"chart_points_{hz:g}hz", f"chart points drawn per s at {hz:g} Hz", "pts/s",
-            r["points_per_s"], float(hz), "asked", ">= 95% of asked", r["points_per_s"] >= 0.95 * hz,
-            r, f"{r['draws_per_s']:.1f} draws/s in the page; kernel {r['kernel_cpu_share'] * 100:.0f}% of a core"
-               + (f", {r['kernel_redraw']['mean_ms']:.0f} ms per redraw in the kernel"
-                  if r.get("kernel_redraw") else "")
-               + (f"; console errors: {len(r['console_errors'])}" if r["console_errors"] else "")))
+
+    def before(key: str) -> tuple[float | None, str]:
+        value, why = BEFORE[key]
+        return value, why
+
+    first = res.get("first", {})
+    for kind, limit, label in (("fresh", 2.0, "fresh page and kernel, imports included"),
+                               ("setup", 0.5, "after the chapter's setup cell")):
+        runs = first.get(kind) or []
+        secs = median([r["seconds"] for r in runs])
+        ref, why = before(f"first_chart_{kind}_s")
+        note = f"{why}; runs: " + ", ".join(f"{r['seconds']:.2f}" for r in runs)
+        if kind == "setup" and runs:
+            note += f"; the setup cell itself (plotly.js loaded once): {median([r['setup_s'] for r in runs]):.2f} s"
+        figs.append(Figure(f"first_chart_{kind}", f"cell to visible chart, {label}", "s", secs, ref,
+                           "before" if ref else "", f"<= {limit:g} s", secs is not None and secs <= limit,
+                           {"runs": runs}, note))
     idle = res["idle"]
     for r in res["rates"]:
+        hz = r["hz"]
+        ref, why = before(f"chromium_{hz:g}hz")
+        limit = 0.15 if hz <= 5 else 0.25
         figs.append(Figure(
-            f"chart_chromium_cpu_{r['hz']:g}hz", f"Chromium CPU drawing at {r['hz']:g} Hz, % of a core", "%core",
-            r["chromium_cpu_share"] * 100, idle["chromium_cpu_share"] * 100, "idle page", "",
-            None, {"idle": idle}))
+            f"chart_chromium_cpu_{hz:g}hz", f"Chromium CPU drawing at {hz:g} Hz, % of a core", "%core",
+            r["chromium_cpu_share"] * 100, ref * 100 if ref else None, "before" if ref else "",
+            f"<= {limit * 100:g}% of a core", r["chromium_cpu_share"] <= limit, {"idle": idle},
+            f"{why}; idle notebook page {idle['chromium_cpu_share'] * 100:.1f}%; "
+            f"{r['frames_per_s']:.1f} frames/s"))
+    for r in res["rates"]:
+        hz = r["hz"]
+        ref, why = before(f"kernel_{hz:g}hz")
+        kr = r.get("kernel_redraw") or {}
+        figs.append(Figure(
+            f"chart_kernel_cpu_{hz:g}hz", f"kernel CPU while the chart draws at {hz:g} Hz", "%core",
+            r["kernel_cpu_share"] * 100, ref * 100 if ref else None, "before" if ref else "",
+            "<= 3% of a core" if hz <= 5 else "", (r["kernel_cpu_share"] <= 0.03) if hz <= 5 else None, kr,
+            f"{why}; {kr.get('mean_ms', 0):.1f} ms per redraw, {kr.get('messages', 0)} messages "
+            f"for {kr.get('points_sent', 0)} points in the whole run" if kr else why))
+    for r in res["rates"]:
+        hz = r["hz"]
+        drawn, got = r["points_per_s"], r.get("received_per_s")
+        share = drawn / got if got else None
+        figs.append(Figure(
+            f"chart_points_{hz:g}hz", f"chart points drawn at {hz:g} Hz, of those sampled", "%",
+            share * 100 if share is not None else None, 100.0 * BEFORE[f"points_{hz:g}hz"][0], "before",
+            ">= 99%", share is not None and share >= 0.99, {},
+            f"{drawn:.2f} points/s drawn, {got:.2f}/s sampled and sent, {hz:g}/s asked"
+            + (f"; console errors: {len(r['console_errors'])}" if r["console_errors"] else "")))
+    for r in res["rates"]:
+        h = r.get("hidden")
+        if not h:
+            continue
+        ok = (h["frames_while_hidden"] == 0 and h["catch_up_s"] <= 1.0 and h["frames_to_catch_up"] <= 2
+              and h["points_held"] <= 600)
+        figs.append(Figure(
+            "chart_hidden_catch_up", f"tab hidden {h['seconds_hidden']:g} s at {r['hz']:g} Hz: newest point shown",
+            "s", h["catch_up_s"], None, "", "no backlog: <= 1 s, <= 2 frames", ok, h,
+            f"{h['frames_while_hidden']} frames while hidden ({h['points_received_while_hidden']} points received, "
+            f"{h['points_held']} held: the window); {h['frames_to_catch_up']} frame(s) to catch up; "
+            f"{h['frames_first_second']} frames in the first second; Chromium "
+            f"{h['chromium_cpu_share_hidden'] * 100:.1f}% of a core while hidden"))
+    for r in res["rates"]:
+        mem = r.get("memory")
+        if not mem:
+            continue
+        ph = mem["per_hour"]
+        mins = mem["seconds"] / 60
+        for key, label, limit in (("kernel_rss", "kernel RSS", 5), ("js_heap", "page JS heap (after GC)", 5)):
+            per_h = ph[key] / MiB
+            figs.append(Figure(
+                f"chart_memory_{key}", f"{label}, drawing at {r['hz']:g} Hz: growth per hour", "MiB",
+                per_h, None, "", f"flat: grows < {limit} MiB/h", per_h < limit, {},
+                f"extrapolated from a {mins:.0f} min run (slope of its second half); "
+                f"{mem['samples'][0][key] / MiB:.1f} -> {mem['samples'][-1][key] / MiB:.1f} MiB; "
+                f"DOM nodes {mem['samples'][0]['dom_nodes']:.0f} -> {mem['samples'][-1]['dom_nodes']:.0f}; "
+                f"Chromium USS {ph['chromium_uss'] / MiB:+.1f} MiB/h"))
     return figs
 
 
@@ -167,8 +231,14 @@ references, each measured in the same run:
   rewrite      malloc_test's `rewrite` command: the same pages written again, resident
   bare         a one-cell notebook `import kernel_helpers` (kernel start-up), same nbclient
   jupyter lab  the same server command run directly, without make
-  asked        the Sampler rate; points counted in the page from the plotly div's data
-  idle page    the same JupyterLab page with a notebook that draws nothing"""
+  before       the same figure before issue 12 (plotly FigureWidget, whole windows resent and redrawn):
+               issue 12's own measurement, or the README's full run of 2026-11-25
+  sampled      points the kernel sampled and sent, counted in the page as they arrive; drawn:
+               the x values that reach the plotly div's data
+  Chromium CPU the whole Chromium process tree (renderer, GPU process in software, browser),
+               CPU time over wall time; software rendering (--disable-gpu), as in CI
+  hidden tab   playwright keeps every page visible, so the page is hidden as Chromium hides a
+               background tab: visibilityState 'hidden', requestAnimationFrame held until shown"""
 
 def _num(x: float | None, unit: str) -> str:
     if x is None:
@@ -219,6 +289,61 @@ def profile_sampler(n: int = 2000) -> str:
     return out.getvalue()
 
 
+FIGURES = {"snapshot": snapshot_figures, "sampler": sampler_figures, "memory": memory_figures,
+           "faults": faults_figures, "notebooks": notebook_figures, "lab": lab_figures, "chart": chart_figures}
+
+
+def _per_sample_reference(info: dict, figs: list[Figure]) -> None:
+    # the per-sample CPU next to top's per-refresh CPU with -p, from the sampler part
+    by_key = {f.key: f for f in figs}
+    per = by_key.get("sampler_cpu_per_sample")
+    rates = info["raw"].get("sampler", {}).get("rates") if isinstance(info["raw"].get("sampler"), dict) else None
+    if per is not None and rates:
+        per.reference = median([r["top_share_steady"]["median"] / r["hz"] for r in rates]) * 1e6
+        per.ref_name = "top -p"
+
+
+def _report(info: dict, figs: list[Figure], path: str) -> None:
+    started = _dt.datetime.fromisoformat(info["started"])
+    q = info["quick"]
+    m = info["machine"]
+    print(f"toplab bench, {started:%Y-%m-%d %H:%M}{' (--quick)' if q else ''}: {m['cpu_model']}, {m['cores']} cores, "
+          f"{m['mem_total_bytes'] / (1 << 30):.1f} GiB, kernel {m['kernel']}, Python {m['python']}, {m['top']}")
+    print(f"load average {info['load']['start']} at start, {info['load']['end']} at end; "
+          f"{m['processes']} processes; medians of repeats\n")
+    print(table(figs))
+    notes = [f"  {f.name}: {f.notes}" for f in figs if f.notes]
+    if notes:
+        print("\nnotes:\n" + "\n".join(notes))
+    print("\n" + LEGEND)
+    if "notebooks" in info["raw"] and isinstance(info["raw"]["notebooks"], dict) and "runs" in info["raw"]["notebooks"]:
+        print("\nnotebooks (seconds, kernel start included):")
+        for r in info["raw"]["notebooks"]["runs"]:
+            slow = ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s" for c in r.get("slowest_cells", [])[:2])
+            print(f"  {r['seconds']:7.1f}  {r['notebook']}" + (f"  (slowest: {slow})" if slow else "")
+                  + ("  ERRORS: " + "; ".join(r["errors"])[:200] if r["errors"] else ""))
+    missed = [f.name for f in figs if f.met is False]
+    print(f"\ntargets missed: {', '.join(missed) if missed else 'none'}")
+    print(f"JSON: {os.path.relpath(path)} (and bench/results/latest.json); {info['duration_s']:.0f} s")
+
+
+def table_from(path: str) -> int:
+    """The table of an earlier run, recomputed from its JSON (its raw results, today's targets)."""
+    with open(path) as fh:
+        info = json.load(fh)
+    figs: list[Figure] = []
+    for name in info["parts"]:
+        raw = info["raw"].get(name)
+        if not isinstance(raw, dict) or "error" in raw:
+            err = raw.get("error", "no result") if isinstance(raw, dict) else "no result"
+            figs.append(Figure(name, f"{name}: FAILED", "", None, notes=err[:200]))
+            continue
+        figs.extend(FIGURES[name](raw))
+    _per_sample_reference(info, figs)
+    _report(info, figs, path)
+    return 0
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,7 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help=f"comma-separated parts: {','.join(PARTS)}")
     p.add_argument("--skip", default="", help="comma-separated parts to leave out")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/bench-<time>.json)")
+    p.add_argument("--table", default=None, metavar="JSON",
+                   help="measure nothing: print the table of an earlier run from its JSON")
     args = p.parse_args(argv)
+    if args.table:
+        return table_from(args.table)
     parts = [x for x in (args.only.split(",") if args.only else PARTS) if x]
     parts = [x for x in parts if x not in args.skip.split(",")]
     unknown = set(parts) - set(PARTS)
@@ -268,15 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     section("faults", lambda: faults.bench(128 if q else 256, 3), faults_figures)
     section("notebooks", notebooks.notebooks_bench, notebook_figures)
     section("lab", lambda: notebooks.lab_bench(2 if q else 3), lab_figures)
-    section("chart", lambda: chart.chart_bench([5, 20], 15 if q else 60), chart_figures)
+    section("chart", lambda: chart.chart_bench([5, 20], 15 if q else 60, repeats=3, hidden=20 if q else 60,
+                                               memory=60 if q else 480), chart_figures)
 
-    # the per-sample CPU next to top's per-refresh CPU with -p, from the sampler part
-    by_key = {f.key: f for f in figs}
-    per = by_key.get("sampler_cpu_per_sample")
-    rates = info["raw"].get("sampler", {}).get("rates") if isinstance(info["raw"].get("sampler"), dict) else None
-    if per is not None and rates:
-        per.reference = median([r["top_share_steady"]["median"] / r["hz"] for r in rates]) * 1e6
-        per.ref_name = "top -p"
+    _per_sample_reference(info, figs)
     if any(f.met is False and f.key.startswith("sampler_cpu") for f in figs):
         info["profiles"]["sampler.sample_once"] = profile_sampler()
 
@@ -290,25 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(RESULTS / "latest.json", "w") as fh:
         json.dump(info, fh, indent=1, default=str)
 
-    m = info["machine"]
-    print(f"toplab bench, {started:%Y-%m-%d %H:%M}{' (--quick)' if q else ''}: {m['cpu_model']}, {m['cores']} cores, "
-          f"{m['mem_total_bytes'] / (1 << 30):.1f} GiB, kernel {m['kernel']}, Python {m['python']}, {m['top']}")
-    print(f"load average {info['load']['start']} at start, {info['load']['end']} at end; "
-          f"{m['processes']} processes; medians of repeats\n")
-    print(table(figs))
-    notes = [f"  {f.name}: {f.notes}" for f in figs if f.notes]
-    if notes:
-        print("\nnotes:\n" + "\n".join(notes))
-    print("\n" + LEGEND)
-    if "notebooks" in info["raw"] and isinstance(info["raw"]["notebooks"], dict) and "runs" in info["raw"]["notebooks"]:
-        print("\nnotebooks (seconds, kernel start included):")
-        for r in info["raw"]["notebooks"]["runs"]:
-            slow = ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s" for c in r.get("slowest_cells", [])[:2])
-            print(f"  {r['seconds']:7.1f}  {r['notebook']}" + (f"  (slowest: {slow})" if slow else "")
-                  + ("  ERRORS: " + "; ".join(r["errors"])[:200] if r["errors"] else ""))
-    missed = [f.name for f in figs if f.met is False]
-    print(f"\ntargets missed: {', '.join(missed) if missed else 'none'}")
-    print(f"JSON: {os.path.relpath(path)} (and bench/results/latest.json); {info['duration_s']:.0f} s")
+    _report(info, figs, path)
     return 0
 
 

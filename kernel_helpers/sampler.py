@@ -11,13 +11,15 @@ import collections
 import threading
 import time
 from collections.abc import Callable, Iterable
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import metrics, validate
 from .i18n import Texts, error
 from .procfs import AccessDenied, ProcessGone
 from .programs import Program
+
+if TYPE_CHECKING:  # pandas loads on first use: a live chart does not wait for it
+    import pandas as pd
 
 DEFAULT_HZ = 5.0
 DEFAULT_MAXLEN = 600  # two minutes at 5 Hz
@@ -282,7 +284,28 @@ class Sampler:
         with self._lock:
             return list(self.buffer)
 
+    def rows_after(self, t: float | None) -> list[dict]:
+        """The rows newer than ``t`` (all of them for None), oldest first: a live chart's new points,
+        without copying the whole window at every redraw."""
+        with self._lock:
+            if t is None:
+                return list(self.buffer)
+            out = []
+            for row in reversed(self.buffer):
+                if row["t"] <= t:
+                    break
+                out.append(row)
+        out.reverse()
+        return out
+
+    def last(self) -> dict | None:
+        """The newest row, or None."""
+        with self._lock:
+            return self.buffer[-1] if self.buffer else None
+
     def to_dataframe(self) -> pd.DataFrame:
         """The buffer as a DataFrame: one row per PID per tick, sizes in bytes, ``t`` in seconds."""
+        import pandas as pd
+
         df = pd.DataFrame(self.rows(), columns=list(COLUMNS))
         return df

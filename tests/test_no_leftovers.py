@@ -366,6 +366,7 @@ def test_closing_the_tab_and_running_the_panel_again_leaves_one_demo(built):
 
 SAMPLER_SCRIPT = textwrap.dedent(r'''
     import gc, json, os, sys, threading
+    import pandas  # noqa: F401 - to_dataframe() loads it on first use: not the sampler's growth
     from kernel_helpers import metrics
     from kernel_helpers.sampler import Sampler
 

@@ -411,28 +411,101 @@ def test_registry_closes_the_old_object_of_the_same_kind_and_key_only():
     assert r.close_all() == 3 and sorted(closed) == ["1", "2", "3", "4"]
 
 
+def _capture(chart) -> list[tuple[dict, list]]:
+    """What a LiveChart sends to the page from now on: (message, buffers), in order."""
+    sent: list[tuple[dict, list]] = []
+    chart.send = lambda msg, buffers=None: sent.append((msg, buffers or []))
+    return sent
+
+
 def test_the_chart_exists_before_start_and_keeps_up_without_backlog(built):
     from kernel_helpers.widgets import MemoryPanel
 
     p = MemoryPanel(interval_ms=100, max_mib=64, hz=20, max_fps=5, key="rate", lang="en")
-    assert [tr.name for tr in p.figure.data][:3] == ["VIRT", "RES", "SHR"]
-    assert p.figure.layout.title.text == "malloc_test: not started yet"
+    assert [tr["name"] for tr in p.chart.spec["data"]][:3] == ["VIRT", "RES", "SHR"]
+    assert p.chart.title == "malloc_test: not started yet"
+    sent = _capture(p.chart)
     p.start()
     time.sleep(2.2)
     s = p.redraw_stats()
     assert s["pokes"] > s["draws"] >= 8  # 20 samples/s coalesce into at most 5 draws/s
     assert s["draws_per_s"] <= 5.6 and s["mean_ms"] < 150
     assert p._redrawer.errors == []
-    res = list(p.figure.data[1].y)
+    res = [v for m, _ in sent if m["kind"] in ("reset", "points") for v in m["y"][m["traces"].index(1)]]
     assert len(res) >= 20 and res[-1] > 0
-    assert p.figure.data[5].text[0] == "start"
+    assert p.chart.markers[0]["text"] == "start" and p.chart.markers[0]["symbol"] == "triangle-up"
     assert 'data-metric="res"' in p.values_html.value and "toplab-status-line" in p.status_html.value
     p.set_touch(True)
     assert p.touch_toggle.value is True  # the control follows a change made from code
     p.stop()
-    assert "exited with status 0" in p.figure.layout.title.text
-    assert p.figure.data[5].text[-1] == "stopped"
+    assert "exited with status 0" in p.chart.title
+    assert p.chart.markers[-1]["text"] == "stopped"
     assert p.start_button.disabled is False and p.stop_button.disabled is True
+
+
+def test_the_live_chart_sends_each_point_once_and_never_the_history(built):
+    """After the first draw, every message carries only points newer than any sent before: the
+    page keeps the history and trims its own window. At 20 Hz a message is a few hundred bytes."""
+    import json
+
+    from kernel_helpers.widgets import MemoryPanel
+
+    p = MemoryPanel(interval_ms=100, max_mib=64, hz=20, max_fps=5, key="append", lang="en")
+    sent = _capture(p.chart)
+    p.start()
+    time.sleep(2.5)
+    p.stop()
+    pts = [m for m, _ in sent if m["kind"] in ("reset", "points")]
+    assert pts[0]["kind"] == "reset" and all(m["kind"] == "points" for m in pts[1:])
+    assert len({m["run"] for m in pts}) == 1
+    xs = [x for m in pts for x in m["x"]]
+    assert xs == sorted(set(xs)), ("a point was sent twice or out of order",
+                                   [(m["kind"], m["x"][:3], m["x"][-1:]) for m in pts])
+    rows = p.model.sampler.rows()
+    assert len(xs) == len(rows) and xs[-1] == round(rows[-1]["t"], 4)  # every sample, once
+    for m in pts:
+        assert m["traces"] == [0, 1, 2, 3, 4] and all(len(y) == len(m["x"]) for y in m["y"])
+    sizes = [len(json.dumps(m)) for m in pts[1:]]
+    assert len(pts) >= 8 and max(sizes) < 1500 and sum(sizes) / len(sizes) < 600, sizes
+    assert p.chart.sent_points == len(xs)
+
+
+def test_a_page_that_opens_late_gets_the_window_once_then_only_new_points(built):
+    from kernel_helpers.widgets import MemoryPanel
+
+    p = MemoryPanel(interval_ms=100, max_mib=64, hz=20, max_fps=5, key="late", lang="en").start()
+    time.sleep(1.0)
+    sent = _capture(p.chart)
+    p.chart._on_frontend_msg(p.chart, {"kind": "hello"}, [])  # what a page does as it shows the chart
+    time.sleep(1.0)
+    p.stop()
+    pts = [m for m, _ in sent if m["kind"] in ("reset", "points")]
+    assert pts[0]["kind"] == "reset" and len(pts[0]["x"]) >= 10 and pts[0]["x"][0] == round(p.model.sampler.rows()[0]["t"], 4)
+    later = [x for m in pts[1:] for x in m["x"]]
+    assert later and min(later) > pts[0]["x"][-1] - 1.0  # appends, not the window again
+    assert all(m["kind"] == "points" for m in pts[1:])
+
+
+def test_the_chart_sends_plotly_js_from_the_plotly_package_when_asked(built):
+    from kernel_helpers.widgets import MemoryPanel
+    from kernel_helpers.widgets.livechart import _plotly_dir
+
+    p = MemoryPanel(key="lib", lang="en")
+    sent = _capture(p.chart)
+    p.chart._on_frontend_msg(p.chart, {"kind": "need_plotly"}, [])
+    [(msg, buffers)] = sent
+    assert msg == {"kind": "plotly"} and len(buffers) == 1
+    assert buffers[0] == (_plotly_dir() / "package_data" / "plotly.min.js").read_bytes()
+    assert b"window.Plotly = Plotly" in buffers[0]
+
+
+def test_the_panel_builds_its_chart_without_importing_plotly_or_pandas():
+    loaded = _loaded_after("from kernel_helpers.widgets import MemoryPanel\n"
+                           "p = MemoryPanel(key='imports', lang='en')\n"
+                           "p._draw()\n"
+                           "assert p.chart.spec['layout']['template']['layout']\n"
+                           "p.close()")
+    assert not {"plotly", "jsonschema", "rfc3987_syntax", "pandas"} & loaded
 
 
 def test_the_panel_shows_a_kill_as_its_final_state_and_its_threads_end(built):
@@ -442,15 +515,15 @@ def test_the_panel_shows_a_kill_as_its_final_state_and_its_threads_end(built):
     p.wait_steps(2, timeout=10)
     os.kill(p.program.pid, signal.SIGKILL)  # our own child, by its PID
     assert _wait(lambda: not any(p.threads_alive().values()), 5), p.threads_alive()
-    assert "ended: killed by SIGKILL" in p.figure.layout.title.text
-    assert p.figure.layout.title.font.color == "#8b0000"
-    assert p.figure.data[5].text[-1] == "killed (SIGKILL)"
+    assert "ended: killed by SIGKILL" in p.chart.title
+    assert p.chart.title_color == "#8b0000"
+    assert p.chart.markers[-1]["text"] == "killed (SIGKILL)"
     assert "killed by SIGKILL" in p.status_html.value and p.start_button.disabled is False
 
 
 def test_the_chart_travels_with_the_widgets_first_message(monkeypatch):
-    """JupyterLab may drop updates that arrive while it loads a widget's model class: the traces
-    must already be in the comm_open, not in an update right after it (plotly's own order)."""
+    """JupyterLab may drop messages that arrive while it loads a widget's model class: the figure
+    must already be in the comm_open, not in an update right after it."""
     import comm
 
     from kernel_helpers.widgets import MemoryPanel, SharedView
@@ -460,44 +533,29 @@ def test_the_chart_travels_with_the_widgets_first_message(monkeypatch):
     monkeypatch.setattr(comm, "create_comm", lambda **kw: opened.append(kw) or create(**kw))
     MemoryPanel(key="open", lang="en")
     SharedView(key="open", lang="en")
-    figures = [o["data"]["state"] for o in opened if "_widget_data" in o["data"]["state"]]
-    assert [len(f["_widget_data"]) for f in figures] == [7, 5]  # the panel's 7th: exact Rss, hidden until RES lags
-    assert figures[0]["_widget_layout"]["title"]["text"] == "malloc_test: not started yet"
-    assert [t["name"] for t in figures[0]["_widget_data"][:3]] == ["VIRT", "RES", "SHR"]
+    live = [o["data"]["state"] for o in opened if "spec" in o["data"]["state"]]
+    assert [len(f["spec"]["data"]) for f in live] == [7, 5]  # the panel's 7th: exact Rss, hidden until RES lags
+    assert live[0]["title"] == "malloc_test: not started yet" and live[0]["window"] == 600
+    assert [t["name"] for t in live[0]["spec"]["data"][:3]] == ["VIRT", "RES", "SHR"]
+    assert [t["type"] for t in live[1]["spec"]["data"]] == ["bar"] * 5 and live[1]["window"] == 0
 
 
-def test_a_redraw_while_a_browser_message_is_applied_is_not_lost():
-    """plotly sends each update as a transient trait; ipywidgets holds notifications while it
-    applies a frontend message and then sends only the last value (None): the panel's lock
-    makes the redraw wait instead of vanishing."""
-    from kernel_helpers.widgets import MemoryPanel
+def test_the_shared_view_sends_its_bars_once_per_measurement_and_to_a_late_page(built):
+    from kernel_helpers.widgets import SharedView
 
-    p = MemoryPanel(key="race", lang="en")
-    fig = p.figure
-    sent: list[dict] = []
-    fig._send = lambda msg, buffers=None: sent.append(msg)
-    inside = threading.Event()
-    set_trait = fig.set_trait
-
-    def slow_set_trait(name, value):  # the main thread, applying plotly.js's answer
-        if name == "_js2py_relayout":
-            inside.set()
-            time.sleep(0.3)
-        return set_trait(name, value)
-
-    fig.__dict__["set_trait"] = slow_set_trait
-    chart = p.model.chart()
-    chart.update(t=[0.0, 0.2, 0.4], virt=[1.0, 2.0, 3.0], res=[1.0, 1.0, 1.0], shr=[0.5] * 3,
-                 committed=[0.0, 1.0, 2.0], minflt=[0, 1, 2])
-    p.model.chart = lambda: chart
-    browser = threading.Thread(target=fig.set_state,
-                               args=({"_js2py_relayout": {"relayout_data": {}, "source_view_id": "x"}},))
-    browser.start()
-    assert inside.wait(2)
-    p._redrawer.draw_now()  # what the redraw thread does meanwhile
-    browser.join()
-    updates = [m["state"]["_py2js_update"] for m in sent if "_py2js_update" in m.get("state", {})]
-    assert updates and updates[0] is not None and updates[0]["style_data"]["y"][0] == [1.0, 2.0, 3.0], updates
+    sv = SharedView(mib=16, children=1, key="bars", lang="en")
+    sent = _capture(sv.chart)
+    try:
+        sv.start()
+        [(msg, _)] = sent
+        assert msg["kind"] == "replace" and msg["traces"] == [0, 1, 2, 3, 4]
+        res = msg["data"][0]
+        assert res["x"][0].startswith("parent (") and len(res["x"]) == 2 and min(res["y"]) >= 16
+        assert msg["data"][4]["x"][:4] == ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS"]
+        sv.chart._on_frontend_msg(sv.chart, {"kind": "hello"}, [])
+        assert sent[-1][0] == msg  # a page that opens the chart later gets the same bars
+    finally:
+        sv.close()
 
 
 def test_clicking_the_memset_toggle_sends_touch_on(built):

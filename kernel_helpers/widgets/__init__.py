@@ -4,6 +4,8 @@
 - ``top_table()``: top's header and process table, refreshing, sortable and filterable.
 - ``overcommit_whatif()``: predict an allocation under each overcommit mode; ask the kernel.
 - ``shared_view()``: RES, SHR, USS and PSS of shared_mem's processes, and their sums.
+- ``load_charts()``: load the charts' plotly.js into the page now (a chapter's first cell), so
+  that the charts further down appear at once.
 
 Each factory displays its widget and returns an object with a code API (``start()``,
 ``stop()``, ...).  Running the cell again stops the previous instance of the same kind (and
@@ -23,7 +25,7 @@ from ._model_common import registry
 # where only the models' needs exist; a notebook that shows the top table never loads malloc_test's.
 _LAZY = {"MemoryPanel": "panel", "memory_panel": "panel", "SharedView": "sharedview",
          "shared_view": "sharedview", "TopTable": "toptable", "top_table": "toptable",
-         "WhatIf": "whatif", "overcommit_whatif": "whatif",
+         "WhatIf": "whatif", "overcommit_whatif": "whatif", "LiveChart": "livechart", "load_charts": "livechart",
          "MallocExperiment": "panel_model", "OvercommitControl": "panel_model",
          "SharedExperiment": "sharedview_model", "TopModel": "toptable_model", "WhatIfModel": "whatif_model"}
 
@@ -50,6 +52,6 @@ def close_all() -> int:
 
 __all__ = [
     "FAST", "MemoryPanel", "memory_panel", "TopTable", "top_table", "WhatIf", "overcommit_whatif",
-    "SharedView", "shared_view", "close_all", "registry", "MallocExperiment", "OvercommitControl",
+    "SharedView", "shared_view", "LiveChart", "load_charts", "close_all", "registry", "MallocExperiment", "OvercommitControl",
     "TopModel", "WhatIfModel", "SharedExperiment",
 ]

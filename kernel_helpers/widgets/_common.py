@@ -110,54 +110,6 @@ class Redrawer:
         }
 
 
-def locked_figure_widget(fig, lock):
-    """A plotly FigureWidget that is safe to draw from a thread and complete when it first opens.
-
-    Two races, both seen in a real JupyterLab on a busy machine (tests/test_browser.py):
-
-    - plotly's ``__init__`` opens the comm before it sets ``_widget_data`` and ``_widget_layout``,
-      so the traces follow the comm_open as a separate update.  JupyterLab drops comm messages
-      that arrive while it is still loading the widget's model class, and the chart then renders
-      with no traces (every later update fails with "Cannot read properties of undefined").  Here
-      the comm opens after ``__init__``, with the traces in its first message.
-    - FigureWidget sends each update as a transient trait (``_py2js_update = msg`` then ``None``).
-      While the kernel's main thread applies a message from the browser (plotly.js answers every
-      update with ``_js2py_*`` deltas), ipywidgets holds the widget's notifications and then
-      sends only the last value of each trait: an update drawn from another thread in that window
-      would reach the browser as ``None``.  Incoming messages take ``lock``, held while drawing.
-    """
-    global _LockedFigureWidget
-    if _LockedFigureWidget is None:
-        import plotly.graph_objects as go
-
-        class _LockedFigureWidget(go.FigureWidget):  # type: ignore[no-redef]
-            def __init__(self, *args, **kwargs):
-                self.__dict__["_toplab_defer_open"] = True
-                try:
-                    super().__init__(*args, **kwargs)
-                finally:
-                    self.__dict__["_toplab_defer_open"] = False
-                self.open()
-
-            def open(self):
-                if not self.__dict__.get("_toplab_defer_open"):
-                    super().open()
-
-            def set_state(self, sync_data):
-                lk = self.__dict__.get("_toplab_lock")
-                if lk is None:
-                    return super().set_state(sync_data)
-                with lk:
-                    return super().set_state(sync_data)
-
-    w = _LockedFigureWidget(fig)
-    w.__dict__["_toplab_lock"] = lock
-    return w
-
-
-_LockedFigureWidget = None
-
-
 class DisplayMixin:
     """Display the view's ``widget``; after a factory displayed it, the repr is one text line."""
 

@@ -1,27 +1,31 @@
 """The memory experiment panel: malloc_test's VIRT/RES/SHR live, with controls that act on it.
 
 The view only displays ``MallocExperiment`` (panel_model.py) and forwards clicks to it.  The chart
-is built in the constructor, before any program starts; samples come from the Sampler's
-thread; a Redrawer thread copies the newest state into the FigureWidget at most 5 times a
-second inside ``batch_update()``, so a busy browser never builds a backlog.
+(a LiveChart: livechart.py) is built in the constructor, before any program starts; samples come
+from the Sampler's thread; a Redrawer thread sends the page only the samples newer than the last
+it sent, at most 5 times a second, so a busy browser never builds a backlog and no redraw resends
+the history.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
-import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .. import overcommit, procfs, programs
-from ..recordings import RecordedPanel
 from ..safety import fmt_bytes
-from ._common import ClosingMixin, DisplayMixin, Redrawer, column_help, esc, locked_figure_widget
+from ._common import ClosingMixin, DisplayMixin, Redrawer, column_help, esc
 from ._model_common import registry
+from .livechart import LiveChart, points_message, template
 from .panel_model import PANEL_INTERVAL_MS_MIN, MallocExperiment, OvercommitStatus
+
+if TYPE_CHECKING:  # neither is needed to show the chart: pandas loads with the first table
+    import pandas as pd
+
+    from ..recordings import RecordedPanel
 
 KIND = "memory_panel"
 
@@ -45,6 +49,8 @@ _MARKER_STYLE = {  # kind -> (symbol, colour)
     "done": ("star", "#ff7f0e"), "killed": ("x-thin-open", "#8b0000"), "stopped": ("square", "#555555"),
     "exited": ("square-open", "#555555"), "overcommit": ("hexagon", "#9467bd"),
 }
+_TEXT_PERIOD = 0.5  # seconds between two updates of the figures' line (a step updates it at once)
+_STREAMED = {"virt": 0, "res": 1, "shr": 2, "committed": 3, "minflt": 4, "rss_exact": 6}  # series -> trace
 _COLOURS = {"virt": "#1f77b4", "res": "#d62728", "shr": "#2ca02c", "committed": "#9467bd", "minflt": "#8c564b"}
 
 
@@ -75,9 +81,13 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         self.closed = False
         registry.replace(KIND, key, self)  # stops the previous panel of this key first
         self._draw_lock = threading.RLock()  # the redraw thread, the caller's thread and frontend messages
+        self._run, self._run_sampler, self._sent_t = 0, None, None  # what the page has been sent
+        self._exact_shown = False
+        self._text_at, self._text_steps = 0.0, -1  # when the figures' line was last written
         t0 = time.perf_counter()
-        self.figure = self._make_figure(height)
-        self.figure_seconds = time.perf_counter() - t0  # the first FigureWidget in a kernel: seconds
+        self.chart = self._make_figure(height)
+        self.figure = self.chart  # the name of the chart before it became a LiveChart
+        self.figure_seconds = time.perf_counter() - t0  # building the chart (plain JSON): milliseconds
         self._build_controls()
         self._redrawer = Redrawer(self._draw, max_fps=max_fps, name="toplab-panel-redraw")
         self.model.listeners.append(self._redrawer.poke)
@@ -86,45 +96,56 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         self._draw()
 
     # --- construction ---
-    def _make_figure(self, height: int) -> go.FigureWidget:
+    def _make_figure(self, height: int) -> LiveChart:
+        """The chart as plain JSON (two rows, a second y axis below), in a LiveChart: no plotly import."""
         lang = self.lang
-        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06,
-                            specs=[[{}], [{"secondary_y": True}]])
 
-        def line(name: str, metric: str, colour: str, **kw) -> go.Scatter:
+        def line(name: str, metric: str, colour: str, **kw) -> dict:
             tip = esc(column_help(metric, lang))
-            return go.Scatter(x=[], y=[], name=name, mode="lines", line={"color": colour, "width": 2},
-                              hovertemplate=f"{name} %{{y:.2f}} MiB at %{{x:.1f}} s<extra>{tip[:80]}</extra>", **kw)
+            return {"type": "scatter", "x": [], "y": [], "name": name, "mode": "lines",
+                    "line": {"color": colour, "width": 2}, "xaxis": "x", "yaxis": "y",
+                    "hovertemplate": f"{name} %{{y:.2f}} MiB at %{{x:.1f}} s<extra>{tip[:80]}</extra>", **kw}
 
-        fig.add_trace(line("VIRT", "VIRT", _COLOURS["virt"]), row=1, col=1)
-        fig.add_trace(line("RES", "RES", _COLOURS["res"]), row=1, col=1)
-        fig.add_trace(line("SHR", "SHR", _COLOURS["shr"]), row=1, col=1)
-        fig.add_trace(go.Scatter(x=[], y=[], name=_l("committed", lang), mode="lines",
-                                 line={"color": _COLOURS["committed"], "dash": "dot"},
-                                 hovertemplate="Committed_AS %{y:+.1f} MiB " + _l("since", lang)
-                                 + "<extra></extra>"), row=2, col=1, secondary_y=False)
-        fig.add_trace(go.Scatter(x=[], y=[], name=_l("y3", lang), mode="lines",
-                                 line={"color": _COLOURS["minflt"]},
-                                 hovertemplate="%{y:,} " + _l("y3", lang) + "<extra></extra>"),
-                      row=2, col=1, secondary_y=True)
-        fig.add_trace(go.Scatter(x=[], y=[], name="events", mode="markers+text", textposition="top center",
-                                 textfont={"size": 11}, marker={"size": 11}, hovertemplate="%{text}<extra></extra>",
-                                 showlegend=False), row=1, col=1)
-        # Trace 6: the exact Rss, drawn only where top's RES (a cached counter on kernels before 6.16) lags it.
-        fig.add_trace(go.Scatter(x=[], y=[], name=_l("rss_exact", lang), mode="lines", visible=False,
-                                 line={"color": _COLOURS["res"], "dash": "dash", "width": 1.5},
-                                 hovertemplate=_l("rss_exact", lang) + " %{y:.2f} MiB<extra></extra>"),
-                      row=1, col=1)
-        fig.update_layout(height=height, margin={"l": 60, "r": 60, "t": 40, "b": 80}, uirevision="keep",
-                          legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
-                          title={"text": self.model.title(), "x": 0.01, "y": 0.99, "font": {"size": 13}},
-                          template="plotly_white")
-        fig.update_yaxes(title_text=_l("y1", lang), rangemode="tozero", row=1, col=1)
-        fig.update_yaxes(title_text=_l("y2", lang), row=2, col=1, secondary_y=False)
-        fig.update_yaxes(title_text=_l("y3", lang), rangemode="tozero", row=2, col=1, secondary_y=True,
-                         showgrid=False)
-        fig.update_xaxes(title_text=_l("x", lang), row=2, col=1)
-        return locked_figure_widget(fig, self._draw_lock)
+        data = [
+            line("VIRT", "VIRT", _COLOURS["virt"]),
+            line("RES", "RES", _COLOURS["res"]),
+            line("SHR", "SHR", _COLOURS["shr"]),
+            {"type": "scatter", "x": [], "y": [], "name": _l("committed", lang), "mode": "lines",
+             "line": {"color": _COLOURS["committed"], "dash": "dot"}, "xaxis": "x2", "yaxis": "y2",
+             "hovertemplate": "Committed_AS %{y:+.1f} MiB " + _l("since", lang) + "<extra></extra>"},
+            {"type": "scatter", "x": [], "y": [], "name": _l("y3", lang), "mode": "lines",
+             "line": {"color": _COLOURS["minflt"]}, "xaxis": "x2", "yaxis": "y3",
+             "hovertemplate": "%{y:,} " + _l("y3", lang) + "<extra></extra>"},
+            {"type": "scatter", "x": [], "y": [], "name": "events", "mode": "markers+text",
+             "textposition": "top center", "textfont": {"size": 11}, "marker": {"size": 11},
+             "hovertemplate": "%{text}<extra></extra>", "showlegend": False, "xaxis": "x", "yaxis": "y"},
+            # Trace 6: the exact Rss, drawn only where top's RES (a cached counter on kernels before 6.16) lags it.
+            {"type": "scatter", "x": [], "y": [], "name": _l("rss_exact", lang), "mode": "lines", "visible": False,
+             "line": {"color": _COLOURS["res"], "dash": "dash", "width": 1.5}, "xaxis": "x", "yaxis": "y",
+             "hovertemplate": _l("rss_exact", lang) + " %{y:.2f} MiB<extra></extra>"},
+        ]
+        # the layout plotly's make_subplots(rows=2, shared_xaxes=True, row_heights=[0.68, 0.32],
+        # vertical_spacing=0.06, specs=[[{}], [{"secondary_y": True}]]) builds
+        layout = {
+            # no uirevision: the figure is never rebuilt, so a reader's zoom stays without it (the page
+            # stops moving the axes after a zoom, until a double-click)
+            "height": height, "margin": {"l": 60, "r": 60, "t": 40, "b": 80},
+            "legend": {"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
+            "title": {"x": 0.01, "y": 0.99, "font": {"size": 13}}, "template": template("plotly_white"),
+            "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "matches": "x2", "showticklabels": False},
+            "yaxis": {"anchor": "x", "domain": [0.3608, 1.0], "title": {"text": _l("y1", lang)}, "rangemode": "tozero"},
+            "xaxis2": {"anchor": "y2", "domain": [0.0, 0.94], "title": {"text": _l("x", lang)}},
+            "yaxis2": {"anchor": "x2", "domain": [0.0, 0.3008], "title": {"text": _l("y2", lang)}},
+            "yaxis3": {"anchor": "x2", "overlaying": "y2", "side": "right", "title": {"text": _l("y3", lang)},
+                       "rangemode": "tozero", "showgrid": False},
+        }
+        spec = {"data": data, "layout": layout, "config": {"displaylogo": False},
+                "stream": list(_STREAMED.values()), "xaxes": ["xaxis2"]}
+        chart = LiveChart(spec=spec, window=self.model.window, title=self.model.title(), marker_trace=5,
+                          visible=[t.get("visible", True) for t in data], lang=lang,
+                          snapshot=self._snapshot, lock=self._draw_lock)
+        chart.add_class("toplab-livechart")
+        return chart
 
     def _build_controls(self) -> None:
         lang, m = self.lang, self.model
@@ -174,7 +195,7 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
             W.HBox([self.start_button, self.pause_button, self.stop_button, self.step_box, self.interval_box,
                     self.max_box]),
             W.HBox([self.touch_toggle, self.pct_slider, self.mode_dropdown, self.ratio_slider]),
-            self.overcommit_html, self.values_html, self.status_html, self.figure,
+            self.overcommit_html, self.values_html, self.status_html, self.chart,
         ])
         self.widget.add_class("toplab-panel")
 
@@ -219,42 +240,70 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         with self._draw_lock:
             return self._draw_locked()
 
+    def _run_id(self) -> int:
+        """A number per run of the program: the page drops points of an earlier run."""
+        if self.model.sampler is not self._run_sampler:
+            self._run_sampler = self.model.sampler
+            self._run += 1
+            self._sent_t = None
+        return self._run
+
+    def _series(self, c: dict) -> dict[int, list]:
+        ys = {i: c[key] for key, i in _STREAMED.items() if key != "rss_exact"}
+        if self._exact_shown:
+            ys[_STREAMED["rss_exact"]] = c["rss_exact"]
+        return ys
+
+    def _snapshot(self) -> list[dict]:
+        """What a page that just opened the chart needs: this run's window, once (the lock is held)."""
+        run = self._run_id()
+        c = self.model.chart_since(None)
+        return [points_message("reset", run, c["t"], self._series(c))]
+
     def _draw_locked(self) -> bool:
         m = self.model
-        c = m.chart()
-        marks = c["markers"]
-        fig = self.figure
-        with fig.batch_update():
-            t = [round(x, 3) for x in c["t"]]
-            for i, key in enumerate(("virt", "res", "shr")):
-                fig.data[i].x = t
-                fig.data[i].y = [round(v, 3) for v in c[key]]
-            fig.data[3].x = t
-            fig.data[3].y = [None if v is None else round(v, 2) for v in c["committed"]]
-            fig.data[4].x = t
-            fig.data[4].y = c["minflt"]
-            exact = c.get("rss_exact") or []
-            if exact and (fig.data[6].visible or getattr(m, "res_lags", lambda: False)()):  # shown for good
-                fig.data[6].visible = True
-                fig.data[6].x = t
-                fig.data[6].y = [None if e is None else round(e, 3) for e in exact]
-            ev = fig.data[5]
-            ev.x = [mk["t"] for mk in marks]
-            ev.y = [round(mk["y"], 3) for mk in marks]
-            ev.text = [mk["label"] for mk in marks]
-            ev.marker.symbol = [_MARKER_STYLE.get(mk["kind"], ("circle", "#333"))[0] for mk in marks]
-            ev.marker.color = [_MARKER_STYLE.get(mk["kind"], ("circle", "#333"))[1] for mk in marks]
-            fig.layout.title.text = c["title"]
-            fig.layout.title.font.color = "#8b0000" if (c["state"] == "finished" and m.exit
-                                                        and "killed" in m.exit) else None
+        chart = self.chart
+        fresh = m.sampler is not self._run_sampler
+        run = self._run_id()
+        c = m.chart_since(self._sent_t)
+        if not self._exact_shown and c["rss_exact"] and any(e is not None for e in c["rss_exact"]) \
+                and getattr(m, "res_lags", lambda: False)():  # shown for good, with its whole window
+            self._exact_shown = fresh = True
+            c = m.chart_since(None)
+            chart.visible = [True if i == _STREAMED["rss_exact"] else v for i, v in enumerate(chart.visible)]
+        if fresh:
+            chart.reset(run, c["t"], self._series(c))
+        else:
+            chart.append(run, c["t"], self._series(c))
+        self._sent_t = c["after"]
+        marks = m.chart_markers(self._window_start())
+        chart.markers = [{"t": mk["t"], "y": round(mk["y"], 3), "text": mk["label"],
+                          "symbol": _MARKER_STYLE.get(mk["kind"], ("circle", "#333"))[0],
+                          "color": _MARKER_STYLE.get(mk["kind"], ("circle", "#333"))[1]} for mk in marks]
+        chart.title = m.title()
+        chart.title_color = "#8b0000" if (m.state == "finished" and m.exit and "killed" in m.exit) else ""
         self._draw_text()
         self._draw_controls()
         return m.running  # finished: the final state is drawn, the thread may end
 
+    def _window_start(self) -> float | None:
+        """The oldest sample's time in the window (markers before it leave the chart)."""
+        s = self.model.sampler
+        if s is None or not s.buffer:
+            return None
+        try:
+            return s.buffer[0]["t"]
+        except IndexError:
+            return None
+
     def _draw_text(self) -> None:
         m, lang = self.model, self.lang
         last = m.latest()
-        if last is not None:
+        now, steps = time.monotonic(), len(m._steps)
+        # the figures at most twice a second (each new text lays out the page), at once after a step
+        if last is not None and (now - self._text_at >= _TEXT_PERIOD or steps != self._text_steps
+                                 or not m.running):
+            self._text_at, self._text_steps = now, steps
             base = m._baseline or {}
             dc = (last["committed_as"] - base["committed_as"]) if base.get("committed_as") is not None else None
             df = (last["minflt"] - base["minflt"]) if base.get("minflt") is not None else None
@@ -410,6 +459,8 @@ def memory_panel(step_mib: int = 1, interval_ms: int = 1000, touch: bool = False
     Without /proc (macOS, Windows) it shows malloc_test's trace recorded on Linux, labelled as such.
     """
     if not procfs.have_proc():
+        from ..recordings import RecordedPanel
+
         return RecordedPanel(lang=kwargs.get("lang")).show()
     return MemoryPanel(step_mib, interval_ms, touch, touch_pct, max_mib, **kwargs).show()
 

@@ -16,8 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .. import kernelcase, overcommit, procfs, programs, validate
 from ..i18n import Texts, error, say
@@ -26,6 +25,9 @@ from ..safety import MiB, fmt_bytes
 from ..sampler import Sampler
 from . import _model_common
 from ._model_common import OVERCOMMIT_WAIT_SECONDS, check_lang, fmt_delta, sysctl_command
+
+if TYPE_CHECKING:  # pandas loads on first use (a table): the live chart does not wait for it
+    import pandas as pd
 
 __all__ = ["Marker", "OvercommitStatus", "OvercommitControl", "MallocExperiment", "STEP_COLUMNS",
            "PANEL_INTERVAL_MS_MIN"]
@@ -348,6 +350,7 @@ class MallocExperiment:
         self.overcommit_status: OvercommitStatus | None = None
         self._steps: list[dict] = []
         self._baseline: dict | None = None
+        self._chart_base: tuple | None = None  # (sampler, Committed_AS, minflt) the chart counts from
         self._last: dict | None = None
         self._fail_streak = 0
         self._stopping = False
@@ -795,6 +798,8 @@ class MallocExperiment:
         ``d_minflt`` is the step's faults as the program counted them (see STEP_COLUMNS)."""
         with self._cond:
             rows = list(self._steps)
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=list(STEP_COLUMNS))
 
     def res_lags(self) -> bool:
@@ -810,6 +815,8 @@ class MallocExperiment:
     def data(self) -> pd.DataFrame:
         """Every sample in the window (the Sampler's DataFrame: ``t`` in seconds, sizes in bytes)."""
         if self.sampler is None:
+            import pandas as pd
+
             return pd.DataFrame(columns=["t", "pid", "virt", "res", "shr"])
         return self.sampler.to_dataframe()
 
@@ -817,8 +824,48 @@ class MallocExperiment:
         """The newest sample (a dict of the Sampler's columns), or None."""
         if self.sampler is None:
             return None
-        rows = self.sampler.rows()
-        return rows[-1] if rows else None
+        return self.sampler.last()
+
+    def chart_since(self, after: float | None = None) -> dict:
+        """The chart's series for the samples newer than ``after`` (seconds; None: the whole window).
+
+        A live chart sends only these: its history stays in the page. The changes of
+        Committed_AS and of the fault count are measured from this run's baseline (or, without
+        one, from the run's first sample), so appended points line up with earlier ones.
+        """
+        s = self.sampler
+        rows = s.rows_after(after) if s is not None else []
+        with self._cond:
+            if self._chart_base is None or self._chart_base[0] is not s:
+                base = self._baseline or {}
+                first = rows[0] if rows else {}
+                c0 = base.get("committed_as", first.get("committed_as"))
+                f0 = base.get("minflt", first.get("minflt"))
+                if s is not None and rows and (c0 is not None or f0 is not None):
+                    self._chart_base = (s, c0, f0)
+            else:
+                c0, f0 = self._chart_base[1], self._chart_base[2]
+        return {
+            "after": rows[-1]["t"] if rows else after,  # unrounded: the next call's ``after``
+            # 0.1 ms: a sampler that fell behind samples again at once, so two samples may be 1 ms apart
+            "t": [round(r["t"], 4) for r in rows],
+            "virt": [round(r["virt"] / MiB, 3) for r in rows],
+            "res": [round(r["res"] / MiB, 3) for r in rows],
+            "shr": [round(r["shr"] / MiB, 3) for r in rows],
+            "rss_exact": [None if r.get("rss_exact") is None else round(r["rss_exact"] / MiB, 3) for r in rows],
+            "committed": [round((r["committed_as"] - c0) / MiB, 2)
+                          if r.get("committed_as") is not None and c0 is not None else None for r in rows],
+            "minflt": [r["minflt"] - f0 if f0 is not None else None for r in rows],
+        }
+
+    def chart_markers(self, t_min: float | None = None) -> list[dict]:
+        """The chart's markers (the newest 50 at or after ``t_min`` - 0.5 s): t, kind, label, y in MiB."""
+        with self._cond:
+            marks = [m for m in self.markers if t_min is None or m.t >= t_min - 0.5][-50:]
+        last = self.latest()
+        top = last["virt"] / MiB if last else 0.0
+        return [{"t": m.t, "kind": m.kind, "label": m.label, "y": (m.y / MiB) if m.y is not None else top}
+                for m in marks]
 
     def chart(self) -> dict:
         """What the chart shows now, ready to plot: MiB series, changes since start, markers, title."""

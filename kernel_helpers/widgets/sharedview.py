@@ -12,14 +12,13 @@ import time
 
 import ipywidgets as W
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .. import procfs
 from ..recordings import RecordedSharedView
 from ..safety import MiB
-from ._common import ClosingMixin, DisplayMixin, column_help, esc, locked_figure_widget
+from ._common import ClosingMixin, DisplayMixin, column_help, esc
 from ._model_common import registry
+from .livechart import LiveChart, template
 from .sharedview_model import SharedExperiment
 
 KIND = "shared_view"
@@ -53,8 +52,9 @@ class SharedView(ClosingMixin, DisplayMixin):
         registry.replace(KIND, key, self)
         self._lock = threading.RLock()
         t0 = time.perf_counter()
-        self.figure = self._make_figure(height)
+        self.figure = self.chart = self._make_figure(height)
         self.figure_seconds = time.perf_counter() - t0
+        self.bars: dict[int, dict] = {}  # trace -> what the chart shows now (x, y, text, marker)
         self.mib_slider = W.IntSlider(value=mib, min=1, max=256, description=_l("mib", lang),
                                       continuous_update=False)
         self.children_slider = W.IntSlider(value=children, min=0, max=8, description=_l("children", lang),
@@ -78,22 +78,33 @@ class SharedView(ClosingMixin, DisplayMixin):
         self.widget.add_class("toplab-shared")
         self._buttons()
 
-    def _make_figure(self, height: int) -> go.FigureWidget:
+    def _make_figure(self, height: int) -> LiveChart:
+        """Two bar charts side by side (plotly's make_subplots(cols=2) layout, as plain JSON)."""
         lang = self.lang
-        fig = make_subplots(rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.1,
-                            subplot_titles=(_l("per", lang), _l("sums", lang)))
+        data = []
         for name, _key, colour in _METRICS:
             tip = esc(column_help(name, lang))[:90]
-            fig.add_trace(go.Bar(x=[], y=[], name=name, marker_color=colour, legendgroup=name,
-                                 hovertemplate=f"{name} %{{y:.1f}} MiB<extra>{tip}</extra>"), row=1, col=1)
-        fig.add_trace(go.Bar(x=[], y=[], name="Σ", marker_color=[], showlegend=False, text=[],
-                             textposition="outside", hovertemplate="%{x}: %{y:.1f} MiB<extra></extra>"),
-                      row=1, col=2)
-        fig.update_layout(barmode="group", height=height, template="plotly_white",
-                          margin={"l": 50, "r": 20, "t": 40, "b": 40},
-                          legend={"orientation": "h", "y": -0.15})
-        fig.update_yaxes(title_text="MiB", rangemode="tozero")
-        return locked_figure_widget(fig, self._lock)  # the bars travel with the widget's first message
+            data.append({"type": "bar", "x": [], "y": [], "name": name, "marker": {"color": colour},
+                         "legendgroup": name, "xaxis": "x", "yaxis": "y",
+                         "hovertemplate": f"{name} %{{y:.1f}} MiB<extra>{tip}</extra>"})
+        data.append({"type": "bar", "x": [], "y": [], "name": "Σ", "marker": {"color": []}, "showlegend": False,
+                     "text": [], "textposition": "outside", "xaxis": "x2", "yaxis": "y2",
+                     "hovertemplate": "%{x}: %{y:.1f} MiB<extra></extra>"})
+        title = {"font": {"size": 16}, "showarrow": False, "xanchor": "center", "xref": "paper", "y": 1.0,
+                 "yanchor": "bottom", "yref": "paper"}
+        layout = {
+            "barmode": "group", "height": height, "template": template("plotly_white"),
+            "margin": {"l": 50, "r": 20, "t": 40, "b": 40}, "legend": {"orientation": "h", "y": -0.15},
+            "xaxis": {"anchor": "y", "domain": [0.0, 0.576]}, "yaxis": {"anchor": "x", "domain": [0.0, 1.0],
+                                                                     "title": {"text": "MiB"}, "rangemode": "tozero"},
+            "xaxis2": {"anchor": "y2", "domain": [0.676, 1.0]}, "yaxis2": {"anchor": "x2", "domain": [0.0, 1.0],
+                                                                         "title": {"text": "MiB"}, "rangemode": "tozero"},
+            "annotations": [dict(title, text=_l("per", lang), x=0.288), dict(title, text=_l("sums", lang), x=0.838)],
+        }
+        chart = LiveChart(spec={"data": data, "layout": layout, "config": {"displaylogo": False}}, lang=lang,
+                          lock=self._lock)
+        chart.add_class("toplab-livechart")
+        return chart  # the figure travels with the widget's first message; bars follow as 'replace'
 
     def _safely(self, fn) -> None:
         try:
@@ -144,17 +155,16 @@ class SharedView(ClosingMixin, DisplayMixin):
 
     def _draw_locked(self, table: pd.DataFrame, sums: dict[str, int]) -> None:
         roles = [f"{r} ({p})" for r, p in zip(table["role"], table["pid"], strict=True)]
-        with self.figure.batch_update():
-            for i, (_name, key, _c) in enumerate(_METRICS):
-                self.figure.data[i].x = roles
-                self.figure.data[i].y = [round(float(v) / MiB, 2) if pd.notna(v) else None for v in table[key]]
-            s = self.figure.data[4]
-            names = ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS", _l("used", self.lang)]
-            vals = [sums["res"], sums["shr"], sums["uss"], sums["pss"], sums["mem_used_delta"]]
-            s.x = names
-            s.y = [round(v / MiB, 1) for v in vals]
-            s.text = [f"{v / MiB:.0f}" for v in vals]
-            s.marker.color = [c for _n, _k, c in _METRICS] + ["#7f7f7f"]
+        bars = {}
+        for i, (_name, key, colour) in enumerate(_METRICS):
+            bars[i] = {"x": roles, "y": [round(float(v) / MiB, 2) if pd.notna(v) else None for v in table[key]],
+                       "marker": {"color": colour}}
+        names = ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS", _l("used", self.lang)]
+        vals = [sums["res"], sums["shr"], sums["uss"], sums["pss"], sums["mem_used_delta"]]
+        bars[4] = {"x": names, "y": [round(v / MiB, 1) for v in vals], "text": [f"{v / MiB:.0f}" for v in vals],
+                   "marker": {"color": [c for _n, _k, c in _METRICS] + ["#7f7f7f"]}}
+        self.figure.replace(bars)
+        self.bars = bars
         self.text_html.value = f'<div style="font-weight:600">{esc(self.model.explain(sums))}</div>'
         ths = "".join(f'<th title="{esc(column_help(h, self.lang))}" style="padding:1px 8px;cursor:help">{h}</th>'
                       for h in ("PID", "RES", "SHR", "USS", "PSS"))

@@ -59,13 +59,15 @@ RES는 실제 값이 아니라 늦게 따라오는 카운터입니다. 책의 �
     md("""
 ## Set up
 
-One cell imports everything the chapter uses and prints what this machine allows. The last lines decide
+One cell imports everything the chapter uses, loads the charts' library into this page (once, a few
+seconds) and prints what this machine allows. The last lines decide
 which experiments run for real here: whether this Jupyter kernel may change `vm.overcommit_memory`, and whether
 it may create a memory cgroup for the OOM demo.
 """, """
 ## 준비하기
 
-아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 이 시스템에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
+아래 셀 하나가 이 장에서 쓰는 것을 모두 불러오고, 차트 라이브러리를 이 페이지에 한 번 불러온 뒤(몇 초),
+이 시스템에서 무엇이 가능한지 보여 줍니다. 마지막 몇 줄이
 어떤 실험을 실제로 돌릴 수 있는지 정합니다. 이 주피터 커널이 `vm.overcommit_memory`를 바꿀 수 있는지, 그리고
 OOM 실험을 위한 메모리 cgroup을 만들 수 있는지입니다.
 """),
@@ -73,8 +75,9 @@ OOM 실험을 위한 메모리 cgroup을 만들 수 있는지입니다.
 from kernel_helpers import quiz
 from kernel_helpers.lessons import ch2_3 as lesson
 from kernel_helpers.safety import GiB
-from kernel_helpers.widgets import memory_panel, overcommit_whatif
+from kernel_helpers.widgets import load_charts, memory_panel, overcommit_whatif
 
+load_charts()
 lesson.machine()
 """),
     # ------------------------------------------------------------------ malloc experiment
