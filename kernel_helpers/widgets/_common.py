@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from .. import columns, recordings
+from ..i18n import error
 from ._model_common import registry
 
 
@@ -30,7 +31,8 @@ class Redrawer:
 
     def __init__(self, draw: Callable[[], bool], max_fps: float = 5.0, name: str = "toplab-redraw"):
         if not 0 < max_fps <= 60:
-            raise ValueError(f"max_fps must be between 0 and 60, got {max_fps}")
+            raise error(ValueError, "max_fps must be between 0 and 60, got {max_fps}",
+                        "max_fps는 0에서 60 사이여야 합니다({max_fps}은(는) 쓸 수 없습니다)", max_fps=max_fps)
         self.draw = draw
         self.period = 1.0 / max_fps
         self.name = name

@@ -27,6 +27,8 @@ from pathlib import Path
 import anywidget
 import traitlets as T
 
+from ..i18n import error
+
 _HERE = Path(__file__).resolve().parent
 _ESM = (_HERE / "livechart.js").read_text(encoding="utf-8")
 _cache: dict[str, object] = {}
@@ -41,7 +43,9 @@ def _plotly_dir() -> Path:
     """The plotly package's folder, found without importing plotly (its import costs seconds)."""
     spec = importlib.util.find_spec("plotly")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the plotly package is missing: pip install plotly")
+        raise error(ImportError, "the plotly package is missing: run `make venv` (or `pip install plotly`) and restart "
+                    "the Jupyter kernel", "plotly 패키지가 없습니다. `make venv`(또는 `pip install plotly`)를 실행하고 "
+                    "주피터 커널을 다시 시작하세요")
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as W
 
 from .. import overcommit, procfs, programs
+from ..i18n import Texts
 from ..safety import fmt_bytes
 from ._common import ClosingMixin, DisplayMixin, Redrawer, column_help, esc
 from ._model_common import registry
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # neither is needed to show the chart: pandas loads with the 
 
 KIND = "memory_panel"
 
-_LABELS = {
+_LABELS = Texts({
     "start": ("Start", "시작"), "stop": ("Stop", "중지"), "pause": ("Pause", "일시정지"),
     "step": ("step MiB", "단계 MiB"), "interval": ("interval ms", "간격 ms"), "max": ("cap MiB", "상한 MiB"),
     "touch": ("memset", "memset"), "pct": ("memset %", "memset %"), "mode": ("overcommit", "overcommit"),
@@ -42,7 +43,7 @@ _LABELS = {
     "since": ("since start (whole system)", "시작 이후 (시스템 전체)"),
     "committed": ("Committed_AS Δ (whole system)", "Committed_AS Δ (시스템 전체)"),
     "error": ("Error", "오류"),
-}
+})
 _MARKER_STYLE = {  # kind -> (symbol, colour)
     "start": ("triangle-up", "#2ca02c"), "touch": ("diamond", "#1f77b4"), "paused": ("circle-open", "#7f7f7f"),
     "resumed": ("circle", "#7f7f7f"), "failed": ("x", "#d62728"), "cap": ("star", "#ff7f0e"),
@@ -52,11 +53,6 @@ _MARKER_STYLE = {  # kind -> (symbol, colour)
 _TEXT_PERIOD = 0.5  # seconds between two updates of the figures' line (a step updates it at once)
 _STREAMED = {"virt": 0, "res": 1, "shr": 2, "committed": 3, "minflt": 4, "rss_exact": 6}  # series -> trace
 _COLOURS = {"virt": "#1f77b4", "res": "#d62728", "shr": "#2ca02c", "committed": "#9467bd", "minflt": "#8c564b"}
-
-
-def _l(key: str, lang: str) -> str:
-    en, ko = _LABELS[key]
-    return ko if lang == "ko" else en
 
 
 class MemoryPanel(ClosingMixin, DisplayMixin):
@@ -110,19 +106,19 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
             line("VIRT", "VIRT", _COLOURS["virt"]),
             line("RES", "RES", _COLOURS["res"]),
             line("SHR", "SHR", _COLOURS["shr"]),
-            {"type": "scatter", "x": [], "y": [], "name": _l("committed", lang), "mode": "lines",
+            {"type": "scatter", "x": [], "y": [], "name": _LABELS("committed", lang), "mode": "lines",
              "line": {"color": _COLOURS["committed"], "dash": "dot"}, "xaxis": "x2", "yaxis": "y2",
-             "hovertemplate": "Committed_AS %{y:+.1f} MiB " + _l("since", lang) + "<extra></extra>"},
-            {"type": "scatter", "x": [], "y": [], "name": _l("y3", lang), "mode": "lines",
+             "hovertemplate": "Committed_AS %{y:+.1f} MiB " + _LABELS("since", lang) + "<extra></extra>"},
+            {"type": "scatter", "x": [], "y": [], "name": _LABELS("y3", lang), "mode": "lines",
              "line": {"color": _COLOURS["minflt"]}, "xaxis": "x2", "yaxis": "y3",
-             "hovertemplate": "%{y:,} " + _l("y3", lang) + "<extra></extra>"},
+             "hovertemplate": "%{y:,} " + _LABELS("y3", lang) + "<extra></extra>"},
             {"type": "scatter", "x": [], "y": [], "name": "events", "mode": "markers+text",
              "textposition": "top center", "textfont": {"size": 11}, "marker": {"size": 11},
              "hovertemplate": "%{text}<extra></extra>", "showlegend": False, "xaxis": "x", "yaxis": "y"},
             # Trace 6: the exact Rss, drawn only where top's RES (a cached counter on kernels before 6.16) lags it.
-            {"type": "scatter", "x": [], "y": [], "name": _l("rss_exact", lang), "mode": "lines", "visible": False,
+            {"type": "scatter", "x": [], "y": [], "name": _LABELS("rss_exact", lang), "mode": "lines", "visible": False,
              "line": {"color": _COLOURS["res"], "dash": "dash", "width": 1.5}, "xaxis": "x", "yaxis": "y",
-             "hovertemplate": _l("rss_exact", lang) + " %{y:.2f} MiB<extra></extra>"},
+             "hovertemplate": _LABELS("rss_exact", lang) + " %{y:.2f} MiB<extra></extra>"},
         ]
         # the layout plotly's make_subplots(rows=2, shared_xaxes=True, row_heights=[0.68, 0.32],
         # vertical_spacing=0.06, specs=[[{}], [{"secondary_y": True}]]) builds
@@ -133,10 +129,10 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
             "legend": {"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
             "title": {"x": 0.01, "y": 0.99, "font": {"size": 13}}, "template": template("plotly_white"),
             "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "matches": "x2", "showticklabels": False},
-            "yaxis": {"anchor": "x", "domain": [0.3608, 1.0], "title": {"text": _l("y1", lang)}, "rangemode": "tozero"},
-            "xaxis2": {"anchor": "y2", "domain": [0.0, 0.94], "title": {"text": _l("x", lang)}},
-            "yaxis2": {"anchor": "x2", "domain": [0.0, 0.3008], "title": {"text": _l("y2", lang)}},
-            "yaxis3": {"anchor": "x2", "overlaying": "y2", "side": "right", "title": {"text": _l("y3", lang)},
+            "yaxis": {"anchor": "x", "domain": [0.3608, 1.0], "title": {"text": _LABELS("y1", lang)}, "rangemode": "tozero"},
+            "xaxis2": {"anchor": "y2", "domain": [0.0, 0.94], "title": {"text": _LABELS("x", lang)}},
+            "yaxis2": {"anchor": "x2", "domain": [0.0, 0.3008], "title": {"text": _LABELS("y2", lang)}},
+            "yaxis3": {"anchor": "x2", "overlaying": "y2", "side": "right", "title": {"text": _LABELS("y3", lang)},
                        "rangemode": "tozero", "showgrid": False},
         }
         spec = {"data": data, "layout": layout, "config": {"displaylogo": False},
@@ -150,31 +146,31 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
     def _build_controls(self) -> None:
         lang, m = self.lang, self.model
         short = W.Layout(width="190px")
-        self.start_button = W.Button(description=_l("start", lang), icon="play", button_style="success",
+        self.start_button = W.Button(description=_LABELS("start", lang), icon="play", button_style="success",
                                      layout=W.Layout(width="100px"))
-        self.stop_button = W.Button(description=_l("stop", lang), icon="stop", button_style="danger",
+        self.stop_button = W.Button(description=_LABELS("stop", lang), icon="stop", button_style="danger",
                                     layout=W.Layout(width="100px"))
-        self.pause_button = W.ToggleButton(description=_l("pause", lang), icon="pause", value=False,
+        self.pause_button = W.ToggleButton(description=_LABELS("pause", lang), icon="pause", value=False,
                                            layout=W.Layout(width="120px"))
         self.step_box = W.BoundedIntText(value=m.step_mib, min=1, max=programs.STEP_MIB_MAX,
-                                         description=_l("step", lang), layout=short)
+                                         description=_LABELS("step", lang), layout=short)
         self.interval_box = W.BoundedIntText(value=m.interval_ms, min=PANEL_INTERVAL_MS_MIN,
-                                             max=programs.INTERVAL_MS_MAX, description=_l("interval", lang),
+                                             max=programs.INTERVAL_MS_MAX, description=_LABELS("interval", lang),
                                              layout=short)
         self.max_box = W.BoundedIntText(value=m.max_mib, min=1, max=programs.MAX_MIB_MAX,
-                                        description=_l("max", lang), layout=short)
-        self.touch_toggle = W.ToggleButton(description=_l("touch", lang), value=m.touch, icon="pencil",
-                                           tooltip=_l("touch_tip", lang), layout=W.Layout(width="120px"))
+                                        description=_LABELS("max", lang), layout=short)
+        self.touch_toggle = W.ToggleButton(description=_LABELS("touch", lang), value=m.touch, icon="pencil",
+                                           tooltip=_LABELS("touch_tip", lang), layout=W.Layout(width="120px"))
         self.touch_toggle.add_class("toplab-touch")
-        self.pct_slider = W.IntSlider(value=m.touch_pct, min=1, max=100, description=_l("pct", lang),
+        self.pct_slider = W.IntSlider(value=m.touch_pct, min=1, max=100, description=_LABELS("pct", lang),
                                       continuous_update=False, layout=W.Layout(width="280px"))
         cur = overcommit.settings()
         names = overcommit.MODE_NAMES
         self.mode_dropdown = W.Dropdown(
             options=[(f"{k}: {names[k][lang == 'ko'].split(':')[0]}", k) for k in (0, 1, 2)],
-            value=cur.mode, description=_l("mode", lang), layout=W.Layout(width="300px"))
+            value=cur.mode, description=_LABELS("mode", lang), layout=W.Layout(width="300px"))
         self.ratio_slider = W.IntSlider(value=max(1, min(100, cur.ratio)), min=1, max=100,
-                                        description=_l("ratio", lang), continuous_update=False,
+                                        description=_LABELS("ratio", lang), continuous_update=False,
                                         layout=W.Layout(width="280px"))
         self.overcommit_html = W.HTML()
         self.overcommit_html.add_class("toplab-overcommit")
@@ -318,14 +314,14 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
                              f'<b data-metric="committed" data-bytes="{int(dc)}">{"+" if dc >= 0 else "-"}'
                              f'{esc(fmt_bytes(abs(dc)))}</b>')
             if df is not None:
-                parts.append(f'<span title="{esc(column_help("nMin", lang))}">{_l("y3", lang)}</span> '
+                parts.append(f'<span title="{esc(column_help("nMin", lang))}">{_LABELS("y3", lang)}</span> '
                              f'<b data-metric="minflt" data-count="{int(df)}">+{df:,}</b>')
             self.values_html.value = " &nbsp;·&nbsp; ".join(parts)
         lines = m.narration[-3:]
         out = [f'<div style="color:#777">{esc(x)}</div>' for x in lines[:-1]]
         out.append(f'<div class="toplab-status-line" style="font-weight:600">{esc(lines[-1])}</div>')
         if self._error:
-            out.append(f'<div style="color:#c00;font-weight:600">{_l("error", lang)}: {esc(self._error)}</div>')
+            out.append(f'<div style="color:#c00;font-weight:600">{_LABELS("error", lang)}: {esc(self._error)}</div>')
         self.status_html.value = "".join(out)
         oc = m.overcommit_status
         if oc is None:

@@ -14,6 +14,7 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import procfs
+from ..i18n import Texts
 from ..recordings import RecordedSharedView
 from ..safety import MiB
 from ._common import ClosingMixin, DisplayMixin, column_help, esc
@@ -22,20 +23,15 @@ from .livechart import LiveChart, template
 from .sharedview_model import SharedExperiment
 
 KIND = "shared_view"
-_LABELS = {
+_LABELS = Texts({
     "mib": ("shared MiB", "공유 MiB"), "children": ("children", "자식 수"), "private": ("private MiB", "개인 MiB"),
     "start": ("Start", "시작"), "stop": ("Stop", "중지"), "refresh": ("Measure again", "다시 측정"),
     "per": ("per process", "프로세스별"), "sums": ("summed over processes", "프로세스 합계"),
     "used": ("MemTotal−MemAvailable Δ", "MemTotal−MemAvailable 변화"),
     "starting": ("starting shared_mem…", "shared_mem 시작 중…"),
-}
+})
 _METRICS = (("RES", "res", "#d62728"), ("SHR", "shr", "#2ca02c"), ("USS", "uss", "#1f77b4"),
             ("PSS", "pss", "#9467bd"))
-
-
-def _l(key: str, lang: str) -> str:
-    en, ko = _LABELS[key]
-    return ko if lang == "ko" else en
 
 
 class SharedView(ClosingMixin, DisplayMixin):
@@ -55,15 +51,15 @@ class SharedView(ClosingMixin, DisplayMixin):
         self.figure = self.chart = self._make_figure(height)
         self.figure_seconds = time.perf_counter() - t0
         self.bars: dict[int, dict] = {}  # trace -> what the chart shows now (x, y, text, marker)
-        self.mib_slider = W.IntSlider(value=mib, min=1, max=256, description=_l("mib", lang),
+        self.mib_slider = W.IntSlider(value=mib, min=1, max=256, description=_LABELS("mib", lang),
                                       continuous_update=False)
-        self.children_slider = W.IntSlider(value=children, min=0, max=8, description=_l("children", lang),
+        self.children_slider = W.IntSlider(value=children, min=0, max=8, description=_LABELS("children", lang),
                                            continuous_update=False)
-        self.private_slider = W.IntSlider(value=private_mib, min=0, max=128, description=_l("private", lang),
+        self.private_slider = W.IntSlider(value=private_mib, min=0, max=128, description=_LABELS("private", lang),
                                           continuous_update=False)
-        self.start_button = W.Button(description=_l("start", lang), icon="play", button_style="success")
-        self.stop_button = W.Button(description=_l("stop", lang), icon="stop", button_style="danger")
-        self.refresh_button = W.Button(description=_l("refresh", lang), icon="refresh")
+        self.start_button = W.Button(description=_LABELS("start", lang), icon="play", button_style="success")
+        self.stop_button = W.Button(description=_LABELS("stop", lang), icon="stop", button_style="danger")
+        self.refresh_button = W.Button(description=_LABELS("refresh", lang), icon="refresh")
         self.text_html = W.HTML(f"<i>{esc(self.model.text)}</i>")
         self.text_html.add_class("toplab-shared-text")
         self.table_html = W.HTML()
@@ -99,7 +95,7 @@ class SharedView(ClosingMixin, DisplayMixin):
                                                                      "title": {"text": "MiB"}, "rangemode": "tozero"},
             "xaxis2": {"anchor": "y2", "domain": [0.676, 1.0]}, "yaxis2": {"anchor": "x2", "domain": [0.0, 1.0],
                                                                          "title": {"text": "MiB"}, "rangemode": "tozero"},
-            "annotations": [dict(title, text=_l("per", lang), x=0.288), dict(title, text=_l("sums", lang), x=0.838)],
+            "annotations": [dict(title, text=_LABELS("per", lang), x=0.288), dict(title, text=_LABELS("sums", lang), x=0.838)],
         }
         chart = LiveChart(spec={"data": data, "layout": layout, "config": {"displaylogo": False}}, lang=lang,
                           lock=self._lock)
@@ -130,7 +126,7 @@ class SharedView(ClosingMixin, DisplayMixin):
     def start(self) -> pd.DataFrame:
         """Start shared_mem, wait until every child has written the region, measure; returns table()."""
         with self._lock:
-            self.text_html.value = f"<i>{_l('starting', self.lang)}</i>"
+            self.text_html.value = f"<i>{_LABELS('starting', self.lang)}</i>"
             self.model.start()
         self._buttons()
         return self.refresh()
@@ -159,7 +155,7 @@ class SharedView(ClosingMixin, DisplayMixin):
         for i, (_name, key, colour) in enumerate(_METRICS):
             bars[i] = {"x": roles, "y": [round(float(v) / MiB, 2) if pd.notna(v) else None for v in table[key]],
                        "marker": {"color": colour}}
-        names = ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS", _l("used", self.lang)]
+        names = ["Σ RES", "Σ SHR", "Σ USS", "Σ PSS", _LABELS("used", self.lang)]
         vals = [sums["res"], sums["shr"], sums["uss"], sums["pss"], sums["mem_used_delta"]]
         bars[4] = {"x": names, "y": [round(v / MiB, 1) for v in vals], "text": [f"{v / MiB:.0f}" for v in vals],
                    "marker": {"color": [c for _n, _k, c in _METRICS] + ["#7f7f7f"]}}

@@ -13,24 +13,20 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import top
+from ..i18n import Texts
 from ._common import ClosingMixin, DisplayMixin, column_help, esc
 from ._model_common import registry
 from .toptable_model import FILTER_FIELDS, SORTABLE, TopModel, TopView
 
 KIND = "top_table"
-_LABELS = {
+_LABELS = Texts({
     "sort": ("sort by", "정렬"), "filter": ("filter", "필터"), "interval": ("every s", "갱신 초"),
     "pause": ("Pause", "일시정지"), "rows": ("{n} of {total} processes shown; yours are highlighted",
                                          "프로세스 {total}개 중 {n}개 표시, 튜토리얼 프로그램은 강조"),
     "placeholder": ("command or user contains…", "명령 또는 사용자 포함…"),
     "paused": ("paused", "일시정지됨"),
-}
+})
 _RIGHT = {"PID", "PR", "NI", "VIRT", "RES", "SHR", "%CPU", "%MEM", "TIME+"}
-
-
-def _l(key: str, lang: str) -> str:
-    en, ko = _LABELS[key]
-    return ko if lang == "ko" else en
 
 
 def _mem(nbytes: int) -> str:
@@ -90,15 +86,15 @@ class TopTable(ClosingMixin, DisplayMixin):
         self.closed = False
         registry.replace(KIND, key, self)
         lang = self.lang
-        self.sort_dropdown = W.Dropdown(options=list(SORTABLE), value=sort, description=_l("sort", lang),
+        self.sort_dropdown = W.Dropdown(options=list(SORTABLE), value=sort, description=_LABELS("sort", lang),
                                         layout=W.Layout(width="170px"))
-        self.filter_text = W.Text(value=filter_text, placeholder=_l("placeholder", lang),
-                                  description=_l("filter", lang), layout=W.Layout(width="260px"))
+        self.filter_text = W.Text(value=filter_text, placeholder=_LABELS("placeholder", lang),
+                                  description=_LABELS("filter", lang), layout=W.Layout(width="260px"))
         self.filter_field = W.ToggleButtons(options=list(FILTER_FIELDS), value=filter_field,
                                             style={"button_width": "100px"})
         self.interval_box = W.BoundedFloatText(value=interval, min=0.1, max=60, step=0.5,
-                                               description=_l("interval", lang), layout=W.Layout(width="160px"))
-        self.pause_button = W.ToggleButton(value=not autostart, description=_l("pause", lang), icon="pause",
+                                               description=_LABELS("interval", lang), layout=W.Layout(width="160px"))
+        self.pause_button = W.ToggleButton(value=not autostart, description=_LABELS("pause", lang), icon="pause",
                                            layout=W.Layout(width="110px"))
         self.info = W.HTML()
         self.table_html = W.HTML()
@@ -202,9 +198,9 @@ class TopTable(ClosingMixin, DisplayMixin):
     def render(self, view: TopView | None = None) -> None:
         view = view or self.model.view()
         self.table_html.value = render_html(view, self.lang)
-        info = _l("rows", self.lang).format(n=len(view.table), total=view.total)
+        info = _LABELS("rows", self.lang, n=len(view.table), total=view.total)
         if not self.alive:
-            info += f" · <b>{_l('paused', self.lang)}</b>"
+            info += f" · <b>{_LABELS('paused', self.lang)}</b>"
         if self._error:
             info += f' · <span style="color:#c00">{esc(self._error)}</span>'
         self.info.value = f'<span style="color:#555;font-size:12px">{info}</span>'

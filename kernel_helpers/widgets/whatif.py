@@ -10,24 +10,20 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import overcommit
+from ..i18n import Texts
 from ..safety import GiB, fmt_bytes
 from ._common import DisplayMixin, esc
 from ._model_common import registry
 from .whatif_model import WhatIfModel, WhatIfResult
 
 KIND = "whatif"
-_LABELS = {
+_LABELS = Texts({
     "size": ("size GiB", "크기 GiB"), "mode": ("mode", "모드"), "ratio": ("ratio %", "ratio %"),
     "run": ("Ask the kernel (big_alloc)", "커널에 물어보기 (big_alloc)"),
     "run_tip": ("Runs big_alloc: one malloc of this size, nothing written (reservation only)",
                 "big_alloc 실행: 이 크기로 malloc 한 번, 쓰지는 않음 (예약만)"),
     "running": ("asking the kernel…", "커널에 묻는 중…"),
-}
-
-
-def _l(key: str, lang: str) -> str:
-    en, ko = _LABELS[key]
-    return ko if lang == "ko" else en
+})
 
 
 class WhatIf(DisplayMixin):
@@ -45,17 +41,17 @@ class WhatIf(DisplayMixin):
         self.closed = False
         registry.replace(KIND, key, self)
         self.size_slider = W.FloatLogSlider(value=nbytes / GiB, base=2, min=-10, max=18, step=0.125,
-                                            description=_l("size", lang), readout_format=".4g",
+                                            description=_LABELS("size", lang), readout_format=".4g",
                                             continuous_update=False, layout=W.Layout(width="420px"))
         self.size_label = W.HTML()
         names = overcommit.MODE_NAMES
         self.mode_dropdown = W.Dropdown(
             options=[(f"{k}: {names[k][lang == 'ko'].split(':')[0]}", k) for k in (0, 1, 2)], value=mode,
-            description=_l("mode", lang), layout=W.Layout(width="300px"))
+            description=_LABELS("mode", lang), layout=W.Layout(width="300px"))
         self.ratio_slider = W.IntSlider(value=max(1, min(100, ratio)), min=1, max=100,
-                                        description=_l("ratio", lang), continuous_update=False)
-        self.run_button = W.Button(description=_l("run", lang), icon="bolt", button_style="warning",
-                                   tooltip=_l("run_tip", lang), layout=W.Layout(width="260px"))
+                                        description=_LABELS("ratio", lang), continuous_update=False)
+        self.run_button = W.Button(description=_LABELS("run", lang), icon="bolt", button_style="warning",
+                                   tooltip=_LABELS("run_tip", lang), layout=W.Layout(width="260px"))
         self.run_button.add_class("toplab-whatif-run")
         self.machine_html = W.HTML()
         self.prediction_html = W.HTML()
@@ -111,7 +107,7 @@ class WhatIf(DisplayMixin):
 
     def _run_clicked(self) -> None:
         self.run_button.disabled = True
-        self.result_html.value = f"<i>{_l('running', self.lang)}</i>"
+        self.result_html.value = f"<i>{_LABELS('running', self.lang)}</i>"
         try:
             self.run()
         except Exception as e:
