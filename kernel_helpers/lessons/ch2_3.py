@@ -1237,7 +1237,7 @@ def oom_demo(limit_mib: int = OOM_LIMIT_MIB, interval_ms: int = OOM_INTERVAL_MS,
 def oom_chart(res: OomResult):
     """RES of the caged malloc_test over time, the cgroup limit, and where it was killed.
 
-    A plotly FigureWidget, like the panel's chart (it displays through ipywidgets).
+    A plotly FigureWidget (drawn once, after the run: unlike the panel's live chart it does not update).
     """
     import plotly.graph_objects as go
 
