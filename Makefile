@@ -16,7 +16,7 @@ endif
 CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 PROGRAMS := $(patsubst c_programs/%.c,c_programs/bin/%,$(wildcard c_programs/*.c))
 
-.PHONY: help lab test build venv clean lint bench record test-kernels book test-book
+.PHONY: help lab test test-heavy build venv clean lint bench record test-kernels book test-book
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,13 +59,16 @@ lab: venv build ## open JupyterLab on the start page, in Korean if the locale is
 book: venv build $(BOOK_STAMP) ## execute every notebook here (fast mode) and build the static site into build/book/site (BOOK_ARGS=...)
 	$(PY) -m tools.book.build $(BOOK_ARGS)
 
-test: venv build ## build everything, then run the whole test suite (parallel part, then the serial tests alone; the book's: make test-book)
+test: venv build ## build everything, then run the test suite: a parallel part, then the serial tests alone (about 5 min; CI also runs test-heavy, test-book, test-kernels)
 	@rc=0; \
 	echo "toplab: tests that can share the machine, $(TEST_JOBS) at a time"; \
-	$(PY) -m pytest -q -rs -n $(TEST_JOBS) -m "not serial and not book" $(PYTEST_ARGS) || rc=1; \
+	$(PY) -m pytest -q -rs -n $(TEST_JOBS) -m "not serial and not book and not heavy" $(PYTEST_ARGS) || rc=1; \
 	echo "toplab: tests that run alone (machine-wide settings, cgroups, timing; tests/conftest.py SERIAL_MODULES)"; \
-	$(PY) -m pytest -q -rs -m "serial and not book" $(PYTEST_ARGS) || rc=1; \
+	$(PY) -m pytest -q -rs -m "serial and not book and not heavy" $(PYTEST_ARGS) || rc=1; \
 	exit $$rc
+
+test-heavy: venv build ## the tests that need the whole machine: a real JupyterHub with five users, JupyterLab in Chromium, the overcommit stress test (about 2.5 min)
+	$(PY) -m pytest -q -rs -m "heavy and not book" $(PYTEST_ARGS)
 
 test-book: book ## build the book, then check every page of it in Chromium (tests/test_book.py)
 	$(PY) -m pytest -q -rs -m book

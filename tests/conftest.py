@@ -69,8 +69,19 @@ SERIAL_TESTS = (
 # per worker (test_unprivileged.py: toplab-reader-gw0, toplab-reader-gw1).
 
 
+# The three groups that need the whole machine for a minute each and would take `make test` past
+# five minutes on 2 cores: they run in `make test-heavy` (CI runs it after `make test`), alone.
+HEAVY_MODULES = {
+    "test_jupyterhub.py": "a real JupyterHub with five Unix users running chapter 2.3 at once (about 70 s)",
+    "test_overcommit_concurrency.py": "100 rounds of two processes switching vm.overcommit_memory (about 50 s)",
+    "test_browser.py": "a real JupyterLab in headless Chromium (about 20 s, and the CPU to itself)",
+}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.path.name in HEAVY_MODULES:
+            item.add_marker(pytest.mark.heavy)
         if item.path.name in SERIAL_MODULES or any(
                 item.path.name == mod and item.name.startswith(name) for mod, name, _ in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)
