@@ -88,7 +88,7 @@ class LiveChart(anywidget.AnyWidget):
     ready_text = T.Unicode("").tag(sync=True)
 
     def __init__(self, *, lang: str = "en", snapshot: Callable[[], list[dict]] | None = None,
-                 lock: threading.RLock | None = None, **kwargs):
+                 lock: threading.RLock | None = None, static: Callable[[], dict] | None = None, **kwargs):
         kwargs.setdefault("loading_text", _LOADING.get(lang, _LOADING["en"]))
         kwargs.setdefault("ready_text", _READY.get(lang, _READY["en"]))
         with _cache_lock:
@@ -99,11 +99,23 @@ class LiveChart(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.lock = lock or threading.RLock()
         self._snapshot = snapshot
+        self._static = static
         self._last_replace: dict | None = None
         self.sent_messages = 0
         self.sent_points = 0  # x values sent in points/reset messages
         self.plotly_sent = 0  # how many times this chart sent plotly.js to a page
         self.on_msg(self._on_frontend_msg)
+
+    def static_figure(self) -> dict:
+        """The chart as it stands, as a plain plotly figure ({"data", "layout"}) for a static page.
+
+        The view that owns the chart builds it (``static``: its data, markers and title); without
+        one, the figure the page was given.
+        """
+        if self._static is not None:
+            with self.lock:
+                return self._static()
+        return {"data": [dict(t) for t in self.spec.get("data", [])], "layout": dict(self.spec.get("layout", {}))}
 
     # --- kernel -> page ---
     def _post(self, msg: dict, buffers: Sequence[bytes] | None = None) -> None:

@@ -139,9 +139,34 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
                 "stream": list(_STREAMED.values()), "xaxes": ["xaxis2"]}
         chart = LiveChart(spec=spec, window=self.model.window, title=self.model.title(), marker_trace=5,
                           visible=[t.get("visible", True) for t in data], lang=lang,
-                          snapshot=self._snapshot, lock=self._draw_lock)
+                          snapshot=self._snapshot, lock=self._draw_lock, static=self.static_figure)
         chart.add_class("toplab-livechart")
         return chart
+
+    def static_figure(self) -> dict:
+        """The chart as it stands, as a plain plotly figure (a static page: book mode).
+
+        The whole window from ``model.chart()``, the markers, the title and the chart's layout;
+        the exact Rss only where the live chart shows it.
+        """
+        import copy
+
+        spec = self.chart.spec
+        c = self.model.chart()
+        data = copy.deepcopy(spec["data"])
+        for key, i in _STREAMED.items():
+            data[i]["x"], data[i]["y"] = list(c["t"]), list(c[key])
+        for i, v in enumerate(self.chart.visible):
+            data[i]["visible"] = bool(v)
+        mk = self.chart.markers
+        data[5].update(x=[m["t"] for m in mk], y=[m["y"] for m in mk], text=[m["text"] for m in mk],
+                       marker=dict(data[5].get("marker", {}), symbol=[m["symbol"] for m in mk],
+                                   color=[m["color"] for m in mk]))
+        layout = copy.deepcopy(spec["layout"])
+        layout["title"] = dict(layout.get("title", {}), text=self.chart.title or c["title"])
+        if self.chart.title_color:
+            layout["title"]["font"] = dict(layout["title"].get("font", {}), color=self.chart.title_color)
+        return {"data": data, "layout": layout}
 
     def _build_controls(self) -> None:
         lang, m = self.lang, self.model
