@@ -261,13 +261,17 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         with self._draw_lock:
             return self._draw_locked()
 
-    def _run_id(self) -> int:
-        """A number per run of the program: the page drops points of an earlier run."""
-        if self.model.sampler is not self._run_sampler:
-            self._run_sampler = self.model.sampler
+    def _run_id(self) -> tuple[int, bool]:
+        """A number per run of the program (the page drops points of an earlier run), and whether
+        this call saw a new run (the page needs a reset). One read of the sampler: a start() that
+        swaps it at any moment is seen by exactly one call, which then sends the reset."""
+        s = self.model.sampler
+        if s is not self._run_sampler:
+            self._run_sampler = s
             self._run += 1
             self._sent_t = None
-        return self._run
+            return self._run, True
+        return self._run, False
 
     def _series(self, c: dict) -> dict[int, list]:
         ys = {i: c[key] for key, i in _STREAMED.items() if key != "rss_exact"}
@@ -277,15 +281,15 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
 
     def _snapshot(self) -> list[dict]:
         """What a page that just opened the chart needs: this run's window, once (the lock is held)."""
-        run = self._run_id()
+        run, _new = self._run_id()
         c = self.model.chart_since(None)
+        self._sent_t = c["after"]  # the next draw appends from here: no point reaches the page twice
         return [points_message("reset", run, c["t"], self._series(c))]
 
     def _draw_locked(self) -> bool:
         m = self.model
         chart = self.chart
-        fresh = m.sampler is not self._run_sampler
-        run = self._run_id()
+        run, fresh = self._run_id()
         c = m.chart_since(self._sent_t)
         if not self._exact_shown and c["rss_exact"] and any(e is not None for e in c["rss_exact"]) \
                 and getattr(m, "res_lags", lambda: False)():  # shown for good, with its whole window
