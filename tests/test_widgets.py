@@ -839,3 +839,52 @@ def test_a_reading_that_came_after_the_next_mmap_is_marked_late_and_left_out():
     kept = ch2_3._usable_steps(table)
     assert list(kept["step"]) == [2, 5, 6]  # not step 1 (first), 3 (late) or 4 (after the late one)
     assert set(kept["d_virt"]) == {step}
+
+
+def test_plotly_js_leaves_the_charts_state_once_the_page_runs_it(built, monkeypatch):
+    from kernel_helpers.widgets import livechart
+
+    monkeypatch.setitem(livechart._cache, "offered", False)  # as for a kernel's first chart
+    chart = livechart.LiveChart(lang="en")
+    assert len(chart.plotly_js) > 1_000_000
+    chart._on_frontend_msg(chart, {"kind": "have_plotly"}, [])
+    assert chart.plotly_js == b""
+    sent = _capture(chart)
+    chart._on_frontend_msg(chart, {"kind": "need_plotly"}, [])  # a page opened later still gets it
+    assert len(sent[0][1][0]) > 1_000_000
+    chart.close()
+
+
+@pytest.mark.notebook
+def test_an_executed_notebook_does_not_keep_plotly_js_in_its_widget_state(built, tmp_path):
+    """nbclient stores the widgets' state in the notebook: after the cell that made the first chart,
+    the 4.8 MB plotly.min.js must no longer be in it (IPython's post_execute empties the trait)."""
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "from kernel_helpers.widgets import load_charts, memory_panel\nload_charts()",
+        "panel = memory_panel(step_mib=1, interval_ms=100, max_mib=16, lang='en')",
+        "panel.close()",
+    )]
+    env_keep = {k: os.environ.get(k) for k in ("TOPLAB_FAST", "TOPLAB_BOOK", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR")}
+    os.environ.update(TOPLAB_FAST="1", IPYTHONDIR=str(tmp_path / "ipython"),
+                      JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    os.environ.pop("TOPLAB_BOOK", None)
+    try:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+        NotebookClient(nb, km=km, timeout=90, store_widget_state=True,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        for k, v in env_keep.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    out = tmp_path / "executed.ipynb"
+    nbformat.write(nb, str(out))
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    assert any(s.get("model_name") == "AnyModel" for s in state.values())  # the state was stored
+    assert out.stat().st_size < 300_000, out.stat().st_size
