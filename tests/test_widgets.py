@@ -888,3 +888,15 @@ def test_an_executed_notebook_does_not_keep_plotly_js_in_its_widget_state(built,
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     assert any(s.get("model_name") == "AnyModel" for s in state.values())  # the state was stored
     assert out.stat().st_size < 300_000, out.stat().st_size
+
+
+def test_the_charts_hover_labels_speak_the_readers_language():
+    from kernel_helpers.widgets import MemoryPanel
+
+    for lang, word in (("en", " MiB at %{x:.1f} s"), ("ko", "%{x:.1f}초: ")):
+        p = MemoryPanel(key="hover-" + lang, lang=lang)
+        hovers = [t["hovertemplate"] for t in p.chart.spec["data"][:3]]
+        p.close()
+        assert all(word in h and "%{y:.2f} MiB" in h for h in hovers), hovers
+        if lang == "ko":
+            assert not any(" at " in h for h in hovers), hovers

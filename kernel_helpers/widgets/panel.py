@@ -43,6 +43,8 @@ _LABELS = Texts({
     "since": ("since start (whole system)", "시작 이후 (시스템 전체)"),
     "committed": ("Committed_AS Δ (whole system)", "Committed_AS Δ (시스템 전체)"),
     "error": ("Error", "오류"),
+    # a line's hover label; {y} and {x} are plotly's placeholders for the point's values
+    "hover": ("{name} {y} MiB at {x} s", "{x}초: {name} {y} MiB"),
 })
 _MARKER_STYLE = {  # kind -> (symbol, colour)
     "start": ("triangle-up", "#2ca02c"), "touch": ("diamond", "#1f77b4"), "paused": ("circle-open", "#7f7f7f"),
@@ -100,7 +102,8 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
             tip = esc(column_help(metric, lang))
             return {"type": "scatter", "x": [], "y": [], "name": name, "mode": "lines",
                     "line": {"color": colour, "width": 2}, "xaxis": "x", "yaxis": "y",
-                    "hovertemplate": f"{name} %{{y:.2f}} MiB at %{{x:.1f}} s<extra>{tip[:80]}</extra>", **kw}
+                    "hovertemplate": _LABELS("hover", lang, name=name, y="%{y:.2f}", x="%{x:.1f}")
+                    + f"<extra>{tip[:80]}</extra>", **kw}
 
         data = [
             line("VIRT", "VIRT", _COLOURS["virt"]),
