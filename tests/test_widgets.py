@@ -900,3 +900,44 @@ def test_the_charts_hover_labels_speak_the_readers_language():
         assert all(word in h and "%{y:.2f} MiB" in h for h in hovers), hovers
         if lang == "ko":
             assert not any(" at " in h for h in hovers), hovers
+
+
+_NODE_STORE_JS = r"""
+globalThis.window = globalThis;
+const { _forTests, default: widget } = await import(process.argv[2]);
+const handlers = [];
+const model = { get: (k) => (k === "window" ? 5 : k === "plotly_js" ? new Uint8Array(0) : null),
+                on: (ev, fn) => { if (ev === "msg:custom") handlers.push(fn); }, send: () => {} };
+widget.initialize({ model });  // the widget exists; no view has rendered it yet
+const say = (m) => handlers.forEach((h) => h(m, []));
+say({ kind: "reset", run: 1, x: [0, 1], traces: [0], y: [[10, 11]] });
+say({ kind: "points", run: 1, x: [2, 3, 4, 5], traces: [0], y: [[12, 13, 14, 15]] });
+const d = _forTests.storeOf(model);
+const before = { x: d.x, y: d.ys[0], run: d.run, handlers: handlers.length };
+say({ kind: "points", run: 2, x: [0.2, 0.4], traces: [0], y: [[1, 2]] });  // a new run whose reset was not seen
+const after = { x: d.x, y: d.ys[0], run: d.run };
+say({ kind: "points", run: 1, x: [6], traces: [0], y: [[16]] });  // a late point of the earlier run
+console.log(JSON.stringify({ before, after, late: { x: d.x, dropped: d.dropped } }));
+"""
+
+
+def test_the_page_keeps_points_that_arrive_before_the_chart_is_shown_and_a_newer_run_resets(tmp_path):
+    """livechart.js without a browser (node): the model listens from initialize(), keeps the window
+    (trimmed), and points of a higher run number than it knows start that run."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    mod = tmp_path / "livechart.mjs"
+    mod.write_text((Path(__file__).resolve().parents[1] / "kernel_helpers/widgets/livechart.js").read_text())
+    script = tmp_path / "run.mjs"
+    script.write_text(_NODE_STORE_JS)
+    out = subprocess.run([node, str(script), mod.as_uri()], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["before"] == {"x": [1, 2, 3, 4, 5], "y": [11, 12, 13, 14, 15], "run": 1, "handlers": 1}
+    assert r["after"] == {"x": [0.2, 0.4], "y": [1, 2], "run": 2}
+    assert r["late"] == {"x": [0.2, 0.4], "dropped": 1}

@@ -375,3 +375,6 @@ function initialize({ model }) {
 }
 
 export default { initialize, render };
+
+// for tests/test_widgets.py (node): the per-model store, without a page
+export const _forTests = { storeOf };
