@@ -941,3 +941,32 @@ def test_the_page_keeps_points_that_arrive_before_the_chart_is_shown_and_a_newer
     assert r["before"] == {"x": [1, 2, 3, 4, 5], "y": [11, 12, 13, 14, 15], "run": 1, "handlers": 1}
     assert r["after"] == {"x": [0.2, 0.4], "y": [1, 2], "run": 2}
     assert r["late"] == {"x": [0.2, 0.4], "dropped": 1}
+
+
+def test_the_views_static_figures_hold_what_the_charts_show(built):
+    """Book mode draws a view's static_figure(): the panel's run (the exact Rss only where shown),
+    markers and title; the shared view's bars."""
+    from kernel_helpers import recordings
+    from kernel_helpers.widgets import MemoryPanel, SharedView
+
+    p = MemoryPanel(interval_ms=FAST_MS, max_mib=64, key="static", lang="en")
+    assert not recordings._has_points(p)  # nothing ran yet: book mode shows the recording
+    p.start()
+    p.wait_steps(3, timeout=10)
+    p.stop()
+    fig = p.static_figure()
+    rows = p.model.sampler.rows()
+    assert rows and fig["data"][0]["x"] == [r["t"] for r in rows]
+    assert fig["data"][0]["y"] == [r["virt"] / MiB for r in rows] and fig["data"][1]["y"][-1] > 0
+    assert fig["data"][6]["visible"] is p.chart.visible[6]
+    assert fig["data"][5]["text"][0] == "start" and fig["layout"]["title"]["text"] == p.chart.title
+    assert recordings._has_points(p)
+    sv = SharedView(mib=16, children=1, key="static", lang="en")
+    try:
+        assert not recordings._has_points(sv)
+        sv.start()
+        bars = sv.static_figure()["data"]
+        assert bars[0]["x"][0].startswith("parent (") and min(bars[0]["y"]) >= 16
+        assert recordings._has_points(sv)
+    finally:
+        sv.close()
