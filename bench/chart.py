@@ -244,6 +244,7 @@ def _measure(lab: LabServer, browser, name: str, seconds: float, warmup: float, 
             page.screenshot(path=str(RESULTS / f"{Path(name).stem}-failed.png"))  # for the report
             raise
         time.sleep(warmup)  # the panel's first seconds: figure built, threads started
+        view = _scroll_chart_into_view(page) if chart else None
         kernels = lab.kernel_pids()
         chrome = _chromium_pids()
         read = (lambda: _read_caught_up(page)) if chart else (lambda: page.evaluate(READ_JS))
@@ -254,7 +255,7 @@ def _measure(lab: LabServer, browser, name: str, seconds: float, warmup: float, 
         k1, c1, t1 = _cpu_seconds(kernels), _cpu_seconds(chrome), time.monotonic()
         span = (b["now"] - a["now"]) / 1000.0
         out = {"seconds": span, "kernel_cpu_share": (k1 - k0) / (t1 - t0),
-               "chromium_cpu_share": (c1 - c0) / (t1 - t0), "console_errors": errors}
+               "chromium_cpu_share": (c1 - c0) / (t1 - t0), "console_errors": errors, "chart_view": view}
         if chart:
             out.update(points_per_s=(b["points"] - a["points"]) / span,
                        received_per_s=((b["received"] or 0) - (a["received"] or 0)) / span,
@@ -270,21 +271,34 @@ def _measure(lab: LabServer, browser, name: str, seconds: float, warmup: float, 
         _close(lab, page)
 
 
+def _scroll_chart_into_view(page) -> dict:
+    """Scroll the chart into the viewport (a reader looks at it); its box and whether all of it shows."""
+    plot = page.locator(".toplab-chart .js-plotly-plot").first
+    plot.scroll_into_view_if_needed(timeout=10_000)
+    time.sleep(0.5)  # the scroll's own repaint is not part of the measurement
+    box = plot.bounding_box() or {}
+    vp = page.viewport_size or {}
+    inside = bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= vp.get("height", 0)
+    return {"box": {k: round(v) for k, v in box.items()}, "viewport": vp, "fully_in_view": inside}
+
+
 # Headless Chromium driven by playwright keeps every page visible and active (playwright#2286):
 # another tab in front does not hide it. So the page is hidden the way Chromium treats a background
 # tab: document.visibilityState is 'hidden' and requestAnimationFrame callbacks wait until it is
 # shown again, while WebSocket messages keep arriving and being handled.
 HIDE_JS = """() => { const w = window;
   w.__rafReal = w.__rafReal || w.requestAnimationFrame.bind(w); w.__held = [];
-  w.requestAnimationFrame = (cb) => { w.__held.push(cb); return 0; };
+  w.__cafReal = w.__cafReal || w.cancelAnimationFrame.bind(w); w.__rafId = w.__rafId || 1e9;
+  w.requestAnimationFrame = (cb) => { const id = ++w.__rafId; w.__held.push([id, cb]); return id; };
+  w.cancelAnimationFrame = (id) => { w.__held = w.__held.filter((h) => h[0] !== id); w.__cafReal(id); };
   Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
   Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
   document.dispatchEvent(new Event('visibilitychange')); }"""
-SHOW_JS = """() => { const w = window; w.requestAnimationFrame = w.__rafReal;
+SHOW_JS = """() => { const w = window; w.requestAnimationFrame = w.__rafReal; w.cancelAnimationFrame = w.__cafReal;
   delete document.visibilityState; delete document.hidden;
   document.dispatchEvent(new Event('visibilitychange'));
   const held = w.__held; w.__held = []; w.__shownAt = performance.now();
-  w.requestAnimationFrame((t) => held.forEach((cb) => cb(t))); }"""
+  w.requestAnimationFrame((t) => held.forEach((h) => h[1](t))); }"""
 CAUGHT_UP_JS = """() => { const nb = window.jupyterapp.shell.currentWidget;
   const box = nb.node.querySelector('.toplab-chart'), gd = nb.node.querySelector('.js-plotly-plot');
   const st = box.toplabState, x = gd.data[0].x;

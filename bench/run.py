@@ -165,7 +165,7 @@ def chart_figures(res: dict) -> list[Figure]:
             r["chromium_cpu_share"] * 100, ref * 100 if ref else None, "before" if ref else "",
             f"<= {limit * 100:g}% of a core", r["chromium_cpu_share"] <= limit, {"idle": idle},
             f"{why}; idle notebook page {idle['chromium_cpu_share'] * 100:.1f}%; "
-            f"{r['frames_per_s']:.1f} frames/s"))
+            f"{r['frames_per_s']:.1f} frames/s; one {r['seconds']:.0f} s sample; {_in_view(r)}"))
     for r in res["rates"]:
         hz = r["hz"]
         ref, why = before(f"kernel_{hz:g}hz")
@@ -205,16 +205,26 @@ def chart_figures(res: dict) -> list[Figure]:
             continue
         ph = mem["per_hour"]
         mins = mem["seconds"] / 60
-        for key, label, limit in (("kernel_rss", "kernel RSS", 5), ("js_heap", "page JS heap (after GC)", 5)):
+        for key, label, limit in (("kernel_rss", "kernel RSS", 5), ("js_heap", "page JS heap (after GC)", 5),
+                                  ("chromium_uss", "Chromium USS (whole process tree)", 5)):
             per_h = ph[key] / MiB
             figs.append(Figure(
                 f"chart_memory_{key}", f"{label}, drawing at {r['hz']:g} Hz: growth per hour", "MiB",
                 per_h, None, "", f"flat: grows < {limit} MiB/h", per_h < limit, {},
                 f"extrapolated from a {mins:.0f} min run (slope of its second half); "
                 f"{mem['samples'][0][key] / MiB:.1f} -> {mem['samples'][-1][key] / MiB:.1f} MiB; "
-                f"DOM nodes {mem['samples'][0]['dom_nodes']:.0f} -> {mem['samples'][-1]['dom_nodes']:.0f}; "
-                f"Chromium USS {ph['chromium_uss'] / MiB:+.1f} MiB/h"))
+                f"DOM nodes {mem['samples'][0]['dom_nodes']:.0f} -> {mem['samples'][-1]['dom_nodes']:.0f} "
+                f"({ph['dom_nodes']:+.0f}/h)"))
     return figs
+
+
+def _in_view(r: dict) -> str:
+    v = r.get("chart_view") or {}
+    b = v.get("box") or {}
+    if not b:
+        return "chart position not recorded"
+    return (f"chart {'fully' if v.get('fully_in_view') else 'partly'} in view "
+            f"({b.get('width')}x{b.get('height')} px at y={b.get('y')}, viewport {v.get('viewport', {}).get('height')} px)")
 
 
 # --- the table -----------------------------------------------------------------------------------

@@ -384,7 +384,8 @@ def figure_html(fig) -> str:
     """A plotly figure (or FigureWidget) as an HTML fragment that draws itself where plotly.js is loaded."""
     import plotly.graph_objects as go
 
-    static = go.Figure(fig.to_dict())  # a FigureWidget's current state, without its comm
+    # a FigureWidget's current state without its comm, or a figure as plain JSON (a view's static_figure())
+    static = go.Figure(fig if isinstance(fig, dict) else fig.to_dict())
     height = f"{static.layout.height}px" if static.layout.height else "420px"
     return static.to_html(include_plotlyjs=False, full_html=False, default_height=height,
                           config={"displaylogo": False, "responsive": True})
@@ -418,6 +419,8 @@ def _snapshot(widget) -> list[str]:
         return [widget.value] if widget.value else []
     if isinstance(widget, W.Label):
         return [html.escape(widget.value)] if widget.value else []
+    if callable(getattr(widget, "static_figure", None)):  # a LiveChart: its view's figure as it stands
+        return [figure_html(widget.static_figure())]
     if hasattr(widget, "to_dict") and hasattr(widget, "data"):  # a plotly FigureWidget
         return [figure_html(widget)]
     if isinstance(widget, (W.Button, W.ToggleButton)):
@@ -433,9 +436,12 @@ def _snapshot(widget) -> list[str]:
 
 
 def _figures(widget):
-    """The plotly FigureWidgets in a widget tree."""
-    if hasattr(widget, "to_dict") and hasattr(widget, "data"):
-        yield widget
+    """The figures in a widget tree, each as its list of traces: a LiveChart's (through its view's
+    static_figure()) and a plotly FigureWidget's."""
+    if callable(getattr(widget, "static_figure", None)):
+        yield widget.static_figure().get("data", [])
+    elif hasattr(widget, "to_dict") and hasattr(widget, "data"):
+        yield widget.data
     for child in getattr(widget, "children", ()) or ():
         yield from _figures(child)
 
@@ -443,7 +449,10 @@ def _figures(widget):
 def _has_points(view) -> bool:
     def n(values) -> int:
         return 0 if values is None else len(values)
-    return any(n(getattr(t, "x", None)) or n(getattr(t, "y", None)) for fig in _figures(view.widget) for t in fig.data)
+
+    def get(t, key):
+        return t.get(key) if isinstance(t, dict) else getattr(t, key, None)
+    return any(n(get(t, "x")) or n(get(t, "y")) for traces in _figures(view.widget) for t in traces)
 
 
 def _recorded_bundle(view, name: str) -> dict:

@@ -85,3 +85,21 @@ def test_a_notebook_in_book_mode_holds_static_figures_of_its_own_run(built, monk
 
     top_html = "".join(o.data.get("text/html", "") for o in outputs[3] if "data" in o)
     assert "toplab-snapshot" in top_html and "toplab-top-table" in top_html and "top - " in top_html
+
+
+def test_load_charts_shows_no_live_loader_and_sends_no_plotly_js_in_book_mode(monkeypatch):
+    from kernel_helpers.widgets import livechart
+
+    monkeypatch.setenv(recordings.BOOK_ENV, "1")
+    monkeypatch.setitem(livechart._cache, "offered", False)
+
+    def no_chart(*_a, **_k):
+        raise AssertionError("a live chart was made in book mode")
+    monkeypatch.setattr(livechart, "LiveChart", no_chart)
+    assert livechart.load_charts() is None
+    monkeypatch.undo()
+    monkeypatch.setenv(recordings.BOOK_ENV, "1")
+    monkeypatch.setitem(livechart._cache, "offered", False)
+    chart = livechart.LiveChart(lang="en")  # a view's chart in book mode: no plotly.js in its state
+    assert chart.plotly_js == b""
+    chart.close()

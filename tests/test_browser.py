@@ -266,16 +266,26 @@ def test_panel_chart_toggle_and_top_table_in_a_real_browser(lab):
             assert drawn["last"] > before["last"] + 2.0, (before, drawn)  # with the new points
 
             # hovering the RES line shows its hover text (the hovertemplate with the value)
+            # (frames keep redrawing: the label is read in the same check that waits for it, and the
+            # mouse moves again to the line's newest points until it shows)
             page.locator(".toplab-panel .js-plotly-plot").scroll_into_view_if_needed()
-            xy = page.evaluate("""(() => { const gd = document.querySelector('.toplab-panel .js-plotly-plot');
-                const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, t = gd.data[1];
-                const i = t.x.length - 3, r = gd.getBoundingClientRect();
-                return [r.left + xa._offset + xa.l2p(t.x[i]), r.top + ya._offset + ya.l2p(t.y[i])]; })()""")
-            page.mouse.move(xy[0] - 5, xy[1])
-            page.mouse.move(xy[0], xy[1])
-            page.wait_for_selector(".toplab-panel .hoverlayer .hovertext", timeout=10_000)
-            hover = page.text_content(".toplab-panel .hoverlayer")
-            assert "MiB at" in hover, hover
+            hover = None
+            deadline = time.monotonic() + 15
+            while hover is None and time.monotonic() < deadline:
+                xy = page.evaluate("""(() => { const gd = document.querySelector('.toplab-panel .js-plotly-plot');
+                    const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, t = gd.data[1];
+                    const i = t.x.length - 3, r = gd.getBoundingClientRect();
+                    return [r.left + xa._offset + xa.l2p(t.x[i]), r.top + ya._offset + ya.l2p(t.y[i])]; })()""")
+                page.mouse.move(xy[0] - 5, xy[1])
+                page.mouse.move(xy[0], xy[1])
+                try:
+                    hover = page.wait_for_function(
+                        "(() => { const h = document.querySelector('.toplab-panel .hoverlayer .hovertext');"
+                        " const t = h && h.parentNode.textContent; return t && t.includes('MiB') ? t : null; })()",
+                        timeout=2_000).json_value()
+                except Exception:  # playwright's TimeoutError: move again
+                    hover = None
+            assert hover and "MiB at" in hover, hover
             page.mouse.move(0, 0)
 
             # RES stays flat while untouched, then rises once the real toggle is clicked in the page

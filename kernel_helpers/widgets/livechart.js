@@ -21,6 +21,12 @@ function theSlot() {
 function loadPlotly(model) {
   if (window.Plotly && window.Plotly.animate) return Promise.resolve(window.Plotly);
   const slot = theSlot();
+  if (!slot.watch) { // plotly.js that another part of the page loads: take it too
+    slot.watch = setInterval(() => {
+      if (window.Plotly && window.Plotly.animate && !slot.loading) { clearInterval(slot.watch); slot.resolve(window.Plotly); }
+    }, 250);
+    slot.promise.then(() => clearInterval(slot.watch), () => clearInterval(slot.watch));
+  }
   if (!slot.loading && !slot.asked) {
     slot.asked = performance.now();
     model.send({ kind: "need_plotly" });
@@ -36,24 +42,30 @@ function runPlotly(buffer) {
   slot.loading = true;
   slot.asked = slot.asked || performance.now();
   const url = URL.createObjectURL(new Blob([buffer], { type: "text/javascript" }));
+  // plotly.js's UMD header would register with RequireJS instead of window: hide define (only
+  // where a page has one) while it runs, and give it back whatever happens
+  const hasAmd = typeof window.define === "function";
   const amd = window.define;
-  window.define = undefined; // plotly.js's UMD header would register with RequireJS instead of window
+  if (hasAmd) window.define = undefined;
+  const restore = () => { if (hasAmd && window.define === undefined) window.define = amd; };
   const s = document.createElement("script");
   s.src = url;
   s.onload = () => {
-    window.define = amd;
-    URL.revokeObjectURL(url);
-    slot.loading = false;
-    slot.seconds = (performance.now() - slot.asked) / 1000;
-    slot.resolve(window.Plotly);
+    try {
+      URL.revokeObjectURL(url);
+      slot.loading = false;
+      slot.seconds = (performance.now() - slot.asked) / 1000;
+      slot.resolve(window.Plotly);
+    } finally { restore(); }
   };
   s.onerror = (e) => {
-    window.define = amd;
-    slot.loading = false;
-    slot.failed = true;
-    slot.reject(new Error("plotly.js did not load"));
+    try {
+      slot.loading = false;
+      slot.failed = true;
+      slot.reject(new Error("plotly.js did not load"));
+    } finally { restore(); }
   };
-  document.head.appendChild(s);
+  try { document.head.appendChild(s); } catch (e) { restore(); slot.loading = false; slot.failed = true; slot.reject(e); }
 }
 
 // 1, 2, 2.5, 5 x 10^k at or above v (for v > 0)
@@ -73,6 +85,59 @@ function wanted(lo, hi, tozero) {
   return [bottom, top];
 }
 
+// The points a model has received, kept per model from initialize() on: a message that reaches the
+// page before the chart is shown (or while the kernel is busy and cannot answer "hello") is not
+// lost, and a view starts from the latest window. Every view of the model draws from it.
+const STORES = new WeakMap();
+
+function storeOf(model) {
+  let d = STORES.get(model);
+  if (!d) {
+    d = { run: null, x: [], ys: {}, replaced: null, received: 0, dropped: 0, resets: 0, views: new Set() };
+    STORES.set(model, d);
+    model.on("msg:custom", (msg, buffers) => onMsg(model, d, msg, buffers));
+  }
+  return d;
+}
+
+function onMsg(model, d, msg, buffers) {
+  if (!msg) return;
+  if (msg.kind === "plotly") { if (buffers && buffers.length) runPlotly(buffers[0]); return; }
+  if (msg.kind === "points" || msg.kind === "reset") takePoints(model, d, msg);
+  else if (msg.kind === "replace") d.replaced = msg;
+  else return;
+  for (const v of d.views) v();
+}
+
+function takePoints(model, d, msg) {
+  // run numbers only grow: points of a newer run than the page knows start that run (their reset
+  // may have been lost, or the kernel saw the new run first in this message)
+  const newer = d.run !== null && typeof msg.run === "number" && msg.run > d.run;
+  if (msg.kind === "reset" || d.run === null || newer) {
+    if (msg.kind === "reset" || newer) { d.x = []; d.ys = {}; d.resets++; }
+    d.run = msg.run;
+  } else if (msg.run !== d.run) {
+    d.dropped += msg.x.length; // from an earlier run
+    return;
+  }
+  let from = 0;
+  const last = d.x.length ? d.x[d.x.length - 1] : -Infinity;
+  while (from < msg.x.length && msg.x[from] <= last) from++; // seen already (a snapshot overlapped)
+  if (from >= msg.x.length && msg.kind !== "reset") return;
+  const n = Math.max(1, model.get("window") | 0);
+  d.received += msg.x.length - from;
+  d.x = d.x.concat(from ? msg.x.slice(from) : msg.x);
+  const cut = Math.max(0, d.x.length - n);
+  if (cut) d.x = d.x.slice(cut);
+  msg.traces.forEach((i, k) => {
+    const add = from ? msg.y[k].slice(from) : msg.y[k];
+    let y = (d.ys[i] || []).concat(add);
+    // a trace that joined later (or a reset) lines up with x from the right
+    if (y.length > d.x.length) y = y.slice(y.length - d.x.length);
+    d.ys[i] = y;
+  });
+}
+
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "toplab-chart";
@@ -84,49 +149,24 @@ function render({ model, el }) {
   box.appendChild(note);
   const spec = model.get("spec") || {};
   const streaming = model.get("window") > 0 && spec.data;
+  const d = storeOf(model);
   const st = {
-    gd: null, run: null, x: [], ys: {}, dirty: false, raf: 0, ranges: {}, userZoom: false, self: 0,
-    frames: 0, dropped: 0, alive: true, replaced: null, received: 0,
+    gd: null, dirty: false, raf: 0, ranges: {}, userZoom: false, self: 0, frames: 0, alive: true,
+    resets: d.resets, replacedDone: null,
   };
-  box.toplabState = st; // for the tests and the benchmark: frames drawn, points held
+  // for the tests and the benchmark: frames drawn, points held and received
+  for (const k of ["x", "ys", "run", "received", "dropped"]) Object.defineProperty(st, k, { get: () => d[k] });
+  box.toplabState = st;
   const win = () => Math.max(1, model.get("window") | 0);
   const streamed = () => (spec.stream || []);
 
-  function takePoints(msg) {
-    if (msg.kind === "reset" || st.run === null) {
-      if (msg.kind === "reset") { st.x = []; st.ys = {}; st.ranges = {}; }
-      st.run = msg.run;
-    } else if (msg.run !== st.run) {
-      st.dropped += msg.x.length; // from another run: a reset follows
-      return;
-    }
-    let from = 0;
-    const last = st.x.length ? st.x[st.x.length - 1] : -Infinity;
-    while (from < msg.x.length && msg.x[from] <= last) from++; // seen already (a snapshot overlapped)
-    if (from >= msg.x.length && msg.kind !== "reset") return;
-    const n = win();
-    st.received += msg.x.length - from;
-    st.x = st.x.concat(from ? msg.x.slice(from) : msg.x);
-    const cut = Math.max(0, st.x.length - n);
-    if (cut) st.x = st.x.slice(cut);
-    msg.traces.forEach((i, k) => {
-      const add = from ? msg.y[k].slice(from) : msg.y[k];
-      let y = (st.ys[i] || []).concat(add);
-      // a trace that joined later (or a reset) lines up with x from the right
-      if (y.length > st.x.length) y = y.slice(y.length - st.x.length);
-      st.ys[i] = y;
-    });
+  function changed() {
+    if (!st.alive) return;
+    if (st.resets !== d.resets) { st.resets = d.resets; st.ranges = {}; }
     st.dirty = true;
     schedule();
   }
-
-  function onMsg(msg, buffers) {
-    if (!msg || !st.alive) return;
-    if (msg.kind === "plotly") { if (buffers && buffers.length) runPlotly(buffers[0]); return; }
-    if (msg.kind === "points" || msg.kind === "reset") { takePoints(msg); return; }
-    if (msg.kind === "replace") { st.replaced = msg; st.dirty = true; schedule(); }
-  }
-  model.on("msg:custom", onMsg);
+  d.views.add(changed);
 
   function schedule() {
     if (!st.gd || st.raf || !st.dirty) return;
@@ -196,9 +236,9 @@ function render({ model, el }) {
     if (!st.dirty || !st.gd || !st.alive) return;
     st.dirty = false;
     const P = window.Plotly;
-    if (st.replaced) {
-      const msg = st.replaced;
-      st.replaced = null;
+    if (d.replaced && d.replaced !== st.replacedDone) {
+      const msg = d.replaced;
+      st.replacedDone = msg;
       const data = st.gd.data.map((t, i) => {
         const k = msg.traces.indexOf(i);
         return k < 0 ? t : Object.assign({}, t, msg.data[k]);
@@ -289,17 +329,29 @@ function render({ model, el }) {
       ro = new ResizeObserver(() => {
         if (!st.gd || box.clientWidth === w || !box.clientWidth) return;
         w = box.clientWidth;
-        P.Plots.resize(st.gd);
+        // Plots.resize relayouts with autosize: not the reader's doing, and a reader's zoom stays
+        const keep = {};
+        if (st.userZoom) {
+          for (const k of Object.keys(st.gd.layout)) {
+            const r = /^[xy]axis\d*$/.test(k) && st.gd.layout[k].range;
+            if (r) keep[k + ".range"] = r.slice();
+          }
+        }
+        st.self++;
+        Promise.resolve(P.Plots.resize(st.gd)).catch(() => {})
+          .then(() => (Object.keys(keep).length ? P.relayout(st.gd, keep) : null)).catch(() => {})
+          .then(() => { st.self--; });
       });
       ro.observe(box);
     }
-    st.dirty = st.dirty || st.x.length > 0 || !!st.replaced;
+    if (st.resets !== d.resets) { st.resets = d.resets; st.ranges = {}; }
+    st.dirty = st.dirty || d.x.length > 0 || !!d.replaced;
     schedule();
   }).catch((e) => { note.textContent = String(e); });
 
   return () => {
     st.alive = false;
-    model.off("msg:custom", onMsg);
+    d.views.delete(changed);
     model.off("change:markers", drawMarkers);
     model.off("change:title", drawTitle);
     model.off("change:title_color", drawTitle);
@@ -313,8 +365,16 @@ function render({ model, el }) {
 // The model, as soon as the widget exists (before it is shown): the first chart a kernel makes
 // carries plotly.js in its state, and the page starts running it while the kernel builds the rest.
 function initialize({ model }) {
+  storeOf(model); // listen from now on, before any view is shown
   const buf = model.get("plotly_js");
-  if (buf && buf.byteLength && !(window.Plotly && window.Plotly.animate)) runPlotly(buf);
+  if (!buf || !buf.byteLength) return;
+  let ran = Promise.resolve();
+  if (!(window.Plotly && window.Plotly.animate)) { runPlotly(buf); ran = theSlot().promise; }
+  // once it runs, the kernel empties the trait: the file need not travel with the state again
+  ran.then(() => { try { model.send({ kind: "have_plotly" }); } catch (e) { /* closed */ } }, () => {});
 }
 
 export default { initialize, render };
+
+// for tests/test_widgets.py (node): the per-model store, without a page
+export const _forTests = { storeOf };

@@ -12,7 +12,9 @@ built by the view: the kernel never imports ``plotly.graph_objects``. After that
 A page loads plotly.js once and keeps it on ``window``; every later chart in that page, from any
 kernel, starts at once. The first chart a kernel makes carries the file in its state (one binary
 buffer), so the page runs it as soon as the widget arrives, while the kernel builds the rest; a
-page that still lacks it later asks (``need_plotly``) and the kernel answers with the same buffer. ``load_charts()`` shows the small loader a chapter's first cell uses, so a reader waits once,
+page that still lacks it later asks (``need_plotly``) and the kernel answers with the same buffer.
+The trait is emptied once the page says it runs plotly.js (``have_plotly``) and, in any case,
+after the cell that made the chart, so the file does not stay in the widget's state. ``load_charts()`` shows the small loader a chapter's first cell uses, so a reader waits once,
 at the top, with a message.
 """
 
@@ -88,22 +90,38 @@ class LiveChart(anywidget.AnyWidget):
     ready_text = T.Unicode("").tag(sync=True)
 
     def __init__(self, *, lang: str = "en", snapshot: Callable[[], list[dict]] | None = None,
-                 lock: threading.RLock | None = None, **kwargs):
+                 lock: threading.RLock | None = None, static: Callable[[], dict] | None = None, **kwargs):
         kwargs.setdefault("loading_text", _LOADING.get(lang, _LOADING["en"]))
         kwargs.setdefault("ready_text", _READY.get(lang, _READY["en"]))
+        from ..recordings import book_mode
+
         with _cache_lock:
-            first = not _cache.get("offered")
-            _cache["offered"] = True
+            first = not _cache.get("offered") and not book_mode()  # a static page draws no live chart
+            _cache["offered"] = _cache.get("offered") or first
         if first:  # the page starts on plotly.js as the widget arrives, before the cell has finished
             kwargs["plotly_js"] = plotly_js()
         super().__init__(**kwargs)
+        if first:
+            _drop_plotly_after_this_cell(self)
         self.lock = lock or threading.RLock()
         self._snapshot = snapshot
+        self._static = static
         self._last_replace: dict | None = None
         self.sent_messages = 0
         self.sent_points = 0  # x values sent in points/reset messages
         self.plotly_sent = 0  # how many times this chart sent plotly.js to a page
         self.on_msg(self._on_frontend_msg)
+
+    def static_figure(self) -> dict:
+        """The chart as it stands, as a plain plotly figure ({"data", "layout"}) for a static page.
+
+        The view that owns the chart builds it (``static``: its data, markers and title); without
+        one, the figure the page was given.
+        """
+        if self._static is not None:
+            with self.lock:
+                return self._static()
+        return {"data": [dict(t) for t in self.spec.get("data", [])], "layout": dict(self.spec.get("layout", {}))}
 
     # --- kernel -> page ---
     def _post(self, msg: dict, buffers: Sequence[bytes] | None = None) -> None:
@@ -127,10 +145,21 @@ class LiveChart(anywidget.AnyWidget):
         self._last_replace = msg
         self._post(msg)
 
+    def drop_plotly(self) -> None:
+        """Empty the ``plotly_js`` trait: a page that opens the chart later asks (``need_plotly``).
+
+        Left in, the file would travel with every page load of the widget and stay in an executed
+        notebook's widget state (6.4 MB of base64).
+        """
+        if self.plotly_js:
+            self.plotly_js = b""
+
     # --- page -> kernel ---
     def _on_frontend_msg(self, _widget, content: dict, _buffers) -> None:
         kind = content.get("kind") if isinstance(content, dict) else None
-        if kind == "need_plotly":
+        if kind == "have_plotly":  # the page runs it: the 4.8 MB need not stay in the widget's state
+            self.drop_plotly()
+        elif kind == "need_plotly":
             self.plotly_sent += 1
             self._post({"kind": "plotly"}, [plotly_js()])
         elif kind == "hello":
@@ -140,6 +169,27 @@ class LiveChart(anywidget.AnyWidget):
                     msgs.append(self._last_replace)
                 for m in msgs:
                     self._post(m)
+
+
+def _drop_plotly_after_this_cell(chart: LiveChart) -> None:
+    """Empty the chart's ``plotly_js`` once the cell that made it has run (IPython's post_execute),
+    so a run without a page (nbclient, papermill) does not keep it either. Outside IPython: no-op."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    ip = get_ipython()
+    if ip is None or not hasattr(ip, "events"):
+        return
+
+    def done(*_args) -> None:
+        try:
+            ip.events.unregister("post_execute", done)
+        except ValueError:  # pragma: no cover
+            pass
+        chart.drop_plotly()
+
+    ip.events.register("post_execute", done)
 
 
 def points_message(kind: str, run: int, x: list[float], ys: dict[int, list]) -> dict:
@@ -155,8 +205,11 @@ def load_charts(lang: str | None = None) -> None:
     import ipywidgets as W
     from IPython.display import display
 
+    from ..recordings import book_mode
     from ._model_common import check_lang
 
+    if book_mode():  # a static page: its charts are figures that need no loader, and no plotly.js from here
+        return
     w = LiveChart(lang=check_lang(lang))
     w.add_class("toplab-chart-loader")
     # in a box: the page loads the ipywidgets controls' code now too, which the panel's buttons need

@@ -43,6 +43,8 @@ _LABELS = Texts({
     "since": ("since start (whole system)", "시작 이후 (시스템 전체)"),
     "committed": ("Committed_AS Δ (whole system)", "Committed_AS Δ (시스템 전체)"),
     "error": ("Error", "오류"),
+    # a line's hover label; {y} and {x} are plotly's placeholders for the point's values
+    "hover": ("{name} {y} MiB at {x} s", "{x}초: {name} {y} MiB"),
 })
 _MARKER_STYLE = {  # kind -> (symbol, colour)
     "start": ("triangle-up", "#2ca02c"), "touch": ("diamond", "#1f77b4"), "paused": ("circle-open", "#7f7f7f"),
@@ -100,7 +102,8 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
             tip = esc(column_help(metric, lang))
             return {"type": "scatter", "x": [], "y": [], "name": name, "mode": "lines",
                     "line": {"color": colour, "width": 2}, "xaxis": "x", "yaxis": "y",
-                    "hovertemplate": f"{name} %{{y:.2f}} MiB at %{{x:.1f}} s<extra>{tip[:80]}</extra>", **kw}
+                    "hovertemplate": _LABELS("hover", lang, name=name, y="%{y:.2f}", x="%{x:.1f}")
+                    + f"<extra>{tip[:80]}</extra>", **kw}
 
         data = [
             line("VIRT", "VIRT", _COLOURS["virt"]),
@@ -139,9 +142,34 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
                 "stream": list(_STREAMED.values()), "xaxes": ["xaxis2"]}
         chart = LiveChart(spec=spec, window=self.model.window, title=self.model.title(), marker_trace=5,
                           visible=[t.get("visible", True) for t in data], lang=lang,
-                          snapshot=self._snapshot, lock=self._draw_lock)
+                          snapshot=self._snapshot, lock=self._draw_lock, static=self.static_figure)
         chart.add_class("toplab-livechart")
         return chart
+
+    def static_figure(self) -> dict:
+        """The chart as it stands, as a plain plotly figure (a static page: book mode).
+
+        The whole window from ``model.chart()``, the markers, the title and the chart's layout;
+        the exact Rss only where the live chart shows it.
+        """
+        import copy
+
+        spec = self.chart.spec
+        c = self.model.chart()
+        data = copy.deepcopy(spec["data"])
+        for key, i in _STREAMED.items():
+            data[i]["x"], data[i]["y"] = list(c["t"]), list(c[key])
+        for i, v in enumerate(self.chart.visible):
+            data[i]["visible"] = bool(v)
+        mk = self.chart.markers
+        data[5].update(x=[m["t"] for m in mk], y=[m["y"] for m in mk], text=[m["text"] for m in mk],
+                       marker=dict(data[5].get("marker", {}), symbol=[m["symbol"] for m in mk],
+                                   color=[m["color"] for m in mk]))
+        layout = copy.deepcopy(spec["layout"])
+        layout["title"] = dict(layout.get("title", {}), text=self.chart.title or c["title"])
+        if self.chart.title_color:
+            layout["title"]["font"] = dict(layout["title"].get("font", {}), color=self.chart.title_color)
+        return {"data": data, "layout": layout}
 
     def _build_controls(self) -> None:
         lang, m = self.lang, self.model
@@ -236,13 +264,17 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
         with self._draw_lock:
             return self._draw_locked()
 
-    def _run_id(self) -> int:
-        """A number per run of the program: the page drops points of an earlier run."""
-        if self.model.sampler is not self._run_sampler:
-            self._run_sampler = self.model.sampler
+    def _run_id(self) -> tuple[int, bool]:
+        """A number per run of the program (the page drops points of an earlier run), and whether
+        this call saw a new run (the page needs a reset). One read of the sampler: a start() that
+        swaps it at any moment is seen by exactly one call, which then sends the reset."""
+        s = self.model.sampler
+        if s is not self._run_sampler:
+            self._run_sampler = s
             self._run += 1
             self._sent_t = None
-        return self._run
+            return self._run, True
+        return self._run, False
 
     def _series(self, c: dict) -> dict[int, list]:
         ys = {i: c[key] for key, i in _STREAMED.items() if key != "rss_exact"}
@@ -252,15 +284,15 @@ class MemoryPanel(ClosingMixin, DisplayMixin):
 
     def _snapshot(self) -> list[dict]:
         """What a page that just opened the chart needs: this run's window, once (the lock is held)."""
-        run = self._run_id()
+        run, _new = self._run_id()
         c = self.model.chart_since(None)
+        self._sent_t = c["after"]  # the next draw appends from here: no point reaches the page twice
         return [points_message("reset", run, c["t"], self._series(c))]
 
     def _draw_locked(self) -> bool:
         m = self.model
         chart = self.chart
-        fresh = m.sampler is not self._run_sampler
-        run = self._run_id()
+        run, fresh = self._run_id()
         c = m.chart_since(self._sent_t)
         if not self._exact_shown and c["rss_exact"] and any(e is not None for e in c["rss_exact"]) \
                 and getattr(m, "res_lags", lambda: False)():  # shown for good, with its whole window

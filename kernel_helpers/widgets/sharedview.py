@@ -98,9 +98,19 @@ class SharedView(ClosingMixin, DisplayMixin):
             "annotations": [dict(title, text=_LABELS("per", lang), x=0.288), dict(title, text=_LABELS("sums", lang), x=0.838)],
         }
         chart = LiveChart(spec={"data": data, "layout": layout, "config": {"displaylogo": False}}, lang=lang,
-                          lock=self._lock)
+                          lock=self._lock, static=self.static_figure)
         chart.add_class("toplab-livechart")
         return chart  # the figure travels with the widget's first message; bars follow as 'replace'
+
+    def static_figure(self) -> dict:
+        """The bars as they stand, as a plain plotly figure (a static page: book mode)."""
+        import copy
+
+        spec = self.chart.spec
+        data = copy.deepcopy(spec["data"])
+        for i, bar in getattr(self, "bars", {}).items():
+            data[i].update(copy.deepcopy(bar))
+        return {"data": data, "layout": copy.deepcopy(spec["layout"])}
 
     def _safely(self, fn) -> None:
         try:
