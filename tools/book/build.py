@@ -128,11 +128,11 @@ def header_cell(stem: str, lang: str, prov: dict, read_only_sysctl: bool) -> str
     else:
         text = (f"**다른 언어로 읽기:** {switch}\n\n"
                 f'<p class="toplab-provenance">이 페이지의 출력은 {html.escape(system_ko)} 시스템에서 '
-                f"{prov['date']}에 이 노트북을 빠른 모드로 한 번 실행한 결과입니다({html.escape(who_ko)}). 랩에서 "
+                f"{prov['date']}에 이 노트북을 빠른 모드로 한 번 실행한 결과입니다({html.escape(who_ko)}). JupyterLab에서 "
                 "실시간으로 움직이는 차트는 여기서는 같은 실행에서 측정한 값으로 그린 그림으로 보여 주며, 그렇다고 "
                 "표시해 두었습니다. 여러분의 시스템에서는 다른 숫자가 나옵니다.</p>\n\n"
                 "**직접 실행하려면** 리눅스 시스템에서 저장소를 내려받고 `make lab`을 실행하세요(Python 3.10 이상, "
-                "gcc, make 필요. 저장소의 `README.ko.md` 참고). 랩이 열리면 모든 실험이 여러분의 커널에서 실시간으로 돌아갑니다.")
+                "gcc, make 필요. 저장소의 `README.ko.md` 참고). JupyterLab이 열리면 모든 실험이 여러분의 리눅스 커널에서 실시간으로 돌아갑니다.")
     return f'<div class="toplab-book-header">\n\n{text}\n\n</div>'
 
 
