@@ -31,7 +31,7 @@ from pathlib import Path
 import psutil
 
 from bench.common import RESULTS, say
-from tools.labserver import CHROMIUM, LabServer, launch_chromium
+from tools.labserver import CHROMIUM, WIDGETS_RESTORED, LabServer, launch_chromium
 
 COUNTER_JS = """() => {
   const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -124,18 +124,6 @@ def _in_notebook(body: str) -> str:
     """A JS function whose ``body`` runs with ``nb`` = the notebook panel in front (false when none)."""
     return ("() => { const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
             " if (!nb || !nb.sessionContext || !nb.node) return false; " + body + " }")
-
-
-# True once the notebook's ipywidgets manager has restored the kernel's widgets (as tests/test_browser.py)
-WIDGETS_RESTORED = """(async () => {
-  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  if (!nb || !nb.content || !nb.content.rendermime) return false;
-  let r;
-  try { r = nb.content.rendermime.createRenderer('application/vnd.jupyter.widget-view+json'); }
-  catch (e) { return false; }
-  if (!r._manager) return false;
-  const m = await r._manager.promise;
-  return !!m && m.restoredStatus === true; })()"""
 
 
 def _run(page, command: str = "notebook:run-all-cells", active: int = 0) -> None:

@@ -23,7 +23,7 @@ from kernel_helpers.safety import MiB
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # for tools/, shared with the benchmark (`python -m bench.run` runs from REPO)
-from tools.labserver import CHROMIUM, LabServer, launch_chromium  # noqa: E402
+from tools.labserver import CHROMIUM, WIDGETS_RESTORED, LabServer, launch_chromium  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -152,17 +152,6 @@ class _Timeline:
         self.marks[name] = round(time.monotonic() - self.t0, 2)
 
 
-# True once the notebook's ipywidgets manager has finished restoring widgets from the kernel.
-_WIDGETS_RESTORED = """(async () => {
-  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  if (!nb || !nb.content || !nb.content.rendermime) return false;
-  let r;
-  try { r = nb.content.rendermime.createRenderer('application/vnd.jupyter.widget-view+json'); }
-  catch (e) { return false; }
-  if (!r._manager) return false;
-  const m = await r._manager.promise;
-  return !!m && m.restoredStatus === true; })()"""
-
 # Runs code in the notebook's kernel (idle after the cells) and returns what it printed.
 _KERNEL_PROBE = """async (code) => {
   const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
@@ -222,7 +211,7 @@ def test_panel_chart_toggle_and_top_table_in_a_real_browser(lab):
             mark("kernel idle")
             # JupyterLab's widget manager then restores widgets from the kernel (comm_info, request_state);
             # widgets created while that is under way can end up bound to a model that gets no messages
-            page.wait_for_function(_WIDGETS_RESTORED, timeout=60_000)
+            page.wait_for_function(WIDGETS_RESTORED, timeout=60_000)
             mark("widget manager ready")
             _run_cells(page, "notebook:run-all-above", active=FIRST_LATER_CELL)  # panel and top
             mark("cells started")

@@ -185,3 +185,16 @@ class LabServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# JavaScript for page.wait_for_function: true once the open notebook's ipywidgets manager has restored
+# the kernel's widgets (the browser tests and the chart benchmark wait for it before they measure).
+WIDGETS_RESTORED = """(async () => {
+  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!nb || !nb.content || !nb.content.rendermime) return false;
+  let r;
+  try { r = nb.content.rendermime.createRenderer('application/vnd.jupyter.widget-view+json'); }
+  catch (e) { return false; }
+  if (!r._manager) return false;
+  const m = await r._manager.promise;
+  return !!m && m.restoredStatus === true; })()"""
